@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# iovatop build. Generated files go to .output/ (never committed); V=1 shows
+# the commands. Missing Debian packages are installed by scripts/deps.sh.
+#
+#   make            ./iovatop
+#   make check      unit tests (SANITIZE=1: ASan + UBSan build)
+#   make vmtest     tests in the QEMU test VM (builds the kernels once)
+#   make test       check + vmtest: what CI runs
+#   make bench      benchmarks, side by side with the alternatives
+#   make demo       live view (here, or in the test VM with a workload)
+#   make fuzz       libFuzzer on the trace reader
+#   make install    PREFIX=/usr/local DESTDIR=
+
+OUTPUT ?= .output
+ifeq ($(SANITIZE),1)
+OUTPUT := .output/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PREFIX ?= /usr/local
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+LDLIBS := -lbpf -lelf -lz -lzstd -lncursesw -lm
+TEST_LDLIBS := $(LDLIBS) -lcmocka
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
+	-Wall -Werror
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(filter-out src/iovatop.c,$(SRCS)))
+TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
+BENCHES := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/bench_*.c))
+DEPS_STAMP := .output/.deps-build
+
+.PHONY: all deps check test vmtest bench demo fuzz install clean
+.DELETE_ON_ERROR:
+
+# The sanitizer build keeps its binary in its own output directory so that
+# it never replaces the plain ./iovatop.
+BIN := $(if $(SAN_FLAGS),$(OUTPUT)/iovatop,iovatop)
+
+all: $(BIN)
+
+$(DEPS_STAMP): scripts/deps.sh
+	$(Q)scripts/deps.sh build
+	$(Q)mkdir -p $(@D) && touch $@
+
+deps:
+	$(Q)scripts/deps.sh all
+
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c vmlinux.h include/iova_trace.h $(wildcard bpf/*.h) \
+		| $(OUTPUT) $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/%.o: src/%.c $(wildcard include/*.h) $(SKELS) | $(OUTPUT) $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(OUTPUT)/iovatop.o $(LIB_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) $(wildcard tests/*.h) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) $(TEST_LDLIBS) -o $@
+
+$(OUTPUT)/bench/%: bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# The unit suite: every tests/test_*.c is a cmocka program; run-unit.sh
+# sums their results into one "N passed, N failed" line.
+check: $(TESTS) $(BIN)
+	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
+
+vmtest: iovatop
+	$(Q)scripts/deps.sh vm
+	$(Q)tests/vm/vmtest.sh
+
+test: check vmtest
+
+bench: $(BENCHES) iovatop
+	$(Q)for b in $(BENCHES); do $$b || exit 1; done
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf .output iovatop
