@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * source_live.h - the live source: probe the kernel, load and attach the
+ * BPF programs, drain the ring buffer into a sink (src/source_live.c).
+ */
+#ifndef IOVATOP_SOURCE_LIVE_H
+#define IOVATOP_SOURCE_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iova_bitmap_decode.h"
+#include "source.h"
+
+struct live_opts {
+	bool verbose;			/* -v: libbpf messages and probe choices */
+	bool verify;			/* --verify: read back user bitmaps */
+	uint64_t verify_max_bytes;	/* larger user bitmaps are not read back */
+	uint32_t ringbuf_bytes;		/* 0: the default size */
+	bool force_kprobe;		/* test the fallback on a kernel with BTF */
+};
+
+struct live;
+
+/*
+ * Probe, load and attach. On failure returns NULL with one sentence in err
+ * that names what is missing and what to do (no iova_bitmap_set in this
+ * kernel, not root, no BTF ...).
+ */
+struct live *live_open(const struct live_opts *opts, char *err, size_t errlen);
+
+/*
+ * Wait up to timeout_ms for records and hand each to sink, in order,
+ * including IOVA_REC_LOST records made from the drop counters. Returns the
+ * number of records delivered, 0 on timeout or signal, or the sink's
+ * non-zero return / a negative errno.
+ */
+int live_poll(struct live *l, int timeout_ms, iova_sink_fn sink, void *ctx);
+
+const char *live_probe_mode(const struct live *l);	/* "fentry" or "kprobe" */
+uint32_t live_layout(const struct live *l);		/* IOVA_LAYOUT_* */
+enum ibd_rule live_rule(const struct live *l);
+uint64_t live_lost(const struct live *l);		/* all drops so far */
+
+/* Detach and free; safe on NULL. */
+void live_close(struct live *l);
+
+#endif /* IOVATOP_SOURCE_LIVE_H */
