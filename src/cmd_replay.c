@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Placeholder so the binary links while cmd_replay is written; replaced by its owner. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int cmd_replay(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "iovatop: 'replay' is not built yet.\n");
+	return EXIT_RUNTIME;
+}
