@@ -47,6 +47,7 @@ struct model_report {
 	uint64_t ranges;
 	uint64_t lost;
 	uint64_t anomalies;
+	uint64_t windows;		/* window records (6.1: one per callback) */
 	uint64_t dirty_pages;		/* set bits of the rebuild */
 	int32_t ret;
 	uint32_t flags;			/* IOVA_REPORT_* */
@@ -54,6 +55,54 @@ struct model_report {
 };
 
 typedef void (*model_report_fn)(void *ctx, const struct model_report *r);
+
+/*
+ * An iteration of one device: the reports that read its dirty log once.
+ * QEMU asks for each mapped range separately, so one pre-copy pass is a run
+ * of reports over disjoint ranges. An iteration ends when its reports have
+ * covered every range the device has reported so far, or when the next
+ * report overlaps one already in it (docs/report-json.md).
+ */
+struct model_iteration {
+	const char *device;
+	uint64_t index;			/* 0, 1, 2 ... per device */
+	uint64_t ts_begin_ns;		/* first report's begin */
+	uint64_t ts_end_ns;		/* last report's end */
+	uint64_t reports;
+	uint64_t incomplete;		/* of those, incomplete */
+	uint64_t dirty_pages;
+	uint64_t dirty_bytes;		/* pages times their page size */
+	uint64_t covered_bytes;		/* IOVA bytes the reports covered */
+	/*
+	 * dirty_bytes over the time since the previous iteration ended: what
+	 * the device dirtied per second. 0 for the first iteration, whose
+	 * start (the DMA logging start) is not traced.
+	 */
+	double dirty_bytes_per_s;
+};
+
+typedef void (*model_iteration_fn)(void *ctx, const struct model_iteration *it);
+
+/* Kinds of anomaly beyond the kernel's IOVA_ANOM_* (1..6). */
+#define MODEL_ANOM_VERIFY_MISMATCH	16	/* rebuild != user bitmap */
+#define MODEL_ANOM_REPORT_FAILED	17	/* for_each returned an error */
+#define MODEL_ANOM_ALLOC_FAILED		18	/* iova_bitmap_alloc failed */
+#define MODEL_ANOM_NO_END		19	/* report ended without its END */
+#define MODEL_ANOM_SPILL		20	/* rebuild set bits past the bitmap */
+
+/* One anomaly, kept in a ring of the latest MODEL_ANOM_LOG. */
+#define MODEL_ANOM_LOG		64
+struct model_anomaly {
+	uint64_t ts_ns;
+	uint32_t kind;			/* IOVA_ANOM_* or MODEL_ANOM_* */
+	uint32_t count;			/* how many it stands for (>= 1) */
+	char device[MODEL_NAME_LEN];
+	uint64_t bitmap_id;
+	uint64_t report_id;
+	uint64_t iova;
+	uint64_t length;
+};
+const char *model_anomaly_name(uint32_t kind);
 
 enum model_sort {
 	MODEL_SORT_RATE = 0,	/* dirty MiB/s, the default: hottest first */
@@ -64,7 +113,15 @@ enum model_sort {
 	MODEL_SORT_MAX,
 };
 
-/* Trend over the last reports: is pre-copy converging for this device? */
+/*
+ * Trend over the last MODEL_TREND_WINDOW iterations (at least 3): the
+ * least-squares slope of dirty pages per iteration, relative to their mean.
+ * Below -MODEL_TREND_PCT % per iteration the dirty set shrinks (pre-copy is
+ * converging; an all-zero history counts as converged), above +PCT % it
+ * grows, in between it is flat.
+ */
+#define MODEL_TREND_WINDOW	8
+#define MODEL_TREND_PCT		5.0
 #define MODEL_TREND_UNKNOWN	0
 #define MODEL_TREND_CONVERGING	1
 #define MODEL_TREND_FLAT	2
@@ -78,7 +135,8 @@ struct model_row {
 	double reports_per_s;
 	double dirty_mib_s;
 	uint64_t dirty_pages_last;	/* in the last report */
-	double pct_dirty;		/* of the tracked range, last report */
+	uint64_t dirty_pages_iter;	/* in the last finished iteration */
+	double pct_dirty;		/* of the last report's bitmap */
 	uint32_t trend;			/* MODEL_TREND_* */
 	uint64_t hot_iova;		/* hottest region in the last reports */
 	uint64_t hot_length;
@@ -91,8 +149,12 @@ struct model_row {
 	uint64_t lost;
 	uint64_t anomalies;
 	uint64_t incomplete;		/* reports marked incomplete */
+	uint64_t iterations;		/* finished iterations */
+	uint64_t verified;		/* VERIFY records: ok and mismatched */
+	uint64_t verify_mismatch;
+	uint64_t last_ts_ns;		/* end of its last report */
 	uint32_t nhistory;
-	uint64_t history[MODEL_HISTORY];	/* dirty pages per report, oldest first */
+	uint64_t history[MODEL_HISTORY];	/* dirty pages per iteration, oldest first */
 	uint32_t heat[MODEL_HEAT_BUCKETS];	/* dirty pages per bucket, decayed */
 };
 
@@ -107,11 +169,15 @@ struct model_snapshot {
 	uint64_t lost;			/* all lost records, device known or not */
 	uint64_t anomalies;
 	uint64_t incomplete;
+	uint64_t records;		/* applied so far */
+	uint64_t open_reports;		/* begun, not yet ended */
+	uint64_t not_rebuilt;		/* reports too large or without geometry */
 };
 
 struct model *model_new(const struct model_opts *opts);
 void model_free(struct model *m);
 void model_on_report(struct model *m, model_report_fn fn, void *ctx);
+void model_on_iteration(struct model *m, model_iteration_fn fn, void *ctx);
 
 /*
  * Feed one record. Returns 0, or -EINVAL for a record whose size does not
@@ -126,5 +192,21 @@ int model_apply(void *m, const struct iova_rec_hdr *rec);
  */
 int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		   bool reverse, const char *filter, struct model_snapshot *out);
+
+/*
+ * The source has ended: reports still open are finished as incomplete (their
+ * END never came) and open iterations are closed, so the hooks see them.
+ */
+void model_finish(struct model *m);
+
+/* Timestamp of the latest record applied (the model's clock). */
+uint64_t model_now(const struct model *m);
+
+/* Copy up to max of the latest anomalies, oldest first; returns how many. */
+size_t model_anomalies(const struct model *m, struct model_anomaly *out,
+		       size_t max);
+
+/* Records applied, by type, and records with an unknown type (skipped). */
+uint64_t model_records(const struct model *m, unsigned int type);
 
 #endif /* IOVATOP_MODEL_H */
