@@ -293,6 +293,9 @@ const char *model_anomaly_name(uint32_t kind)
 	case IOVA_ANOM_ZERO_LENGTH: return "set of zero length";
 	case IOVA_ANOM_WRAPS: return "set wrapping past 2^64";
 	case IOVA_ANOM_NO_BITMAP: return "set on an unknown bitmap";
+#ifdef IOVA_ANOM_OUTSIDE_WINDOW
+	case IOVA_ANOM_OUTSIDE_WINDOW: return "set outside the pinned window";
+#endif
 	case MODEL_ANOM_VERIFY_MISMATCH: return "rebuild differs from the user bitmap";
 	case MODEL_ANOM_REPORT_FAILED: return "report returned an error";
 	case MODEL_ANOM_ALLOC_FAILED: return "bitmap allocation failed";
