@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * iova_live.h - what only the BPF programs and src/source_live.c share:
+ * the records that never leave the live source (the --verify read-back of
+ * user bitmaps) and the layout of the maps user space reads directly.
+ *
+ * The public record ABI is include/iova_trace.h; the types here use tags
+ * from IOVA_LIVE_TYPE_BASE up so that they can never be mistaken for one,
+ * and source_live.c consumes them instead of handing them to the sink.
+ */
+#ifndef IOVA_LIVE_H
+#define IOVA_LIVE_H
+
+#include "iova_trace.h"
+
+#define IOVA_LIVE_TYPE_BASE	0x100
+/* A chunk of a user bitmap, read by bpf_probe_read_user() (--verify). */
+#define IOVA_LIVE_UBITS		0x100
+
+#define IOVA_LIVE_UBITS_CHUNK	256
+
+/* iova_live_ubits.phase */
+#define IOVA_UBITS_BEFORE	0	/* at iova_bitmap_alloc: what the buffer held */
+#define IOVA_UBITS_AFTER	1	/* at for_each exit: what the kernel left */
+
+struct iova_live_ubits {
+	struct iova_rec_hdr hdr;
+	__u64 bitmap_id;
+	__u64 report_id;	/* 0 for IOVA_UBITS_BEFORE */
+	__u64 offset;		/* byte offset of data[] in the user bitmap */
+	__u64 total;		/* bytes of the whole user bitmap */
+	__u32 nbytes;		/* valid bytes in data[] */
+	__s32 err;		/* bpf_probe_read_user(): 0 or -errno */
+	__u32 phase;		/* IOVA_UBITS_* */
+	__u32 reserved;
+	__u8 data[IOVA_LIVE_UBITS_CHUNK];
+};
+
+/* Index of the counters in the "counters" per-CPU array. */
+#define IOVA_CNT_RINGBUF_DROPS	0	/* bpf_ringbuf_reserve() failed */
+#define IOVA_CNT_SET_CALLS	1	/* every iova_bitmap_set() seen */
+#define IOVA_CNT_UNATTRIBUTED	2	/* set calls outside any traced report */
+#define IOVA_CNT_SET_AHEAD	3	/* 6.8 .. 6.10 set-ahead replays skipped */
+#define IOVA_CNT_PREEMPTED	4	/* set calls that found the slot busy */
+#define IOVA_CNT_END_STASHED	5	/* REPORT_ENDs kept in unsent_ends */
+#define IOVA_CNT_MAX		8
+
+/* Per-device counters (map "devstats"), kept even when records are lost. */
+struct iova_devkey {
+	__u32 path;		/* IOVA_PATH_* */
+	__u32 hwpt_id;
+	char devname[IOVA_DEVNAME_LEN];
+};
+
+struct iova_devstat {
+	__u64 reports;
+	__u64 set_calls;
+	__u64 range_bytes;	/* IOVA bytes of the coalesced ranges */
+	__u64 lost;		/* records of its reports that were dropped */
+	__u64 anomalies;
+	__u64 incomplete;	/* reports with lost records */
+	__u64 last_ts_ns;	/* end of its latest report */
+	__u32 last_pid;
+	__u32 reserved;
+};
+
+#endif /* IOVA_LIVE_H */

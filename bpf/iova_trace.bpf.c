@@ -1,0 +1,1073 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * iova_trace.bpf.c - trace the kernel's iova_bitmap helpers.
+ *
+ * iova_bitmap_alloc()     -> IOVA_REC_ALLOC (geometry of the user bitmap)
+ * iova_bitmap_for_each()  -> IOVA_REC_REPORT_BEGIN / IOVA_REC_REPORT_END
+ * iova_bitmap_set()       -> IOVA_REC_RANGE (coalesced), IOVA_REC_WINDOW,
+ *                            IOVA_REC_ANOMALY
+ * iova_bitmap_free()      -> IOVA_REC_FREE
+ * iommufd_hwpt_get_dirty_bitmap() names the hwpt of the iommufd path.
+ *
+ * Every program exists twice, as fentry/fexit and as kprobe/kretprobe;
+ * src/source_live.c decides before loading which set can attach and turns
+ * the other off. Both share the handlers below, which take a "btf" flag
+ * that is a compile-time constant: with BTF the kernel structs are read
+ * with plain loads, otherwise through bpf_probe_read_kernel().
+ *
+ * The hot path is iova_bitmap_set(): mlx5 and pds call it once per dirty
+ * page. Each CPU keeps one pending range in a per-CPU slot and extends it
+ * while calls are contiguous or overlapping; it is written to the ring
+ * buffer only when a call does not fit, the window moves, or the report
+ * ends. See the comment above struct slot for how a task that migrates in
+ * the middle of a report is handled.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "iova_trace.h"
+#include "iova_live.h"
+#include "iova_compat.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load (src/source_live.c). */
+const volatile __u64 cb_vfio = 0;	/* &vfio_device_log_read_and_clear */
+const volatile __u64 cb_iommufd = 0;	/* &__iommu_read_and_clear_dirty */
+const volatile __u32 nr_cpus = 1;
+const volatile __u64 verify_max_bytes = 0;	/* 0: no --verify read-back */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile bool coalesce = true;
+
+#define MAX_BITMAPS	4096
+#define MAX_TASKS	4096
+#define MAX_CPUS	4096
+#define ERRNO_MAX	4095
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);	/* resized by user space */
+} rb SEC(".maps");
+
+/* What is known of one live struct iova_bitmap, keyed by its address. */
+struct bm_state {
+	__u64 bitmap_id;
+	__u64 iova;		/* the whole bitmap */
+	__u64 length;
+	__u64 page_size;
+	__u64 user_addr;
+	__u64 pgshift;
+	__u64 index_bits;	/* unit of mapped_base_index, see compat */
+	__u64 report_id;	/* report in progress, 0 when none */
+	__u64 ts_begin;
+	__u64 callback;
+	/* counters of the report in progress; slots on other CPUs add too */
+	__u64 set_calls;
+	__u64 ranges;
+	__u64 range_bytes;
+	__u64 lost;
+	__u64 anomalies;
+	__u64 cpus;		/* CPUs whose slot took this report, bit 63: >= 63 */
+	__u64 ahead_first;	/* 6.8 .. 6.10: range a set-ahead will replay */
+	__u64 ahead_last;
+	__u64 win_iova;		/* last window reported */
+	__u64 win_npages;
+	__u64 alloc_lost;	/* the ALLOC record never reached the ring */
+	struct iova_devkey dev;
+	struct iova_rec_task task;
+	__u32 layout;
+	__u32 path;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_BITMAPS);
+	__type(key, __u64);
+	__type(value, struct bm_state);
+} bitmaps SEC(".maps");	/* hash, not LRU: an evicted bitmap would be silently wrong */
+
+/* Per task: the hwpt an iommufd ioctl named, from entry to exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_TASKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} hwpt_ctx SEC(".maps");
+
+/* Per task: what a kprobe saw, for its kretprobe (which only gets ret). */
+struct kp_args {
+	__u64 a[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_TASKS);
+	__type(key, __u64);
+	__type(value, struct kp_args);
+} alloc_args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_TASKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} for_each_args SEC(".maps");
+
+/*
+ * The pending range of one CPU. A slot belongs to one report (bitmap and
+ * report_id) while it holds a range. The task of that report is the only
+ * one that extends it, but it may migrate: then its old slot keeps a range
+ * until another task on that CPU needs the slot, or the report ends and
+ * for_each's exit flushes every CPU the report touched (bm_state.cpus).
+ * Those two can race from different CPUs, so a range is released by
+ * whoever wins a compare-and-swap of report_id to 0; the loser leaves the
+ * slot alone. "busy" covers the other case, a program preempted on the
+ * same CPU in the middle of an update: the preempting call then bypasses
+ * the slot.
+ */
+struct slot {
+	__u64 bitmap;		/* owner, 0 when free */
+	__u64 report_id;	/* 0 once released */
+	__u64 bitmap_id;
+	__u64 first;		/* pending range, inclusive; ncalls 0: none */
+	__u64 last;
+	__u64 ncalls;
+	__u64 bm_first;		/* the owner's bitmap, inclusive */
+	__u64 bm_last;
+	__u64 win_iova;		/* window when the slot was set up */
+	__u64 win_npages;
+	__u64 win_last;		/* last IOVA the pinned pages hold */
+	__u32 layout;
+	__u32 busy;
+	__u64 pad[4];		/* 128 bytes: no false sharing */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct slot);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IOVA_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* REPORT_ENDs the ring had no room for; user space drains them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct iova_rec_report_end);
+} unsent_ends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct iova_devkey);
+	__type(value, struct iova_devstat);
+} devstats SEC(".maps");
+
+/* Sequence numbers: a bitmap's and a report's name in the records. */
+__u64 bitmap_seq = 0;
+__u64 report_seq = 0;
+
+static __always_inline void cnt_add(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n;
+}
+
+static __always_inline void *rec_reserve(__u32 size, __u16 type)
+{
+	struct iova_rec_hdr *h = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!h) {
+		cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+		return NULL;
+	}
+	h->type = type;
+	h->size = size;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = bpf_ktime_get_ns();
+	return h;
+}
+
+/*
+ * Wake the reader only when it matters: at report end, or when the ring
+ * fills up. A wakeup per record costs more than the record.
+ */
+static __always_inline void rec_submit(void *rec, bool wake)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (wake || bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+}
+
+static __always_inline void fill_task(struct iova_rec_task *t)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	t->pid = id >> 32;
+	t->tid = (__u32)id;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+static __always_inline void bm_lost(struct bm_state *bm)
+{
+	if (bm)
+		__sync_fetch_and_add(&bm->lost, 1);
+}
+
+static __always_inline void emit_range(struct bm_state *bm, __u64 bitmap_id,
+				       __u64 report_id, __u64 first,
+				       __u64 last, __u64 ncalls)
+{
+	struct iova_rec_range *r;
+
+	r = rec_reserve(sizeof(*r), IOVA_REC_RANGE);
+	if (r) {
+		r->bitmap_id = bitmap_id;
+		r->report_id = report_id;
+		r->iova = first;
+		r->length = last - first + 1;
+		r->ncalls = ncalls;
+		rec_submit(r, false);
+	}
+	if (bm && bm->report_id == report_id) {
+		__sync_fetch_and_add(&bm->set_calls, ncalls);
+		__sync_fetch_and_add(&bm->range_bytes, last - first + 1);
+		if (r)
+			__sync_fetch_and_add(&bm->ranges, 1);
+		else
+			__sync_fetch_and_add(&bm->lost, 1);
+	}
+}
+
+static __always_inline void emit_anomaly(struct bm_state *bm, __u64 iova,
+					 __u64 length, __u32 kind)
+{
+	struct iova_rec_anomaly *a;
+
+	if (bm)
+		__sync_fetch_and_add(&bm->anomalies, 1);
+	a = rec_reserve(sizeof(*a), IOVA_REC_ANOMALY);
+	if (!a) {
+		bm_lost(bm);
+		return;
+	}
+	a->bitmap_id = bm ? bm->bitmap_id : 0;
+	a->report_id = bm ? bm->report_id : 0;
+	a->iova = iova;
+	a->length = length;
+	a->callback = bm ? bm->callback : 0;
+	a->kind = kind;
+	a->reserved = 0;
+	rec_submit(a, false);
+}
+
+/*
+ * Release a slot's pending range if this caller wins it (see struct slot).
+ * Returns false when another CPU is releasing it right now.
+ */
+static __always_inline bool slot_release(struct slot *s)
+{
+	__u64 rid = s->report_id;
+	__u64 bitmap = s->bitmap;
+	struct bm_state *bm;
+
+	if (!rid) {
+		/* free, or being released elsewhere; that one clears bitmap */
+		return !bitmap;
+	}
+	if (__sync_val_compare_and_swap(&s->report_id, rid, 0) != rid)
+		return false;
+	if (s->ncalls) {
+		bm = bpf_map_lookup_elem(&bitmaps, &bitmap);
+		emit_range(bm, s->bitmap_id, rid, s->first, s->last, s->ncalls);
+	}
+	s->ncalls = 0;
+	asm volatile("" ::: "memory");
+	s->bitmap = 0;
+	return true;
+}
+
+struct win {
+	__u64 iova;
+	__u64 npages;
+	__u64 pgoff;
+	__u64 base_index;
+	__u64 length;		/* only filled when a WINDOW record is made */
+};
+
+/* Last IOVA the pinned pages can hold: 6.1 drops bits past it. */
+static __always_inline __u64 win_capacity_last(const struct win *w,
+					       __u64 pgshift)
+{
+	__u64 bits = (w->npages << 15) - w->pgoff * 8;
+
+	return w->iova + (bits << (pgshift & 63)) - 1;
+}
+
+static __always_inline void read_win(struct iova_bitmap *b, struct win *w,
+				     const bool btf)
+{
+	if (btf) {
+		w->iova = b->mapped.iova;
+		w->npages = b->mapped.npages;
+		w->pgoff = b->mapped.pgoff;
+		w->base_index = b->mapped_base_index;
+	} else {
+		w->iova = BPF_CORE_READ(b, mapped.iova);
+		w->npages = BPF_CORE_READ(b, mapped.npages);
+		w->pgoff = BPF_CORE_READ(b, mapped.pgoff);
+		w->base_index = BPF_CORE_READ(b, mapped_base_index);
+	}
+}
+
+static __always_inline void emit_window(struct bm_state *bm,
+					struct iova_bitmap *b,
+					const struct win *w)
+{
+	struct iova_rec_window *r;
+
+	bm->win_iova = w->iova;
+	bm->win_npages = w->npages;
+	if (!w->npages)
+		return;		/* 6.11+: nothing pinned yet */
+	r = rec_reserve(sizeof(*r), IOVA_REC_WINDOW);
+	if (!r) {
+		bm_lost(bm);
+		return;
+	}
+	r->bitmap_id = bm->bitmap_id;
+	r->report_id = bm->report_id;
+	r->iova = w->iova;
+	r->length = compat_mapped_length(b, bm->index_bits);
+	/* in u64 words of the user bitmap, whatever the kernel's unit */
+	r->base_index = ((w->iova - bm->iova) >> (bm->pgshift & 63)) / 64;
+	r->npages = w->npages;
+	r->pgoff = w->pgoff;
+	rec_submit(r, false);
+}
+
+/*
+ * 6.8 .. 6.10: iova_bitmap_advance() replays the part of a call that ran
+ * past the pinned pages by calling iova_bitmap_set() itself, while
+ * set_ahead_length is still non-zero. Such a call lies inside the range
+ * recorded when the original call overran (ahead_first..ahead_last); that
+ * range is already in the records, so the replay is neither recorded nor
+ * counted. A genuine call made while set_ahead_length is pending and that
+ * falls inside the same range would be missed in the call count only:
+ * its bits are covered. Untested on a running kernel (see compat header).
+ */
+static __always_inline bool is_set_ahead(struct bm_state *bm, __u64 iova,
+					 __u64 last)
+{
+	return bm && bm->ahead_last && iova >= bm->ahead_first &&
+	       last <= bm->ahead_last;
+}
+
+/*
+ * Apply one call to the slot, which belongs to this report. Out-of-range
+ * calls are never merged: each is its own RANGE (the decode library gives
+ * it the kernel's treatment) plus an ANOMALY.
+ */
+static __always_inline void slot_apply(struct slot *s, __u64 iova, __u64 len)
+{
+	__u64 last = iova + len - 1;
+	struct bm_state *bm;
+	__u32 kind = 0;
+
+	if (!len)
+		kind = IOVA_ANOM_ZERO_LENGTH;
+	else if (last < iova)
+		kind = IOVA_ANOM_WRAPS;
+	else if (iova < s->bm_first)
+		kind = IOVA_ANOM_BELOW_BASE;
+	else if (iova > s->bm_last)
+		kind = IOVA_ANOM_BEYOND_END;
+	else if (last > s->bm_last)
+		kind = IOVA_ANOM_CROSSES_END;
+
+	if (!kind && s->layout == IOVA_LAYOUT_V6_1 &&
+	    (iova < s->win_iova || last > s->win_last))
+		kind = IOVA_ANOM_OUTSIDE_WINDOW;
+	if (!kind && s->layout == IOVA_LAYOUT_V6_8 && last > s->win_last) {
+		/* remember what the set-ahead will replay */
+		bm = bpf_map_lookup_elem(&bitmaps, &s->bitmap);
+		if (bm) {
+			bm->ahead_first = iova > s->win_last ? iova : s->win_last + 1;
+			bm->ahead_last = last;
+		}
+	}
+
+	if (kind) {
+		bm = bpf_map_lookup_elem(&bitmaps, &s->bitmap);
+		if (s->ncalls)
+			emit_range(bm, s->bitmap_id, s->report_id, s->first,
+				   s->last, s->ncalls);
+		s->ncalls = 0;
+		emit_anomaly(bm, iova, len, kind);
+		if (kind == IOVA_ANOM_OUTSIDE_WINDOW) {
+			/*
+			 * 6.1 writes nothing for a call starting below the
+			 * window and stops at the last pinned page: record
+			 * only what it wrote.
+			 */
+			if (iova < s->win_iova) {
+				if (bm && bm->report_id == s->report_id)
+					__sync_fetch_and_add(&bm->set_calls, 1);
+				return;
+			}
+			last = s->win_last;
+		}
+		emit_range(bm, s->bitmap_id, s->report_id, iova, last, 1);
+		return;
+	}
+
+	if (coalesce && s->ncalls &&
+	    (iova <= s->last || iova - s->last == 1) &&
+	    (last >= s->first || s->first - last == 1)) {
+		if (iova < s->first)
+			s->first = iova;
+		if (last > s->last)
+			s->last = last;
+		s->ncalls++;
+		return;
+	}
+	if (s->ncalls) {
+		bm = bpf_map_lookup_elem(&bitmaps, &s->bitmap);
+		emit_range(bm, s->bitmap_id, s->report_id, s->first, s->last,
+			   s->ncalls);
+	}
+	s->first = iova;
+	s->last = last;
+	s->ncalls = 1;
+}
+
+/* A call that cannot use the slot: recorded on its own. */
+static __always_inline void set_direct(struct bm_state *bm, __u64 iova,
+				       __u64 len)
+{
+	emit_range(bm, bm->bitmap_id, bm->report_id, iova, iova + len - 1, 1);
+}
+
+/*
+ * Slow path: the slot belongs to another report (or none), or the window
+ * moved, or a 6.8 set-ahead is pending.
+ */
+static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
+				     __u64 iova, __u64 len,
+				     const struct win *w, __u64 ahead,
+				     const bool btf)
+{
+	__u64 bptr = (__u64)b;
+	struct bm_state *bm;
+	__u32 cpu;
+
+	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
+	if (!bm || !bm->report_id) {
+		/* no report traced: the tracer started in the middle of one */
+		cnt_add(IOVA_CNT_UNATTRIBUTED, 1);
+		return;
+	}
+	if (ahead && is_set_ahead(bm, iova, iova + len - 1)) {
+		cnt_add(IOVA_CNT_SET_AHEAD, 1);
+		return;
+	}
+	if (s->bitmap != bptr || s->report_id != bm->report_id) {
+		if (!slot_release(s)) {
+			set_direct(bm, iova, len);
+			return;
+		}
+		s->bitmap_id = bm->bitmap_id;
+		s->ncalls = 0;
+		s->bm_first = bm->iova;
+		s->bm_last = bm->iova + bm->length - 1;
+		s->layout = bm->layout;
+		s->bitmap = bptr;
+		s->report_id = bm->report_id;
+		cpu = bpf_get_smp_processor_id();
+		bm->cpus |= cpu < 63 ? 1ULL << cpu : 1ULL << 63;
+	} else if (s->ncalls) {
+		/* the window moved: ranges before it go first */
+		emit_range(bm, s->bitmap_id, s->report_id, s->first, s->last,
+			   s->ncalls);
+		s->ncalls = 0;
+	}
+	if (w->iova != bm->win_iova || w->npages != bm->win_npages)
+		emit_window(bm, b, w);
+	s->win_iova = w->iova;
+	s->win_npages = w->npages;
+	s->win_last = win_capacity_last(w, bm->pgshift);
+	slot_apply(s, iova, len);
+}
+
+static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
+				      __u64 len, const bool btf)
+{
+	__u32 zero = 0;
+	__u64 ahead = 0;
+	struct slot *s;
+	struct win w;
+
+	s = bpf_map_lookup_elem(&slots, &zero);
+	if (!s)
+		return 0;
+	if (btf) {
+		w.iova = b->mapped.iova;
+		w.npages = b->mapped.npages;
+		if (compat_has_set_ahead())
+			ahead = ((struct iova_bitmap___v6_8 *)b)->set_ahead_length;
+	} else {
+		w.iova = BPF_CORE_READ(b, mapped.iova);
+		w.npages = BPF_CORE_READ(b, mapped.npages);
+		if (compat_has_set_ahead())
+			ahead = BPF_CORE_READ((struct iova_bitmap___v6_8 *)b,
+					      set_ahead_length);
+	}
+
+	if (s->busy) {
+		/* preempted an update of this slot on this CPU: bypass it */
+		__u64 bptr = (__u64)b;
+		struct bm_state *bm = bpf_map_lookup_elem(&bitmaps, &bptr);
+
+		cnt_add(IOVA_CNT_PREEMPTED, 1);
+		if (bm && bm->report_id)
+			set_direct(bm, iova, len);
+		return 0;
+	}
+	s->busy = 1;
+	asm volatile("" ::: "memory");
+	if (s->bitmap == (__u64)b && s->report_id && w.iova == s->win_iova &&
+	    w.npages == s->win_npages && !ahead) {
+		slot_apply(s, iova, len);
+	} else {
+		if (btf) {
+			w.pgoff = b->mapped.pgoff;
+			w.base_index = b->mapped_base_index;
+		} else {
+			w.pgoff = BPF_CORE_READ(b, mapped.pgoff);
+			w.base_index = BPF_CORE_READ(b, mapped_base_index);
+		}
+		set_slow(s, b, iova, len, &w, ahead, btf);
+	}
+	asm volatile("" ::: "memory");
+	s->busy = 0;
+	return 0;
+}
+
+/* Fill a bm_state from the struct itself (alloc, or first seen later). */
+static __always_inline void bm_init(struct bm_state *bm, struct iova_bitmap *b,
+				    __u64 page_size)
+{
+	__u64 total;
+
+	bm->bitmap_id = __sync_fetch_and_add(&bitmap_seq, 1) + 1;
+	bm->iova = BPF_CORE_READ(b, iova);
+	bm->length = BPF_CORE_READ(b, length);
+	bm->pgshift = BPF_CORE_READ(b, mapped.pgshift);
+	bm->page_size = page_size ? page_size : 1ULL << (bm->pgshift & 63);
+	bm->user_addr = (__u64)BPF_CORE_READ(b, bitmap);
+	total = BPF_CORE_READ(b, mapped_total_index);
+	bm->index_bits = compat_index_bits(bm->length, bm->pgshift, total);
+	bm->layout = compat_layout();
+	bm->win_iova = ~0ULL;
+	bm->win_npages = ~0ULL;
+}
+
+struct ubits_ctx {
+	__u64 bitmap_id;
+	__u64 report_id;
+	__u64 uaddr;
+	__u64 total;
+	__u32 phase;
+	__u32 failed;
+};
+
+static long ubits_chunk(__u32 i, struct ubits_ctx *c)
+{
+	struct iova_live_ubits *u;
+	__u64 off = (__u64)i * IOVA_LIVE_UBITS_CHUNK;
+	__u32 n;
+
+	if (off >= c->total)
+		return 1;
+	n = c->total - off > IOVA_LIVE_UBITS_CHUNK ? IOVA_LIVE_UBITS_CHUNK :
+						      c->total - off;
+	u = rec_reserve(sizeof(*u), IOVA_LIVE_UBITS);
+	if (!u) {
+		c->failed = 1;
+		return 1;
+	}
+	u->bitmap_id = c->bitmap_id;
+	u->report_id = c->report_id;
+	u->offset = off;
+	u->total = c->total;
+	u->nbytes = n;
+	u->phase = c->phase;
+	u->reserved = 0;
+	if (n > IOVA_LIVE_UBITS_CHUNK)	/* for the verifier */
+		n = IOVA_LIVE_UBITS_CHUNK;
+	u->err = bpf_probe_read_user(u->data, n, (void *)(c->uaddr + off));
+	rec_submit(u, false);
+	return 0;
+}
+
+/*
+ * --verify: copy the user bitmap into the ring, in the task that made the
+ * ioctl, so it is exactly what the kernel wrote (or, at alloc, what the
+ * buffer held before: the kernel ORs into it).
+ */
+static __always_inline void read_user_bitmap(struct bm_state *bm, __u64 rid,
+					     __u32 phase)
+{
+	struct ubits_ctx c = {};
+	__u64 nbits, nbytes;
+
+	if (!verify_max_bytes)
+		return;
+	nbits = ((bm->length - 1) >> (bm->pgshift & 63)) + 1;
+	nbytes = (nbits + 63) / 64 * 8;
+	if (nbytes > verify_max_bytes)
+		return;		/* user space reports it as skipped */
+	c.bitmap_id = bm->bitmap_id;
+	c.report_id = rid;
+	c.uaddr = bm->user_addr;
+	c.total = nbytes;
+	c.phase = phase;
+	bpf_loop((nbytes + IOVA_LIVE_UBITS_CHUNK - 1) / IOVA_LIVE_UBITS_CHUNK,
+		 ubits_chunk, &c, 0);
+}
+
+static __always_inline void emit_alloc(struct bm_state *bm, __s32 ret,
+				       __u64 iova, __u64 length,
+				       __u64 page_size, __u64 uaddr)
+{
+	struct iova_rec_alloc *a;
+
+	a = rec_reserve(sizeof(*a), IOVA_REC_ALLOC);
+	if (!a) {
+		if (bm)
+			bm->alloc_lost = 1;
+		return;
+	}
+	a->bitmap_id = bm ? bm->bitmap_id : 0;
+	a->iova = iova;
+	a->length = length;
+	a->page_size = page_size;
+	a->user_addr = uaddr;
+	a->ret = ret;
+	a->layout = compat_layout();
+	fill_task(&a->task);
+	rec_submit(a, false);
+}
+
+static __always_inline int handle_alloc(__u64 iova, __u64 length,
+					__u64 page_size, __u64 data, __u64 ret)
+{
+	struct iova_bitmap *b = (void *)ret;
+	struct bm_state zero = {}, *bm;
+
+	if (ret >= (__u64)-ERRNO_MAX || !ret) {
+		emit_alloc(NULL, ret ? (__s32)ret : -12, iova, length,
+			   page_size, data);
+		return 0;
+	}
+	if (bpf_map_update_elem(&bitmaps, &ret, &zero, BPF_ANY))
+		return 0;
+	bm = bpf_map_lookup_elem(&bitmaps, &ret);
+	if (!bm)
+		return 0;
+	bm_init(bm, b, page_size);
+	fill_task(&bm->task);
+	emit_alloc(bm, 0, iova, length, page_size, data);
+	read_user_bitmap(bm, 0, IOVA_UBITS_BEFORE);
+	return 0;
+}
+
+static __always_inline void name_device(struct bm_state *bm, void *opaque,
+					__u64 fn)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *hwpt;
+
+	__builtin_memset(&bm->dev, 0, sizeof(bm->dev));
+	hwpt = bpf_map_lookup_elem(&hwpt_ctx, &id);
+	if (hwpt) {
+		bm->path = IOVA_PATH_IOMMUFD;
+		bm->dev.hwpt_id = *hwpt;
+	} else if (cb_vfio && fn == cb_vfio) {
+		struct vfio_device *vdev = opaque;
+		struct device *dev = BPF_CORE_READ(vdev, dev);
+		const char *name = BPF_CORE_READ(dev, kobj.name);
+
+		if (!name)
+			name = BPF_CORE_READ(dev, init_name);
+		bm->path = IOVA_PATH_VFIO;
+		if (name)
+			bpf_probe_read_kernel_str(bm->dev.devname,
+						  sizeof(bm->dev.devname), name);
+	} else if (cb_iommufd && fn == cb_iommufd) {
+		bm->path = IOVA_PATH_IOMMUFD;	/* hwpt not seen */
+	} else {
+		bm->path = IOVA_PATH_UNKNOWN;
+	}
+	bm->dev.path = bm->path;
+}
+
+static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
+						 void *opaque, __u64 fn)
+{
+	__u64 bptr = (__u64)b;
+	struct iova_rec_report_begin *r;
+	struct bm_state *bm, zero = {};
+
+	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
+	if (!bm) {
+		/* allocated before we attached: describe it from the struct */
+		if (bpf_map_update_elem(&bitmaps, &bptr, &zero, BPF_ANY))
+			return 0;
+		bm = bpf_map_lookup_elem(&bitmaps, &bptr);
+		if (!bm)
+			return 0;
+		bm_init(bm, b, 0);
+		emit_alloc(bm, 0, bm->iova, bm->length, bm->page_size,
+			   bm->user_addr);
+	}
+	bm->report_id = __sync_fetch_and_add(&report_seq, 1) + 1;
+	bm->ts_begin = bpf_ktime_get_ns();
+	bm->callback = fn;
+	bm->set_calls = 0;
+	bm->ranges = 0;
+	bm->range_bytes = 0;
+	bm->lost = bm->alloc_lost;
+	bm->anomalies = 0;
+	bm->cpus = 0;
+	bm->ahead_first = 0;
+	bm->ahead_last = 0;
+	fill_task(&bm->task);
+	name_device(bm, opaque, fn);
+
+	r = rec_reserve(sizeof(*r), IOVA_REC_REPORT_BEGIN);
+	if (!r) {
+		bm->lost++;
+		return 0;
+	}
+	r->bitmap_id = bm->bitmap_id;
+	r->report_id = bm->report_id;
+	r->callback = fn;
+	r->path = bm->path;
+	r->hwpt_id = bm->dev.hwpt_id;
+	r->iova = bm->iova;
+	r->length = bm->length;
+	__builtin_memcpy(r->devname, bm->dev.devname, sizeof(r->devname));
+	r->task = bm->task;
+	rec_submit(r, false);
+	return 0;
+}
+
+struct flush_ctx {
+	__u64 bitmap;
+	__u64 cpus;
+	__u64 late;
+};
+
+static long flush_cpu(__u32 cpu, struct flush_ctx *c)
+{
+	__u32 zero = 0;
+	struct slot *s;
+
+	if (cpu >= nr_cpus)
+		return 1;
+	if (cpu < 63 && !(c->cpus & (1ULL << cpu)))
+		return 0;
+	if (cpu >= 63 && !(c->cpus & (1ULL << 63)))
+		return 1;
+	s = bpf_map_lookup_percpu_elem(&slots, &zero, cpu);
+	if (s && s->bitmap == c->bitmap && !slot_release(s)) {
+		/*
+		 * Another task on that CPU is emitting our range right now;
+		 * it may land after REPORT_END, so the report is marked
+		 * incomplete rather than possibly wrong.
+		 */
+		c->late++;
+	}
+	return 0;
+}
+
+static __always_inline void devstat_update(struct bm_state *bm,
+					   struct iova_rec_report_end *e)
+{
+	struct iova_devstat *d, zero = {};
+
+	d = bpf_map_lookup_elem(&devstats, &bm->dev);
+	if (!d) {
+		bpf_map_update_elem(&devstats, &bm->dev, &zero, BPF_NOEXIST);
+		d = bpf_map_lookup_elem(&devstats, &bm->dev);
+		if (!d)
+			return;
+	}
+	__sync_fetch_and_add(&d->reports, 1);
+	__sync_fetch_and_add(&d->set_calls, e->set_calls);
+	__sync_fetch_and_add(&d->range_bytes, bm->range_bytes);
+	__sync_fetch_and_add(&d->lost, e->lost);
+	__sync_fetch_and_add(&d->anomalies, e->anomalies);
+	if (e->flags & IOVA_REPORT_INCOMPLETE)
+		__sync_fetch_and_add(&d->incomplete, 1);
+	d->last_ts_ns = e->hdr.ts_ns;
+	d->last_pid = bm->task.pid;
+}
+
+static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
+						__s32 ret, const bool btf)
+{
+	__u64 bptr = (__u64)b;
+	struct iova_rec_report_end end = {}, *e;
+	struct flush_ctx fc;
+	struct bm_state *bm;
+	struct win w;
+
+	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
+	if (!bm || !bm->report_id)
+		return 0;
+
+	/* every CPU the report's task ran on may hold a pending range */
+	fc.bitmap = bptr;
+	fc.cpus = bm->cpus;
+	fc.late = 0;
+	if (fc.cpus)
+		bpf_loop(nr_cpus < MAX_CPUS ? nr_cpus : MAX_CPUS, flush_cpu,
+			 &fc, 0);
+	if (fc.late)
+		__sync_fetch_and_add(&bm->lost, fc.late);
+
+	/* 6.11+: the last call may have moved the window */
+	read_win(b, &w, btf);
+	if (w.iova != bm->win_iova || w.npages != bm->win_npages)
+		emit_window(bm, b, &w);
+
+	read_user_bitmap(bm, bm->report_id, IOVA_UBITS_AFTER);
+
+	end.hdr.type = IOVA_REC_REPORT_END;
+	end.hdr.size = sizeof(end);
+	end.hdr.cpu = bpf_get_smp_processor_id();
+	end.hdr.ts_ns = bpf_ktime_get_ns();
+	end.bitmap_id = bm->bitmap_id;
+	end.report_id = bm->report_id;
+	end.duration_ns = end.hdr.ts_ns - bm->ts_begin;
+	end.set_calls = bm->set_calls;
+	end.ranges = bm->ranges;
+	end.lost = bm->lost;
+	end.anomalies = bm->anomalies;
+	end.ret = ret;
+	if (end.lost)
+		end.flags |= IOVA_REPORT_INCOMPLETE;
+	if (end.anomalies)
+		end.flags |= IOVA_REPORT_ANOMALY;
+
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (e) {
+		__builtin_memcpy(e, &end, sizeof(end));
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	} else {
+		/* user space finds it there and marks it incomplete */
+		cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+		cnt_add(IOVA_CNT_END_STASHED, 1);
+		end.flags |= IOVA_REPORT_INCOMPLETE;
+		bpf_map_update_elem(&unsent_ends, &end.report_id, &end,
+				    BPF_ANY);
+	}
+	devstat_update(bm, &end);
+	bm->report_id = 0;
+	bm->alloc_lost = 0;
+	return 0;
+}
+
+static __always_inline int handle_free(struct iova_bitmap *b)
+{
+	__u64 bptr = (__u64)b;
+	struct iova_rec_free *f;
+	struct bm_state *bm;
+
+	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
+	if (!bm)
+		return 0;
+	f = rec_reserve(sizeof(*f), IOVA_REC_FREE);
+	if (f) {
+		f->bitmap_id = bm->bitmap_id;
+		rec_submit(f, true);
+	}
+	bpf_map_delete_elem(&bitmaps, &bptr);
+	return 0;
+}
+
+static __always_inline void task_set_hwpt(__u64 hwpt)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&hwpt_ctx, &id, &hwpt, BPF_ANY);
+}
+
+static __always_inline void task_clear_hwpt(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&hwpt_ctx, &id);
+}
+
+static __always_inline __u64 ucmd_hwpt(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = BPF_CORE_READ(ucmd, cmd);
+
+	return BPF_CORE_READ(cmd, hwpt_id);
+}
+
+/* ---- fentry / fexit ---------------------------------------------------- */
+
+SEC("fexit/iova_bitmap_alloc")
+int BPF_PROG(fexit_alloc, unsigned long iova, size_t length,
+	     unsigned long page_size, u64 *data, struct iova_bitmap *ret)
+{
+	return handle_alloc(iova, length, page_size, (__u64)data, (__u64)ret);
+}
+
+/*
+ * The third argument is a function pointer, which the verifier refuses
+ * to read from the context ("is not a struct"): bpf_get_func_arg() reads
+ * it from the trampoline's copy instead.
+ */
+SEC("fentry/iova_bitmap_for_each")
+int fentry_for_each(unsigned long long *ctx)
+{
+	struct iova_bitmap *b = (void *)ctx[0];
+	__u64 opaque = 0, fn = 0;
+
+	bpf_get_func_arg(ctx, 1, &opaque);
+	bpf_get_func_arg(ctx, 2, &fn);
+	return handle_for_each_entry(b, (void *)opaque, fn);
+}
+
+SEC("fexit/iova_bitmap_for_each")
+int fexit_for_each(unsigned long long *ctx)
+{
+	struct iova_bitmap *b = (void *)ctx[0];
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	return handle_for_each_exit(b, (__s32)ret, true);
+}
+
+SEC("fentry/iova_bitmap_set")
+int BPF_PROG(fentry_set, struct iova_bitmap *bitmap, unsigned long iova,
+	     size_t length)
+{
+	return handle_set(bitmap, iova, length, true);
+}
+
+SEC("fentry/iova_bitmap_free")
+int BPF_PROG(fentry_free, struct iova_bitmap *bitmap)
+{
+	return handle_free(bitmap);
+}
+
+SEC("fentry/iommufd_hwpt_get_dirty_bitmap")
+int BPF_PROG(fentry_hwpt_dirty, struct iommufd_ucmd *ucmd)
+{
+	task_set_hwpt(ucmd_hwpt(ucmd));
+	return 0;
+}
+
+SEC("fexit/iommufd_hwpt_get_dirty_bitmap")
+int BPF_PROG(fexit_hwpt_dirty, struct iommufd_ucmd *ucmd, int ret)
+{
+	task_clear_hwpt();
+	return 0;
+}
+
+/* ---- kprobe / kretprobe: no BTF for the function ------------------------ */
+
+SEC("kprobe/iova_bitmap_alloc")
+int BPF_KPROBE(kprobe_alloc, unsigned long iova, size_t length,
+	       unsigned long page_size, void *data)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct kp_args a = { { iova, length, page_size, (__u64)data } };
+
+	bpf_map_update_elem(&alloc_args, &id, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/iova_bitmap_alloc")
+int BPF_KRETPROBE(kretprobe_alloc, void *ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct kp_args *a = bpf_map_lookup_elem(&alloc_args, &id);
+
+	if (!a)
+		return 0;
+	handle_alloc(a->a[0], a->a[1], a->a[2], a->a[3], (__u64)ret);
+	bpf_map_delete_elem(&alloc_args, &id);
+	return 0;
+}
+
+SEC("kprobe/iova_bitmap_for_each")
+int BPF_KPROBE(kprobe_for_each, struct iova_bitmap *bitmap, void *opaque,
+	       void *fn)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 b = (__u64)bitmap;
+
+	bpf_map_update_elem(&for_each_args, &id, &b, BPF_ANY);
+	return handle_for_each_entry(bitmap, opaque, (__u64)fn);
+}
+
+SEC("kretprobe/iova_bitmap_for_each")
+int BPF_KRETPROBE(kretprobe_for_each, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *b = bpf_map_lookup_elem(&for_each_args, &id);
+
+	if (!b)
+		return 0;
+	handle_for_each_exit((void *)*b, ret, false);
+	bpf_map_delete_elem(&for_each_args, &id);
+	return 0;
+}
+
+SEC("kprobe/iova_bitmap_set")
+int BPF_KPROBE(kprobe_set, struct iova_bitmap *bitmap, unsigned long iova,
+	       size_t length)
+{
+	return handle_set(bitmap, iova, length, false);
+}
+
+SEC("kprobe/iova_bitmap_free")
+int BPF_KPROBE(kprobe_free, struct iova_bitmap *bitmap)
+{
+	return handle_free(bitmap);
+}
+
+SEC("kprobe/iommufd_hwpt_get_dirty_bitmap")
+int BPF_KPROBE(kprobe_hwpt_dirty, struct iommufd_ucmd *ucmd)
+{
+	task_set_hwpt(ucmd_hwpt(ucmd));
+	return 0;
+}
+
+SEC("kretprobe/iommufd_hwpt_get_dirty_bitmap")
+int BPF_KRETPROBE(kretprobe_hwpt_dirty, int ret)
+{
+	task_clear_hwpt();
+	return 0;
+}

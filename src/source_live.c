@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * source_live.c - the live source: check that the kernel can be traced,
+ * pick fentry/fexit or kprobes, load and attach bpf/iova_trace.bpf.c, and
+ * hand every record of its ring buffer, in order, to a sink.
+ *
+ * Besides the ring buffer it reads three maps the BPF side keeps: the
+ * per-CPU drop counters (turned into IOVA_REC_LOST records), unsent_ends
+ * (REPORT_ENDs the ring had no room for, delivered marked incomplete) and
+ * devstats (per-device totals that stay right when records are lost).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "source_live.h"
+#include "iova_trace.skel.h"
+#include "../bpf/iova_live.h"
+
+#define DEFAULT_RINGBUF_BYTES	(8u << 20)
+#define DEFAULT_VERIFY_BYTES	(1u << 20)
+#define OPEN_REPORTS		64
+
+/* The functions the tracer attaches to, and what each is for. */
+enum fn_id {
+	FN_ALLOC,
+	FN_FOR_EACH,
+	FN_SET,
+	FN_FREE,
+	FN_HWPT,		/* iommufd only, 6.7+: names the hwpt */
+	FN_CB_VFIO,		/* callbacks: tell the vfio and iommufd paths apart */
+	FN_CB_IOMMUFD,
+	FN_MAX,
+};
+
+static const char *const fn_names[FN_MAX] = {
+	[FN_ALLOC] = "iova_bitmap_alloc",
+	[FN_FOR_EACH] = "iova_bitmap_for_each",
+	[FN_SET] = "iova_bitmap_set",
+	[FN_FREE] = "iova_bitmap_free",
+	[FN_HWPT] = "iommufd_hwpt_get_dirty_bitmap",
+	[FN_CB_VFIO] = "vfio_device_log_read_and_clear",
+	[FN_CB_IOMMUFD] = "__iommu_read_and_clear_dirty",
+};
+
+struct ksym {
+	uint64_t addr;
+	bool found;
+	char module[64];	/* "" when built in */
+};
+
+struct open_report {
+	uint64_t report_id;
+	uint64_t bitmap_id;
+	bool used;
+};
+
+struct live {
+	struct live_opts opts;
+	struct iova_trace_bpf *skel;
+	struct ring_buffer *rb;
+	struct ksym ksyms[FN_MAX];
+	const char *mode;		/* "fentry" or "kprobe" */
+	char mode_why[512];
+	uint32_t layout;
+	int ncpus;
+	uint64_t drops_seen;		/* drops already reported as LOST */
+	uint64_t lost_total;
+	/* the sink of the current live_poll() */
+	iova_sink_fn sink;
+	void *sink_ctx;
+	int sink_ret;
+	int delivered;
+	struct open_report open[OPEN_REPORTS];
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (!verbose_libbpf && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose_libbpf)
+		return 0;	/* warnings too: our own sentences say what failed */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void vlog(const struct live *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!l->opts.verbose)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "iovatop: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/*
+ * /proc/kallsyms names the functions even without privileges (addresses
+ * then read as 0), so it tells precisely what is missing before anything
+ * is loaded.
+ */
+static int read_kallsyms(struct ksym *ks)
+{
+	char line[512], name[256], mod[64];
+	unsigned long long addr;
+	char type;
+	FILE *f;
+	int i, n;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		mod[0] = '\0';
+		n = sscanf(line, "%llx %c %255s [%63[^]]]", &addr, &type, name,
+			   mod);
+		if (n < 3 || (type != 't' && type != 'T'))
+			continue;
+		for (i = 0; i < FN_MAX; i++) {
+			if (ks[i].found || strcmp(name, fn_names[i]))
+				continue;
+			ks[i].found = true;
+			ks[i].addr = addr;
+			snprintf(ks[i].module, sizeof(ks[i].module), "%s",
+				 n == 4 ? mod : "");
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* CAP_PERFMON is 38, CAP_BPF 39, CAP_SYS_ADMIN 21 (linux/capability.h). */
+static bool have_bpf_caps(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	bool got = false;
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			got = true;
+	fclose(f);
+	if (!got)
+		return false;
+	if (eff & (1ULL << 21))
+		return true;
+	return (eff & (1ULL << 38)) && (eff & (1ULL << 39));
+}
+
+/*
+ * Can a fentry program attach to this function? Find its BTF (vmlinux or
+ * its module's), load a two-instruction tracing program against it and
+ * attach it. This is the only reliable test: a kernel may have BTF but no
+ * trampolines (no DYNAMIC_FTRACE_WITH_DIRECT_CALLS), or refuse tracing
+ * programs altogether (lockdown).
+ */
+static bool fentry_can_attach(const struct ksym *ks, const char *fn,
+			      char *why, size_t whylen)
+{
+	struct btf *vmlinux = NULL, *mod = NULL, *btf;
+	int id, prog_fd = -1, link_fd = -1, obj_fd = -1;
+	struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 },	/* r0 = 0 */
+		{ .code = 0x95 },				/* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = BPF_TRACE_FENTRY);
+	bool ok = false;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		return false;
+	}
+	btf = vmlinux;
+	if (ks->module[0]) {
+		mod = btf__load_module_btf(ks->module, vmlinux);
+		if (!mod) {
+			snprintf(why, whylen, "module %s has no BTF", ks->module);
+			goto out;
+		}
+		btf = mod;
+	}
+	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	if (id <= 0) {
+		snprintf(why, whylen, "%s is not in the %s BTF", fn,
+			 ks->module[0] ? ks->module : "vmlinux");
+		goto out;
+	}
+	if (mod) {
+		char path[128];
+		struct bpf_btf_info info;
+		uint32_t len = sizeof(info);
+		uint32_t next = 0;
+
+		/* the module's BTF object fd: walk the loaded BTF objects */
+		snprintf(path, sizeof(path), "%s", ks->module);
+		while (!bpf_btf_get_next_id(next, &next)) {
+			char name[64] = "";
+			int fd = bpf_btf_get_fd_by_id(next);
+
+			if (fd < 0)
+				continue;
+			memset(&info, 0, sizeof(info));
+			info.name = (uintptr_t)name;
+			info.name_len = sizeof(name);
+			len = sizeof(info);
+			if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+			    !strcmp(name, path)) {
+				obj_fd = fd;
+				break;
+			}
+			close(fd);
+		}
+		if (obj_fd < 0) {
+			snprintf(why, whylen, "the BTF object of module %s was not found",
+				 ks->module);
+			goto out;
+		}
+		opts.attach_btf_obj_fd = obj_fd;
+	}
+	opts.attach_btf_id = id;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "iovatop_probe", "GPL",
+				insns, 2, &opts);
+	if (prog_fd < 0) {
+		snprintf(why, whylen, "a fentry program on %s does not load: %s",
+			 fn, strerror(errno));
+		goto out;
+	}
+	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+	if (link_fd < 0) {
+		snprintf(why, whylen, "a fentry program on %s does not attach: %s",
+			 fn, strerror(errno));
+		goto out;
+	}
+	snprintf(why, whylen, "%s has BTF (%s) and a fentry program attaches",
+		 fn, ks->module[0] ? ks->module : "vmlinux");
+	ok = true;
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	if (prog_fd >= 0)
+		close(prog_fd);
+	if (obj_fd >= 0)
+		close(obj_fd);
+	btf__free(mod);
+	btf__free(vmlinux);
+	return ok;
+}
+
+/* Which IOVA_LAYOUT_* the kernel's BTF describes (same test as the BPF side). */
+static uint32_t btf_layout(const struct ksym *ks)
+{
+	struct btf *vmlinux, *mod = NULL, *btf;
+	const struct btf_type *t;
+	const struct btf_member *m;
+	bool ahead = false, maplen = false;
+	int id, i;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return IOVA_LAYOUT_UNKNOWN;
+	btf = vmlinux;
+	if (ks->module[0]) {
+		mod = btf__load_module_btf(ks->module, vmlinux);
+		if (mod)
+			btf = mod;
+	}
+	id = btf__find_by_name_kind(btf, "iova_bitmap", BTF_KIND_STRUCT);
+	if (id > 0) {
+		t = btf__type_by_id(btf, id);
+		m = btf_members(t);
+		for (i = 0; i < btf_vlen(t); i++, m++)
+			if (!strcmp(btf__name_by_offset(btf, m->name_off),
+				    "set_ahead_length"))
+				ahead = true;
+	}
+	id = btf__find_by_name_kind(btf, "iova_bitmap_map", BTF_KIND_STRUCT);
+	if (id > 0) {
+		t = btf__type_by_id(btf, id);
+		m = btf_members(t);
+		for (i = 0; i < btf_vlen(t); i++, m++)
+			if (!strcmp(btf__name_by_offset(btf, m->name_off),
+				    "length"))
+				maplen = true;
+	}
+	btf__free(mod);
+	btf__free(vmlinux);
+	if (ahead)
+		return IOVA_LAYOUT_V6_8;
+	if (maplen)
+		return IOVA_LAYOUT_V6_11;
+	return id > 0 ? IOVA_LAYOUT_V6_1 : IOVA_LAYOUT_UNKNOWN;
+}
+
+static void set_fentry_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
+{
+	bpf_program__set_autoload(s->progs.fexit_alloc, on);
+	bpf_program__set_autoload(s->progs.fentry_for_each, on);
+	bpf_program__set_autoload(s->progs.fexit_for_each, on);
+	bpf_program__set_autoload(s->progs.fentry_set, on);
+	bpf_program__set_autoload(s->progs.fentry_free, on);
+	bpf_program__set_autoload(s->progs.fentry_hwpt_dirty, on && hwpt);
+	bpf_program__set_autoload(s->progs.fexit_hwpt_dirty, on && hwpt);
+}
+
+static void set_kprobe_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
+{
+	bpf_program__set_autoload(s->progs.kprobe_alloc, on);
+	bpf_program__set_autoload(s->progs.kretprobe_alloc, on);
+	bpf_program__set_autoload(s->progs.kprobe_for_each, on);
+	bpf_program__set_autoload(s->progs.kretprobe_for_each, on);
+	bpf_program__set_autoload(s->progs.kprobe_set, on);
+	bpf_program__set_autoload(s->progs.kprobe_free, on);
+	bpf_program__set_autoload(s->progs.kprobe_hwpt_dirty, on && hwpt);
+	bpf_program__set_autoload(s->progs.kretprobe_hwpt_dirty, on && hwpt);
+}
+
+static uint32_t round_ringbuf(uint32_t bytes)
+{
+	uint32_t r = 4096;
+
+	while (r < bytes && r < (1u << 30))
+		r <<= 1;
+	return r;
+}
+
+static int deliver(struct live *l, const struct iova_rec_hdr *h)
+{
+	int ret = l->sink ? l->sink(l->sink_ctx, h) : 0;
+
+	if (ret) {
+		l->sink_ret = ret;
+		return ret;
+	}
+	l->delivered++;
+	return 0;
+}
+
+static struct open_report *open_find(struct live *l, uint64_t report_id)
+{
+	int i;
+
+	for (i = 0; i < OPEN_REPORTS; i++)
+		if (l->open[i].used && l->open[i].report_id == report_id)
+			return &l->open[i];
+	return NULL;
+}
+
+static void open_add(struct live *l, uint64_t report_id, uint64_t bitmap_id)
+{
+	int i, victim = 0;
+
+	for (i = 0; i < OPEN_REPORTS; i++) {
+		if (!l->open[i].used) {
+			victim = i;
+			break;
+		}
+		if (l->open[i].report_id < l->open[victim].report_id)
+			victim = i;
+	}
+	l->open[victim].used = true;
+	l->open[victim].report_id = report_id;
+	l->open[victim].bitmap_id = bitmap_id;
+}
+
+/* A REPORT_END that was lost entirely: say so, never leave it open. */
+static int synth_end(struct live *l, uint64_t bitmap_id, uint64_t report_id)
+{
+	struct iova_rec_report_end e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = IOVA_REC_REPORT_END;
+	e.hdr.size = sizeof(e);
+	e.hdr.cpu = 0;
+	e.hdr.ts_ns = 0;
+	e.bitmap_id = bitmap_id;
+	e.report_id = report_id;
+	e.lost = 1;
+	e.flags = IOVA_REPORT_INCOMPLETE;
+	return deliver(l, &e.hdr);
+}
+
+static int drain_unsent_ends(struct live *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.unsent_ends);
+	struct iova_rec_report_end e;
+	struct open_report *o;
+	uint64_t key, next;
+	int ret;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &e)) {
+			bpf_map_delete_elem(fd, &key);
+			continue;
+		}
+		bpf_map_delete_elem(fd, &key);
+		o = open_find(l, e.report_id);
+		if (o)
+			o->used = false;
+		e.flags |= IOVA_REPORT_INCOMPLETE;
+		ret = deliver(l, &e.hdr);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static uint64_t sum_counter(struct live *l, uint32_t idx)
+{
+	uint64_t vals[l->ncpus > 0 ? l->ncpus : 1], sum = 0;
+	int i;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters), &idx,
+				vals))
+		return 0;
+	for (i = 0; i < l->ncpus; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static int deliver_lost(struct live *l)
+{
+	uint64_t drops = sum_counter(l, IOVA_CNT_RINGBUF_DROPS);
+	struct iova_rec_lost r;
+
+	if (drops <= l->drops_seen)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.hdr.type = IOVA_REC_LOST;
+	r.hdr.size = sizeof(r);
+	r.count = drops - l->drops_seen;
+	r.where = IOVA_LOST_RINGBUF;
+	l->lost_total += r.count;
+	l->drops_seen = drops;
+	return deliver(l, &r.hdr);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct live *l = ctx;
+	const struct iova_rec_hdr *h = data;
+	struct open_report *o;
+	int ret;
+
+	if (size < sizeof(*h) || h->size > size)
+		return 0;	/* cannot happen: the BPF side sizes them */
+	if (h->type >= IOVA_LIVE_TYPE_BASE) {
+		/* --verify read-backs stay here; see live_verify below */
+		return 0;
+	}
+	if (iova_rec_size(h->type) != h->size)
+		return 0;
+
+	switch (h->type) {
+	case IOVA_REC_REPORT_BEGIN: {
+		const struct iova_rec_report_begin *b = data;
+
+		open_add(l, b->report_id, b->bitmap_id);
+		break;
+	}
+	case IOVA_REC_REPORT_END: {
+		const struct iova_rec_report_end *e = data;
+
+		o = open_find(l, e->report_id);
+		if (o)
+			o->used = false;
+		break;
+	}
+	case IOVA_REC_FREE: {
+		const struct iova_rec_free *f = data;
+		int i;
+
+		/*
+		 * A report of this bitmap still open: its END was lost, and
+		 * perhaps stashed in unsent_ends. Deliver it before the FREE.
+		 */
+		for (i = 0; i < OPEN_REPORTS; i++) {
+			if (!l->open[i].used || l->open[i].bitmap_id != f->bitmap_id)
+				continue;
+			ret = drain_unsent_ends(l);
+			if (ret)
+				return -ECANCELED;
+			if (l->open[i].used) {
+				l->open[i].used = false;
+				ret = synth_end(l, f->bitmap_id, l->open[i].report_id);
+				if (ret)
+					return -ECANCELED;
+			}
+		}
+		break;
+	}
+	}
+	if (deliver(l, h))
+		return -ECANCELED;
+	return 0;
+}
+
+struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
+{
+	struct live *l;
+	char why[400];
+	bool fentry, hwpt;
+	uint32_t rb_bytes;
+	int ret;
+
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->opts = *opts;
+	verbose_libbpf = opts->verbose;
+	libbpf_set_print(libbpf_print);
+
+	ret = read_kallsyms(l->ksyms);
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot read /proc/kallsyms (%s); is /proc mounted?",
+			 strerror(-ret));
+		goto fail;
+	}
+	if (!l->ksyms[FN_SET].found) {
+		snprintf(err, errlen,
+			 "this kernel has no iova_bitmap_set(): load the module that "
+			 "provides it (modprobe vfio on 6.1 to 6.7, modprobe iommufd "
+			 "on 6.8 and later) or build the kernel with CONFIG_VFIO "
+			 "(6.1 to 6.7) or CONFIG_IOMMUFD_DRIVER (6.8 and later, "
+			 "selected by IOMMU drivers with dirty tracking and by the "
+			 "mlx5/pds vfio drivers)");
+		goto fail;
+	}
+	if (!l->ksyms[FN_ALLOC].found || !l->ksyms[FN_FOR_EACH].found ||
+	    !l->ksyms[FN_FREE].found) {
+		snprintf(err, errlen,
+			 "this kernel has iova_bitmap_set() but not all of "
+			 "iova_bitmap_alloc/for_each/free; iovatop needs all four");
+		goto fail;
+	}
+	if (!have_bpf_caps()) {
+		snprintf(err, errlen,
+			 "tracing needs root (CAP_BPF and CAP_PERFMON); run iovatop "
+			 "with sudo");
+		goto fail;
+	}
+	hwpt = l->ksyms[FN_HWPT].found;
+
+	if (opts->force_kprobe) {
+		fentry = false;
+		snprintf(l->mode_why, sizeof(l->mode_why), "kprobes forced (--kprobe)");
+	} else {
+		fentry = fentry_can_attach(&l->ksyms[FN_SET], fn_names[FN_SET], why,
+					   sizeof(why));
+		snprintf(l->mode_why, sizeof(l->mode_why), "%s", why);
+	}
+	l->mode = fentry ? "fentry" : "kprobe";
+	vlog(l, "probe mode %s: %s", l->mode, l->mode_why);
+	if (!hwpt)
+		vlog(l, "no %s in this kernel: iommufd reports are named by "
+		     "their callback only", fn_names[FN_HWPT]);
+	if (!fentry && access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux), which "
+			 "the tracer needs to read struct iova_bitmap on any "
+			 "kernel; build it with CONFIG_DEBUG_INFO_BTF=y");
+		goto fail;
+	}
+	l->layout = btf_layout(&l->ksyms[FN_SET]);
+	vlog(l, "struct iova_bitmap layout %u (1: 6.1, 2: 6.8, 3: 6.11)",
+	     l->layout);
+
+	l->skel = iova_trace_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	set_fentry_progs(l->skel, fentry, hwpt);
+	set_kprobe_progs(l->skel, !fentry, hwpt);
+
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count the possible CPUs: %s",
+			 strerror(-l->ncpus));
+		goto fail;
+	}
+	l->skel->rodata->nr_cpus = l->ncpus;
+	l->skel->rodata->cb_vfio = l->ksyms[FN_CB_VFIO].addr;
+	l->skel->rodata->cb_iommufd = l->ksyms[FN_CB_IOMMUFD].addr;
+	l->skel->rodata->coalesce = true;
+	if (opts->verify)
+		l->skel->rodata->verify_max_bytes =
+			opts->verify_max_bytes ? opts->verify_max_bytes :
+						 DEFAULT_VERIFY_BYTES;
+	rb_bytes = round_ringbuf(opts->ringbuf_bytes ? opts->ringbuf_bytes :
+						       DEFAULT_RINGBUF_BYTES);
+	l->skel->rodata->wakeup_bytes = rb_bytes / 4;
+	if (bpf_map__set_max_entries(l->skel->maps.rb, rb_bytes)) {
+		snprintf(err, errlen, "cannot size the ring buffer to %u bytes",
+			 rb_bytes);
+		goto fail;
+	}
+
+	ret = iova_trace_bpf__load(l->skel);
+	if (ret) {
+		if (errno == EPERM || ret == -EPERM)
+			snprintf(err, errlen,
+				 "loading the BPF programs was refused (%s): tracing "
+				 "needs root (CAP_BPF and CAP_PERFMON), and a kernel "
+				 "in lockdown mode refuses it even to root",
+				 strerror(EPERM));
+		else
+			snprintf(err, errlen,
+				 "loading the BPF programs failed: %s; run with -v to "
+				 "see libbpf's and the verifier's messages",
+				 strerror(-ret));
+		goto fail;
+	}
+	ret = iova_trace_bpf__attach(l->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "attaching the %s programs failed: %s; run with -v, or try "
+			 "--kprobe", l->mode, strerror(-ret));
+		goto fail;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_record, l,
+				 NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot set up the ring buffer reader: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	vlog(l, "attached %s programs, ring buffer %u KiB%s", l->mode,
+	     rb_bytes >> 10, opts->verify ? ", --verify on" : "");
+	return l;
+fail:
+	live_close(l);
+	return NULL;
+}
+
+int live_poll(struct live *l, int timeout_ms, iova_sink_fn sink, void *ctx)
+{
+	int ret;
+
+	l->sink = sink;
+	l->sink_ctx = ctx;
+	l->sink_ret = 0;
+	l->delivered = 0;
+
+	ret = ring_buffer__poll(l->rb, timeout_ms);
+	if (l->sink_ret)
+		return l->sink_ret;
+	if (ret < 0 && ret != -EINTR)
+		return ret;
+	ret = deliver_lost(l);
+	if (!ret)
+		ret = drain_unsent_ends(l);
+	if (ret)
+		return ret;
+	return l->delivered;
+}
+
+const char *live_probe_mode(const struct live *l)
+{
+	return l->mode;
+}
+
+uint32_t live_layout(const struct live *l)
+{
+	return l->layout;
+}
+
+enum ibd_rule live_rule(const struct live *l)
+{
+	(void)l;
+	/*
+	 * Every kernel with a struct layout iovatop knows sets whole pages
+	 * from the first to the last byte of a call: 6.2+, and 6.1.y after
+	 * b058ea3ab5af. The merged 6.1.0 rule cannot be told apart by BTF;
+	 * --verify shows it as mismatches.
+	 */
+	return IBD_RULE_CURRENT;
+}
+
+uint64_t live_lost(const struct live *l)
+{
+	return l->lost_total;
+}
+
+void live_close(struct live *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	iova_trace_bpf__destroy(l->skel);
+	free(l);
+}
