@@ -59,6 +59,8 @@
 #define IOVA_ANOM_ZERO_LENGTH	4	/* length == 0 */
 #define IOVA_ANOM_WRAPS		5	/* iova + length - 1 overflows */
 #define IOVA_ANOM_NO_BITMAP	6	/* set on a bitmap never seen allocated */
+/* 6.1 layout: outside the pinned window; the RANGE holds only what was written */
+#define IOVA_ANOM_OUTSIDE_WINDOW 7
 
 /* iova_rec_lost.where: which stage dropped the records */
 #define IOVA_LOST_RINGBUF	1	/* bpf_ringbuf_reserve failed */
