@@ -1,13 +1,366 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder so the binary links while cmd_replay is written; replaced by its owner. */
+/*
+ * cmd_replay.c - iovatop replay [OPTIONS] FILE [INTERVAL [COUNT]]: the live
+ * view driven from a trace file.
+ *
+ * Records go through the same view_run_record() -> model -> view path as in
+ * live mode; only the clock differs. A virtual clock on the trace's own
+ * timeline runs at --speed times real time, stops on 'p', and moves one
+ * interval per key with --step. Batch output without --speed reads the
+ * file as fast as it can.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "commands.h"
+#include "model.h"
+#include "trace_file.h"
+#include "view.h"
+
+#define WAIT_MAX_MS	100	/* keys stay responsive while waiting */
+#define FEED_MAX	65536	/* records per turn before looking at keys */
+
+struct replay_args {
+	struct view_args v;
+	double speed;		/* 0: as fast as possible (batch only) */
+	bool step;
+};
+
+struct replay {
+	struct view_run r;
+	struct trace_reader *tr;
+	union {
+		struct iova_rec_hdr hdr;
+		unsigned char bytes[IOVA_REC_MAX_SIZE];
+	} rec;			/* the next record, read but not yet due */
+	bool have_rec;
+	bool eof;
+	int read_err;		/* negative errno from the reader */
+	uint64_t vt_base;	/* virtual time at wall_base */
+	uint64_t wall_base;
+	uint64_t vt_frozen;	/* virtual time while paused */
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+enum { OPT_SPEED = 0x100, OPT_STEP };
+
+static const struct argp_option replay_options[] = {
+	{ "batch", 'b', NULL, 0, "Plain text every interval, like top -b (the default when stdout is not a terminal)", 0 },
+	{ "speed", OPT_SPEED, "X", 0, "Replay X times faster than real time (default 1; with -b, as fast as possible)", 0 },
+	{ "step", OPT_STEP, NULL, 0, "Start paused; n or Space moves one interval on", 0 },
+	{ "sort", 's', "KEY", 0, "Sort by rate (default), pages, pct, reports or name", 0 },
+	{ "reverse", 'r', NULL, 0, "Reverse the sort", 0 },
+	{ "filter", 'f', "TEXT", 0, "Show only devices whose name contains TEXT", 0 },
+	{ 0 },
+};
+
+static error_t replay_parse(int key, char *arg, struct argp_state *state)
+{
+	struct replay_args *a = state->input;
+	char *end;
+
+	switch (key) {
+	case OPT_SPEED:
+		errno = 0;
+		a->speed = strtod(arg, &end);
+		if (errno || end == arg || *end || !isfinite(a->speed) ||
+		    a->speed < 1.0 / 64 || a->speed > 4096)
+			argp_error(state, "the speed '%s' is not a factor between 1/64 and 4096.",
+				   arg);
+		return 0;
+	case OPT_STEP:
+		a->step = true;
+		return 0;
+	default:
+		return (error_t)view_args_parse(&a->v, key, arg, state);
+	}
+}
+
+static const char replay_doc[] =
+	"Show a recorded trace (iovatop record) in the live view.\v"
+	"INTERVAL is in seconds of trace time (default 1); COUNT stops after that "
+	"many intervals. The intervals fall on the same instants as in the live "
+	"view that ran while the trace was recorded, so the numbers match.\n\n"
+	"EXAMPLES:\n"
+	"    iovatop replay t.trace            # in real time\n"
+	"    iovatop replay --speed 10 t.trace # ten times faster\n"
+	"    iovatop replay --step t.trace     # one interval per key press\n"
+	"    iovatop replay -b t.trace 0.5     # plain text, half-second intervals";
+
+static const struct argp replay_argp = {
+	.options = replay_options,
+	.parser = replay_parse,
+	.args_doc = "FILE [INTERVAL [COUNT]]",
+	.doc = replay_doc,
+};
+
+/* Read the next record into p->rec unless one is waiting. */
+static bool peek(struct replay *p)
+{
+	const struct iova_rec_hdr *rec;
+	int ret;
+
+	if (p->have_rec)
+		return true;
+	if (p->eof)
+		return false;
+	ret = trace_next(p->tr, &rec);
+	if (ret <= 0) {
+		p->eof = true;
+		p->read_err = ret;
+		return false;
+	}
+	if (rec->size > sizeof(p->rec)) {
+		/* the reader checks sizes; never overrun the copy anyway */
+		p->eof = true;
+		p->read_err = -EINVAL;
+		return false;
+	}
+	memcpy(p->rec.bytes, rec, rec->size);
+	p->have_rec = true;
+	return true;
+}
+
+/* Hand the model every record stamped at or before vt. */
+static int feed_until(struct replay *p, uint64_t vt, long max)
+{
+	int err;
+
+	while (max-- > 0 && !p->r.done && peek(p)) {
+		if (p->rec.hdr.ts_ns > vt)
+			return 0;
+		p->have_rec = false;
+		err = view_run_record(&p->r, &p->rec.hdr);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static uint64_t vclock(const struct replay *p, uint64_t now, double speed)
+{
+	if (p->r.st.paused)
+		return p->vt_frozen;
+	return p->vt_base + (uint64_t)((double)(now - p->wall_base) * speed);
+}
+
+/* Say how the trace ended; returns the exit status it deserves. */
+static int end_status(struct replay *p)
+{
+	if (p->read_err < 0) {
+		view_msg("iovatop: reading the trace failed: %s.\n",
+			 strerror(-p->read_err));
+		return EXIT_RUNTIME;
+	}
+	switch (trace_state(p->tr)) {
+	case TRACE_TRUNCATED:
+		view_msg("iovatop: %s\n", trace_status_msg(p->tr));
+		return 0;	/* everything up to the cut was shown */
+	case TRACE_CORRUPT:
+		view_msg("iovatop: %s\n", trace_status_msg(p->tr));
+		return EXIT_RUNTIME;
+	default:
+		return 0;
+	}
+}
+
+static int run_fast(struct replay *p)
+{
+	int err = feed_until(p, UINT64_MAX, LONG_MAX);
+
+	if (err < 0) {
+		view_msg("iovatop: a record at byte %llu of the trace is malformed: %s.\n",
+			 (unsigned long long)trace_offset(p->tr), strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	p->r.meta.trace_incomplete = trace_state(p->tr) != TRACE_OK;
+	if (!p->r.done)
+		view_run_finish(&p->r);
+	return end_status(p);
+}
+
+static int run_paced(struct replay *p, double speed)
+{
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	bool finished = false;
+	int ret = 0, err;
+
+	if (p->r.vc)
+		pfd.fd = view_curses_fd(p->r.vc);
+	p->wall_base = mono_ns();
+	p->vt_frozen = p->vt_base;
+	p->r.st.speed = speed;
+	p->r.meta.paced = true;
+	while (!p->r.done && !stop) {
+		uint64_t now = mono_ns(), vt, due;
+		unsigned int keys;
+		int timeout = WAIT_MAX_MS;
+
+		vt = vclock(p, now, p->r.st.speed);
+		err = feed_until(p, vt, FEED_MAX);
+		if (err < 0) {
+			view_msg("iovatop: a record at byte %llu of the trace is malformed: %s.\n",
+				 (unsigned long long)trace_offset(p->tr),
+				 strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		if (!p->eof || p->have_rec)
+			view_run_clock(&p->r, vt);
+		if (p->eof && !p->have_rec && !finished) {
+			p->r.meta.trace_incomplete = trace_state(p->tr) != TRACE_OK;
+			view_run_finish(&p->r);
+			ret = end_status(p);
+			finished = true;
+			if (!p->r.vc)
+				break;	/* batch: the last interval is out */
+		}
+
+		keys = view_run_keys(&p->r);
+		if (keys & VIEW_R_QUIT)
+			break;
+		if (keys & VIEW_R_PAUSE) {
+			if (p->r.st.paused) {
+				p->vt_frozen = vt;
+			} else {
+				p->vt_base = p->vt_frozen;
+				p->wall_base = now;
+			}
+		}
+		if (keys & VIEW_R_STEP) {
+			/* up to the next boundary: the loop above emits it */
+			if (p->vt_frozen < p->r.next_tick_ns)
+				p->vt_frozen = p->r.next_tick_ns;
+			continue;
+		}
+		if ((keys & VIEW_R_SPEED) && !p->r.st.paused) {
+			p->vt_base = vt;
+			p->wall_base = now;
+		}
+
+		if (!p->r.st.paused && !finished) {
+			due = p->r.next_tick_ns;
+			if (p->have_rec && p->rec.hdr.ts_ns < due)
+				due = p->rec.hdr.ts_ns;
+			if (due <= vt)
+				timeout = 0;
+			else if ((double)(due - vt) / p->r.st.speed < WAIT_MAX_MS * 1e6)
+				timeout = (int)((double)(due - vt) / p->r.st.speed / 1e6) + 1;
+		}
+		if (timeout)
+			poll(&pfd, pfd.fd >= 0 ? 1 : 0, timeout);
+	}
+	return ret;
+}
 
 int cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "iovatop: 'replay' is not built yet.\n");
-	return EXIT_RUNTIME;
+	struct replay_args a = { .v.want_file = true };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct model_opts mo = { 0 };
+	const struct trace_meta *tm;
+	struct replay *p;
+	struct model *m = NULL;
+	const char *base;
+	char err[512];
+	int ret;
+
+	static char name[] = "iovatop replay";
+
+	view_args_init(&a.v);
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = name;		/* what usage messages call us */
+	if (argp_parse(&replay_argp, argc, argv, 0, NULL, &a))
+		return EXIT_USAGE;
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		fprintf(stderr, "iovatop: out of memory.\n");
+		return EXIT_RUNTIME;
+	}
+	p->tr = trace_open(a.v.file, err, sizeof(err));
+	if (!p->tr) {
+		fprintf(stderr, "iovatop: %s\n", err);
+		free(p);
+		return EXIT_RUNTIME;
+	}
+	tm = trace_meta(p->tr);
+	mo.rule = (enum ibd_rule)tm->rule;
+	m = model_new(&mo);
+	if (!m) {
+		fprintf(stderr, "iovatop: out of memory for the model.\n");
+		ret = EXIT_RUNTIME;
+		goto cleanup;
+	}
+
+	view_run_init(&p->r, m, a.v.interval_ns, a.v.count);
+	view_args_apply(&a.v, &p->r.st);
+	base = strrchr(a.v.file, '/');
+	p->r.meta.source = base ? base + 1 : a.v.file;
+	p->r.meta.kernel = tm->kernel_release;
+	p->r.meta.probe = tm->probe_mode;
+	p->r.meta.layout = view_layout_name(tm->layout);
+	p->r.st.replay = true;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	/* the trace's start, or its first record, is where the grid begins */
+	if (tm->start_mono_ns)
+		p->vt_base = tm->start_mono_ns;
+	else if (peek(p))
+		p->vt_base = p->rec.hdr.ts_ns;
+	if (p->have_rec && p->rec.hdr.ts_ns < p->vt_base)
+		p->vt_base = p->rec.hdr.ts_ns;
+	if (p->vt_base)
+		view_run_start(&p->r, p->vt_base);
+
+	if (view_args_batch(&a.v)) {
+		p->r.batch = stdout;
+		/* no keys to step with: --step means nothing here */
+		ret = a.speed > 0 ? run_paced(p, a.speed) : run_fast(p);
+		goto cleanup;
+	}
+	p->r.vc = view_curses_open(stdout, stdin, NULL, err, sizeof(err));
+	if (!p->r.vc) {
+		fprintf(stderr, "iovatop: %s\n", err);
+		ret = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	if (a.step) {
+		p->r.st.step = true;
+		p->r.st.paused = true;
+	}
+	view_run_redraw(&p->r, true);
+	ret = run_paced(p, a.speed > 0 ? a.speed : 1);
+
+cleanup:
+	view_curses_close(p->r.vc);
+	trace_close(p->tr);
+	model_free(m);
+	free(p);
+	return ret;
 }

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * view.h - everything that turns a model snapshot into something to look at.
+ *
+ *   src/view_keys.c    the key table: actions change struct view_state and
+ *                      return VIEW_R_* reaction flags; they never draw
+ *   src/view_format.c  layout and cell formatting shared by both views
+ *   src/view_batch.c   plain text every interval, like top -b
+ *   src/view_curses.c  the ncurses screen
+ *   src/view_run.c     the loop both live mode and replay drive: it cuts the
+ *                      record stream into intervals, snapshots the model at
+ *                      each boundary and hands the snapshot to a view
+ *
+ * Nothing here reads a source or touches the model's internals, and the
+ * render path neither allocates nor does I/O other than curses output, so
+ * the logic above the screen is testable without a terminal
+ * (tests/test_view*.c).
+ */
+#ifndef IOVATOP_VIEW_H
+#define IOVATOP_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+#include "source.h"
+
+#define VIEW_FILTER_LEN		32
+
+enum view_mode {
+	VIEW_LIST = 0,		/* the device table */
+	VIEW_DETAIL,		/* the table and the selected device's detail */
+	VIEW_HELP,		/* every key and what it does */
+	VIEW_FILTER,		/* typing a filter; the table stays visible */
+	VIEW_NMODES,
+};
+
+/* Reaction flags: what a key asks its caller to do. */
+#define VIEW_R_DRAW	(1u << 0)	/* draw the same snapshot again */
+#define VIEW_R_RESORT	(1u << 1)	/* sort or filter changed: re-snapshot */
+#define VIEW_R_CLEAR	(1u << 2)	/* repaint every cell (Ctrl-L, resize) */
+#define VIEW_R_QUIT	(1u << 3)
+#define VIEW_R_PAUSE	(1u << 4)	/* paused changed */
+#define VIEW_R_STEP	(1u << 5)	/* replay: advance one interval */
+#define VIEW_R_SPEED	(1u << 6)	/* replay: speed changed */
+#define VIEW_R_UNBOUND	(1u << 7)	/* no action for this key here */
+
+struct view_state {
+	enum view_mode mode;
+	enum view_mode back;		/* where help and filter return to */
+	enum model_sort sort;
+	bool reverse;
+	bool paused;
+	bool replay;			/* step and speed keys are bound */
+	bool step;			/* replay: one interval per key press */
+	double speed;			/* replay: trace seconds per wall second */
+	char filter[VIEW_FILTER_LEN];
+	char filter_old[VIEW_FILTER_LEN];	/* Esc in filter mode restores it */
+	int selected;			/* row index, -1 when there are no rows */
+	int top;			/* first row on screen */
+	int nrows;			/* rows in the last synced snapshot */
+	int page;			/* rows the table area holds */
+	char sel_name[MODEL_NAME_LEN];	/* selection follows the device */
+};
+
+void view_state_init(struct view_state *s);
+
+/*
+ * Dispatch one key (a character, or a curses KEY_* code) through the key
+ * table for the current mode. Returns VIEW_R_* flags.
+ */
+unsigned int view_key(struct view_state *s, int key);
+
+/*
+ * After a new snapshot: find the selected device again by name, clamp the
+ * selection to the rows there are and scroll so that it is on screen.
+ */
+void view_state_sync(struct view_state *s, const struct model_snapshot *snap);
+
+/* The keys of a mode, "q quit  j/k select ...", for the footer. */
+size_t view_footer(const struct view_state *s, char *buf, size_t len);
+
+/* Help lines, one per bound key; returns NULL past the last one. */
+const char *view_help_line(const struct view_state *s, unsigned int i,
+			   char *buf, size_t len);
+
+/* Sort key names, as on the command line and in the column titles. */
+const char *view_sort_name(enum model_sort sort);
+int view_sort_parse(const char *name, enum model_sort *out);
+
+/* Columns of the device table, left to right. */
+enum view_col {
+	VIEW_COL_MARK = 0,	/* '*' on the hottest device */
+	VIEW_COL_DEVICE,
+	VIEW_COL_PATH,
+	VIEW_COL_PID,
+	VIEW_COL_COMM,
+	VIEW_COL_REPS,
+	VIEW_COL_PAGES,
+	VIEW_COL_RATE,
+	VIEW_COL_PCT,
+	VIEW_COL_TREND,
+	VIEW_COL_HOT,
+	VIEW_NCOLS,
+};
+
+#define VIEW_MIN_COLS		20
+#define VIEW_MIN_LINES		4	/* a header line, titles, a row, the footer */
+#define VIEW_HEADER_LINES	3	/* fewer on a short terminal */
+#define VIEW_DETAIL_LINES	6
+#define VIEW_NAME_MIN		10
+
+struct view_layout {
+	bool too_small;		/* below VIEW_MIN_COLS x VIEW_MIN_LINES */
+	int lines, cols;
+	int header_y;		/* summary lines */
+	int header_h;		/* 1 .. VIEW_HEADER_LINES */
+	int title_y;		/* column titles */
+	int rows_y;		/* first device row */
+	int rows_h;		/* device rows that fit */
+	int detail_y;		/* detail panel, detail_h == 0 when none */
+	int detail_h;
+	int footer_y;
+	unsigned int colmask;	/* 1u << VIEW_COL_* that fit */
+	int name_w;		/* width of the device column */
+};
+
+/*
+ * Fit the screen: lines x cols, the mode, and the longest device name of
+ * the snapshot (the device column grows to it while the width allows).
+ * Columns that do not fit are dropped least useful first.
+ */
+void view_layout(struct view_layout *l, int lines, int cols,
+		 enum view_mode mode, int name_max);
+
+/* Longest row name of a snapshot. */
+int view_name_max(const struct model_snapshot *snap);
+
+/* Row with the highest dirty rate above zero, or -1: the hot spot. */
+int view_hottest(const struct model_snapshot *snap);
+
+/* What the header shows besides the snapshot itself. */
+struct view_meta {
+	const char *source;	/* "live", or the trace file's name */
+	const char *kernel;	/* release of the traced kernel */
+	const char *probe;	/* "fentry", "kprobe" */
+	const char *layout;	/* iova_bitmap layout name */
+	double interval_s;
+	uint64_t t0_ns;		/* the time shown as +0.000s */
+	bool live;
+	bool trace_incomplete;	/* the file was cut short */
+	bool at_end;		/* replay: no records left */
+	bool paced;		/* replay on a clock: the speed means something */
+};
+
+const char *view_trend_name(uint32_t trend);
+const char *view_path_name(uint32_t path);
+const char *view_layout_name(uint32_t layout);	/* IOVA_LAYOUT_* */
+
+/*
+ * Text of header line i (0 .. VIEW_HEADER_LINES - 1), the column titles and
+ * one row, each fitted to the layout's width and NUL-terminated; each
+ * returns the string length. The batch view and the curses view both print
+ * these, so the numbers they show cannot differ.
+ */
+size_t view_format_header(char *buf, size_t len, int line,
+			  const struct view_meta *meta,
+			  const struct view_state *s,
+			  const struct model_snapshot *snap, int width);
+size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
+			  const struct view_state *s);
+size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
+		       const struct model_row *r, bool hottest);
+/* The column a sort key orders by. */
+enum view_col view_sort_col(enum model_sort sort);
+/* Start column and width of a column in a formatted line; -1 if hidden. */
+int view_col_x(const struct view_layout *l, enum view_col c, int *width);
+
+/* Human-readable sizes and regions: "16 MiB", "0x100000000+16M". */
+size_t view_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+size_t view_fmt_region(char *buf, size_t len, uint64_t iova, uint64_t length);
+
+/*
+ * Scale a series onto width cells of 0 .. nlevels - 1: the heatmap (each
+ * cell takes the busiest of the buckets it covers, so a narrow hot spot is
+ * never averaged away) and the sparkline (the last width values, one per
+ * cell). The top level is reserved for the maximum.
+ */
+void view_heat_levels(const uint32_t *heat, int nbuckets, int width,
+		      uint8_t *out, int nlevels);
+int view_spark_levels(const uint64_t *hist, int n, int width, uint8_t *out,
+		      int nlevels);	/* returns the cells used */
+
+/* Detail panel line i of the selected row, for width columns. */
+size_t view_format_detail(char *buf, size_t len, int line,
+			  const struct model_row *r, int width);
+
+/* Batch view: one block of text per snapshot. */
+void view_batch_print(FILE *f, const struct view_meta *meta,
+		      const struct view_state *s,
+		      const struct model_snapshot *snap);
+
+/* ncurses view. */
+struct view_curses;
+
+/*
+ * Take over the terminal (or, for tests and the bench, a stream pair with
+ * a terminal type). Returns NULL with a sentence in err.
+ */
+struct view_curses *view_curses_open(FILE *out, FILE *in, const char *term,
+				     char *err, size_t errlen);
+/* Leave curses and print the messages queued meanwhile. NULL is fine. */
+void view_curses_close(struct view_curses *vc);
+void view_curses_draw(struct view_curses *vc, struct view_state *s,
+		      const struct view_meta *meta,
+		      const struct model_snapshot *snap, bool clear);
+/* Next key, or -1 when none is waiting. */
+int view_curses_key(struct view_curses *vc);
+/* The file descriptor to poll() for keys. */
+int view_curses_fd(const struct view_curses *vc);
+
+/*
+ * Messages for the user: straight to stderr, or, while curses owns the
+ * screen, queued (a fixed buffer; what does not fit is counted) and
+ * printed after endwin().
+ */
+void view_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * The loop shared by live mode and replay. Records go in through
+ * view_run_record() (an iova_sink_fn); time goes in through
+ * view_run_clock(). Interval boundaries are multiples of the interval in
+ * the records' own clock (CLOCK_MONOTONIC), so a replay of a trace cuts it
+ * at the same instants as the live view that watched it being recorded.
+ */
+struct view_run {
+	struct model *model;
+	struct view_state st;
+	struct view_meta meta;
+	FILE *batch;			/* batch view output, or NULL */
+	struct view_curses *vc;		/* curses view, or NULL */
+	uint64_t interval_ns;
+	long count;			/* stop after this many intervals, 0: never */
+	long shown;			/* intervals emitted */
+	uint64_t next_tick_ns;		/* 0 until the first boundary is set */
+	uint64_t last_tick_ns;
+	uint64_t pending;		/* records applied since the last boundary */
+	bool have_snap;
+	bool done;			/* count reached or quit */
+	struct model_snapshot snap;
+};
+
+/* start_ns: the instant the interval grid starts from (first record or now). */
+void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
+		   long count);
+void view_run_start(struct view_run *r, uint64_t start_ns);
+int view_run_record(void *ctx, const struct iova_rec_hdr *rec);
+/* Emit every boundary at or before now_ns. Returns intervals emitted. */
+int view_run_clock(struct view_run *r, uint64_t now_ns);
+/* The boundary after the last record: end of a trace. */
+void view_run_finish(struct view_run *r);
+/*
+ * Read and act on waiting keys; returns the VIEW_R_* flags seen, redraws
+ * as they ask.
+ */
+unsigned int view_run_keys(struct view_run *r);
+/* Draw (curses) the current snapshot again. */
+void view_run_redraw(struct view_run *r, bool clear);
+
+/*
+ * Options live mode and replay share (src/view_args.c): -b, -s, -r, -f and
+ * the positional [INTERVAL [COUNT]], after FILE for replay.
+ */
+struct argp_state;
+struct view_args {
+	bool batch;
+	bool want_file;			/* replay: the first argument is the trace */
+	const char *file;
+	uint64_t interval_ns;
+	long count;
+	enum model_sort sort;
+	bool reverse;
+	const char *filter;
+	int nargs;
+};
+
+void view_args_init(struct view_args *a);
+/* An argp parser step for the shared keys; ARGP_ERR_UNKNOWN for others. */
+int view_args_parse(struct view_args *a, int key, char *arg,
+		    struct argp_state *state);
+/* Batch when asked, or when stdout is not a terminal. */
+bool view_args_batch(const struct view_args *a);
+void view_args_apply(const struct view_args *a, struct view_state *s);
+
+#endif /* IOVATOP_VIEW_H */

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * view_args.c - the options live mode and replay share, so that both read
+ * "-b -s pct 2 10" the same way.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "view.h"
+
+#define INTERVAL_MIN_S	0.01
+#define INTERVAL_MAX_S	86400.0
+
+void view_args_init(struct view_args *a)
+{
+	bool want_file = a->want_file;
+
+	memset(a, 0, sizeof(*a));
+	a->want_file = want_file;
+	a->interval_ns = 1000000000ull;
+	a->sort = MODEL_SORT_RATE;
+}
+
+static int parse_interval(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < INTERVAL_MIN_S ||
+	    v > INTERVAL_MAX_S)
+		return -1;
+	*ns = (uint64_t)llround(v * 1e9);
+	return 0;
+}
+
+static int parse_count(const char *s, long *count)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1)
+		return -1;
+	*count = v;
+	return 0;
+}
+
+int view_args_parse(struct view_args *a, int key, char *arg,
+		    struct argp_state *state)
+{
+	switch (key) {
+	case 'b':
+		a->batch = true;
+		return 0;
+	case 's':
+		if (view_sort_parse(arg, &a->sort))
+			argp_error(state, "unknown sort key '%s'; use rate, pages, pct, reports or name.",
+				   arg);
+		return 0;
+	case 'r':
+		a->reverse = true;
+		return 0;
+	case 'f':
+		if (strlen(arg) >= VIEW_FILTER_LEN)
+			argp_error(state, "the filter is longer than %d characters.",
+				   VIEW_FILTER_LEN - 1);
+		a->filter = arg;
+		return 0;
+	case ARGP_KEY_ARG: {
+		int i = a->nargs++ - (a->want_file ? 1 : 0);
+
+		if (i < 0) {
+			a->file = arg;
+		} else if (i == 0) {
+			if (parse_interval(arg, &a->interval_ns))
+				argp_error(state, "the interval '%s' is not a number of seconds between %g and %g.",
+					   arg, INTERVAL_MIN_S, INTERVAL_MAX_S);
+		} else if (i == 1) {
+			if (parse_count(arg, &a->count))
+				argp_error(state, "the count '%s' is not a positive whole number.",
+					   arg);
+		} else {
+			argp_error(state, "too many arguments ('%s').", arg);
+		}
+		return 0;
+	}
+	case ARGP_KEY_END:
+		if (a->want_file && !a->file)
+			argp_error(state, "name the trace file to replay.");
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+bool view_args_batch(const struct view_args *a)
+{
+	return a->batch || !isatty(STDOUT_FILENO);
+}
+
+void view_args_apply(const struct view_args *a, struct view_state *s)
+{
+	s->sort = a->sort;
+	s->reverse = a->reverse;
+	if (a->filter)
+		snprintf(s->filter, sizeof(s->filter), "%s", a->filter);
+}

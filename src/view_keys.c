@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * view_keys.c - the key table. Each key maps to an action that changes the
+ * view state and returns VIEW_R_* flags saying what the caller should do
+ * (draw, re-snapshot, quit ...). Actions never draw and need no terminal:
+ * tests/test_view_keys.c drives them directly.
+ */
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "view.h"
+
+#define KEY_CTRL(c)	((c) & 0x1f)
+#define KEY_ESC		27
+#define KEY_DEL		127
+
+#define M(mode)		(1u << (mode))
+#define M_TABLE		(M(VIEW_LIST) | M(VIEW_DETAIL))
+#define M_ALL		(M_TABLE | M(VIEW_HELP) | M(VIEW_FILTER))
+
+typedef unsigned int (*view_action_fn)(struct view_state *s, int key);
+
+struct view_keydef {
+	int key;
+	unsigned int modes;	/* M(VIEW_*) where the key is bound */
+	bool replay_only;	/* step and speed only mean something in replay */
+	view_action_fn fn;
+	const char *label;	/* footer text, NULL on the aliases */
+	const char *help;	/* help screen text, NULL on the aliases */
+	const char *foot;	/* footer word, NULL when not in the footer */
+};
+
+static const char *const sort_names[MODEL_SORT_MAX] = {
+	[MODEL_SORT_RATE] = "rate",
+	[MODEL_SORT_DIRTY] = "pages",
+	[MODEL_SORT_PCT] = "pct",
+	[MODEL_SORT_REPORTS] = "reports",
+	[MODEL_SORT_NAME] = "name",
+};
+
+/* Left to right as the columns appear, for '<' and '>'. */
+static const enum model_sort sort_by_column[] = {
+	MODEL_SORT_NAME, MODEL_SORT_REPORTS, MODEL_SORT_DIRTY, MODEL_SORT_RATE,
+	MODEL_SORT_PCT,
+};
+
+/* 's' cycles from the most to the least telling key. */
+static const enum model_sort sort_cycle[] = {
+	MODEL_SORT_RATE, MODEL_SORT_DIRTY, MODEL_SORT_PCT, MODEL_SORT_REPORTS,
+	MODEL_SORT_NAME,
+};
+
+#define NSORT	(int)(sizeof(sort_cycle) / sizeof(sort_cycle[0]))
+
+const char *view_sort_name(enum model_sort sort)
+{
+	if ((unsigned int)sort >= MODEL_SORT_MAX)
+		return "?";
+	return sort_names[sort];
+}
+
+int view_sort_parse(const char *name, enum model_sort *out)
+{
+	int i;
+
+	for (i = 0; i < MODEL_SORT_MAX; i++) {
+		if (!strcmp(name, sort_names[i])) {
+			*out = (enum model_sort)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void view_state_init(struct view_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = VIEW_LIST;
+	s->back = VIEW_LIST;
+	s->sort = MODEL_SORT_RATE;
+	s->speed = 1.0;
+	s->selected = -1;
+	s->page = 1;
+}
+
+/*
+ * Moving the selection by index forgets the name; view_state_sync() takes
+ * the name of whatever row the index lands on.
+ */
+static unsigned int select_to(struct view_state *s, int idx)
+{
+	if (s->nrows <= 0) {
+		s->selected = -1;
+		return VIEW_R_DRAW;
+	}
+	if (idx < 0)
+		idx = 0;
+	if (idx >= s->nrows)
+		idx = s->nrows - 1;
+	s->selected = idx;
+	s->sel_name[0] = '\0';
+	if (s->selected < s->top)
+		s->top = s->selected;
+	if (s->page > 0 && s->selected >= s->top + s->page)
+		s->top = s->selected - s->page + 1;
+	return VIEW_R_DRAW;
+}
+
+static unsigned int act_quit(struct view_state *s, int key)
+{
+	(void)s;
+	(void)key;
+	return VIEW_R_QUIT;
+}
+
+static unsigned int act_up(struct view_state *s, int key)
+{
+	(void)key;
+	return select_to(s, s->selected - 1);
+}
+
+static unsigned int act_down(struct view_state *s, int key)
+{
+	(void)key;
+	return select_to(s, s->selected < 0 ? 0 : s->selected + 1);
+}
+
+static unsigned int act_page_up(struct view_state *s, int key)
+{
+	(void)key;
+	return select_to(s, s->selected - (s->page > 1 ? s->page - 1 : 1));
+}
+
+static unsigned int act_page_down(struct view_state *s, int key)
+{
+	(void)key;
+	return select_to(s, s->selected + (s->page > 1 ? s->page - 1 : 1));
+}
+
+static unsigned int act_home(struct view_state *s, int key)
+{
+	(void)key;
+	return select_to(s, 0);
+}
+
+static unsigned int act_end(struct view_state *s, int key)
+{
+	(void)key;
+	return select_to(s, s->nrows - 1);
+}
+
+static unsigned int act_detail(struct view_state *s, int key)
+{
+	(void)key;
+	s->mode = s->mode == VIEW_DETAIL ? VIEW_LIST : VIEW_DETAIL;
+	return VIEW_R_DRAW | VIEW_R_CLEAR;
+}
+
+static unsigned int act_back(struct view_state *s, int key)
+{
+	(void)key;
+	if (s->mode == VIEW_DETAIL)
+		s->mode = VIEW_LIST;
+	else if (s->mode == VIEW_HELP)
+		s->mode = s->back;
+	else
+		return 0;
+	return VIEW_R_DRAW | VIEW_R_CLEAR;
+}
+
+static unsigned int act_sort_cycle(struct view_state *s, int key)
+{
+	int i;
+
+	(void)key;
+	for (i = 0; i < NSORT; i++)
+		if (sort_cycle[i] == s->sort)
+			break;
+	s->sort = sort_cycle[(i + 1) % NSORT];
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+static unsigned int act_sort_column(struct view_state *s, int key)
+{
+	int n = (int)(sizeof(sort_by_column) / sizeof(sort_by_column[0]));
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sort_by_column[i] == s->sort)
+			break;
+	if (i == n)
+		i = 0;
+	i += key == '<' ? -1 : 1;
+	if (i < 0 || i >= n)
+		return 0;	/* already at the edge: nothing changes */
+	s->sort = sort_by_column[i];
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+static unsigned int act_reverse(struct view_state *s, int key)
+{
+	(void)key;
+	s->reverse = !s->reverse;
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+static unsigned int act_filter(struct view_state *s, int key)
+{
+	(void)key;
+	memcpy(s->filter_old, s->filter, sizeof(s->filter));
+	s->back = s->mode;
+	s->mode = VIEW_FILTER;
+	return VIEW_R_DRAW;
+}
+
+static unsigned int act_pause(struct view_state *s, int key)
+{
+	(void)key;
+	s->paused = !s->paused;
+	return VIEW_R_PAUSE | VIEW_R_DRAW;
+}
+
+static unsigned int act_help(struct view_state *s, int key)
+{
+	(void)key;
+	if (s->mode == VIEW_HELP) {
+		s->mode = s->back;
+	} else {
+		s->back = s->mode;
+		s->mode = VIEW_HELP;
+	}
+	return VIEW_R_DRAW | VIEW_R_CLEAR;
+}
+
+static unsigned int act_redraw(struct view_state *s, int key)
+{
+	(void)s;
+	(void)key;
+	return VIEW_R_DRAW | VIEW_R_CLEAR;
+}
+
+/* One interval on: pauses the clock so the view stays on that interval. */
+static unsigned int act_step(struct view_state *s, int key)
+{
+	(void)key;
+	s->paused = true;
+	return VIEW_R_STEP | VIEW_R_PAUSE | VIEW_R_DRAW;
+}
+
+#define SPEED_MIN	(1.0 / 64)
+#define SPEED_MAX	4096.0
+
+static unsigned int act_speed(struct view_state *s, int key)
+{
+	double v = key == '-' ? s->speed / 2 : s->speed * 2;
+
+	if (v < SPEED_MIN || v > SPEED_MAX)
+		return 0;
+	s->speed = v;
+	return VIEW_R_SPEED | VIEW_R_DRAW;
+}
+
+static unsigned int act_filter_accept(struct view_state *s, int key)
+{
+	(void)key;
+	s->mode = s->back;
+	return VIEW_R_DRAW;
+}
+
+static unsigned int act_filter_cancel(struct view_state *s, int key)
+{
+	(void)key;
+	memcpy(s->filter, s->filter_old, sizeof(s->filter));
+	s->mode = s->back;
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+static unsigned int act_filter_erase(struct view_state *s, int key)
+{
+	size_t n = strlen(s->filter);
+
+	(void)key;
+	if (!n)
+		return 0;
+	s->filter[n - 1] = '\0';
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+static unsigned int act_filter_kill(struct view_state *s, int key)
+{
+	(void)key;
+	if (!s->filter[0])
+		return 0;
+	s->filter[0] = '\0';
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+/* Any other printable character while filtering is part of the filter. */
+static unsigned int filter_type(struct view_state *s, int key)
+{
+	size_t n = strlen(s->filter);
+
+	if (key < 0x20 || key > 0x7e)
+		return VIEW_R_UNBOUND;
+	if (n + 1 >= sizeof(s->filter))
+		return 0;	/* full: the key is swallowed, not misread */
+	s->filter[n] = (char)key;
+	s->filter[n + 1] = '\0';
+	return VIEW_R_RESORT | VIEW_R_DRAW;
+}
+
+/*
+ * Label and help put an entry on the help screen, a footer word puts it in
+ * the footer too (short: the footer must fit 80 columns). Aliases carry
+ * none of them.
+ */
+static const struct view_keydef keys[] = {
+	{ 'q', M_TABLE, false, act_quit, "q", "quit", "quit" },
+	{ KEY_UP, M_TABLE, false, act_up, "j/k", "select a device (or Up, Down)", "select" },
+	{ 'k', M_TABLE, false, act_up, NULL, NULL, NULL },
+	{ KEY_DOWN, M_TABLE, false, act_down, NULL, NULL, NULL },
+	{ 'j', M_TABLE, false, act_down, NULL, NULL, NULL },
+	{ KEY_PPAGE, M_TABLE, false, act_page_up, "PgUp/PgDn", "a page up or down", NULL },
+	{ KEY_NPAGE, M_TABLE, false, act_page_down, NULL, NULL, NULL },
+	{ KEY_HOME, M_TABLE, false, act_home, "Home/End g/G", "first or last device", NULL },
+	{ 'g', M_TABLE, false, act_home, NULL, NULL, NULL },
+	{ KEY_END, M_TABLE, false, act_end, NULL, NULL, NULL },
+	{ 'G', M_TABLE, false, act_end, NULL, NULL, NULL },
+	{ '\n', M(VIEW_LIST), false, act_detail, "Enter", "detail: heatmap and history", "detail" },
+	{ '\r', M(VIEW_LIST), false, act_detail, NULL, NULL, NULL },
+	{ KEY_ENTER, M(VIEW_LIST), false, act_detail, NULL, NULL, NULL },
+	{ '\n', M(VIEW_DETAIL), false, act_detail, "Enter/Esc", "back to the table", "back" },
+	{ '\r', M(VIEW_DETAIL), false, act_detail, NULL, NULL, NULL },
+	{ KEY_ENTER, M(VIEW_DETAIL), false, act_detail, NULL, NULL, NULL },
+	{ KEY_ESC, M(VIEW_DETAIL) | M(VIEW_HELP), false, act_back, NULL, NULL, NULL },
+	{ 's', M_TABLE, false, act_sort_cycle, "s", "next sort key", "sort" },
+	{ '<', M_TABLE, false, act_sort_column, "</>", "sort by the column left/right", "column" },
+	{ '>', M_TABLE, false, act_sort_column, NULL, NULL, NULL },
+	{ 'r', M_TABLE, false, act_reverse, "r", "reverse the sort", "reverse" },
+	{ '/', M_TABLE, false, act_filter, "/", "filter devices by name", "filter" },
+	{ 'p', M_TABLE, false, act_pause, "p", "pause / resume", "pause" },
+	{ 'n', M_TABLE, true, act_step, "n/Space", "step one interval (pauses)", "step" },
+	{ ' ', M_TABLE, true, act_step, NULL, NULL, NULL },
+	{ '+', M_TABLE, true, act_speed, "+/-", "replay twice / half as fast", "speed" },
+	{ '=', M_TABLE, true, act_speed, NULL, NULL, NULL },
+	{ '-', M_TABLE, true, act_speed, NULL, NULL, NULL },
+	{ '?', M_TABLE, false, act_help, "?", "help", "help" },
+	{ 'h', M_TABLE, false, act_help, NULL, NULL, NULL },
+	{ KEY_F(1), M_TABLE, false, act_help, NULL, NULL, NULL },
+	{ 'q', M(VIEW_HELP), false, act_help, "q/Esc/?", "leave help", "back" },
+	{ '?', M(VIEW_HELP), false, act_help, NULL, NULL, NULL },
+	{ KEY_CTRL('l'), M_ALL, false, act_redraw, "^L", "redraw", "redraw" },
+	{ KEY_RESIZE, M_ALL, false, act_redraw, NULL, NULL, NULL },
+	{ '\n', M(VIEW_FILTER), false, act_filter_accept, "Enter", "keep the filter", "keep" },
+	{ '\r', M(VIEW_FILTER), false, act_filter_accept, NULL, NULL, NULL },
+	{ KEY_ENTER, M(VIEW_FILTER), false, act_filter_accept, NULL, NULL, NULL },
+	{ KEY_ESC, M(VIEW_FILTER), false, act_filter_cancel, "Esc", "drop the change", "cancel" },
+	{ KEY_BACKSPACE, M(VIEW_FILTER), false, act_filter_erase, "BS", "erase a character", "erase" },
+	{ KEY_DEL, M(VIEW_FILTER), false, act_filter_erase, NULL, NULL, NULL },
+	{ KEY_CTRL('h'), M(VIEW_FILTER), false, act_filter_erase, NULL, NULL, NULL },
+	{ KEY_CTRL('u'), M(VIEW_FILTER), false, act_filter_kill, "^U", "clear the filter", "clear" },
+};
+
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+static bool bound_here(const struct view_state *s, const struct view_keydef *k)
+{
+	return (k->modes & M(s->mode)) && (!k->replay_only || s->replay);
+}
+
+unsigned int view_key(struct view_state *s, int key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].key == key && bound_here(s, &keys[i]))
+			return keys[i].fn(s, key);
+	if (s->mode == VIEW_FILTER)
+		return filter_type(s, key);
+	return VIEW_R_UNBOUND;
+}
+
+void view_state_sync(struct view_state *s, const struct model_snapshot *snap)
+{
+	int n = snap ? (int)snap->nrows : 0;
+	int i;
+
+	s->nrows = n;
+	if (n == 0) {
+		/* keep sel_name: the device comes back when the filter widens */
+		s->selected = -1;
+		s->top = 0;
+		return;
+	}
+	if (s->sel_name[0]) {
+		for (i = 0; i < n; i++) {
+			if (!strcmp(snap->rows[i].name, s->sel_name)) {
+				s->selected = i;
+				break;
+			}
+		}
+	}
+	if (s->selected < 0)
+		s->selected = 0;
+	if (s->selected >= n)
+		s->selected = n - 1;
+	memcpy(s->sel_name, snap->rows[s->selected].name, sizeof(s->sel_name));
+	s->sel_name[sizeof(s->sel_name) - 1] = '\0';
+
+	if (s->page < 1)
+		s->page = 1;
+	if (s->selected < s->top)
+		s->top = s->selected;
+	if (s->selected >= s->top + s->page)
+		s->top = s->selected - s->page + 1;
+	if (s->top > n - s->page)
+		s->top = n - s->page;
+	if (s->top < 0)
+		s->top = 0;
+}
+
+size_t view_footer(const struct view_state *s, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	int w;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (s->mode == VIEW_FILTER) {
+		w = snprintf(buf, len, "filter: %s_  ", s->filter);
+		off = w < 0 ? 0 : ((size_t)w >= len ? len - 1 : (size_t)w);
+	}
+	for (i = 0; i < NKEYS && off + 1 < len; i++) {
+		if (!keys[i].foot || !bound_here(s, &keys[i]))
+			continue;
+		w = snprintf(buf + off, len - off, "%s%s %s", off ? "  " : "",
+			     keys[i].label, keys[i].foot);
+		if (w < 0)
+			break;
+		off += (size_t)w >= len - off ? len - off - 1 : (size_t)w;
+	}
+	return off;
+}
+
+const char *view_help_line(const struct view_state *s, unsigned int i,
+			   char *buf, size_t len)
+{
+	static const char *const names[] = { "list", "detail", "help", "filter" };
+	unsigned int n = 0;
+	size_t k;
+	int m;
+
+	(void)s;
+	/* Every mode's keys, so the help screen is the full reference. */
+	for (m = 0; m < VIEW_NMODES; m++) {
+		for (k = 0; k < NKEYS; k++) {
+			const struct view_keydef *d = &keys[k];
+
+			if (!d->label || !(d->modes & M(m)) ||
+			    (d->replay_only && !s->replay))
+				continue;
+			/* a key bound in several modes is listed under the first */
+			if (d->modes & (M(m) - 1))
+				continue;
+			if (n++ == i) {
+				snprintf(buf, len, "  %-7s %-13s %s", names[m],
+					 d->label, d->help);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}

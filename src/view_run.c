@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * view_run.c - the loop live mode and replay share. Records pass through
+ * view_run_record() on their way to the model; the interval boundaries are
+ * multiples of the interval on the records' own clock (CLOCK_MONOTONIC),
+ * and a boundary is emitted either when a record past it arrives or when
+ * the caller's clock passes it. A replay of a trace therefore cuts it at
+ * the same instants, and shows the same numbers, as a live view that ran
+ * while it was recorded.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "view.h"
+
+/*
+ * A gap longer than this many intervals (a trace paused for an hour, or a
+ * corrupt timestamp) is shown as one interval, not as a flood of empty ones.
+ */
+#define MAX_EMPTY_TICKS		3600
+
+void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
+		   long count)
+{
+	memset(r, 0, sizeof(*r));
+	r->model = m;
+	view_state_init(&r->st);
+	r->interval_ns = interval_ns ? interval_ns : 1000000000ull;
+	r->count = count;
+	r->meta.interval_s = (double)r->interval_ns / 1e9;
+}
+
+static uint64_t next_boundary(const struct view_run *r, uint64_t t)
+{
+	return (t / r->interval_ns + 1) * r->interval_ns;
+}
+
+void view_run_start(struct view_run *r, uint64_t start_ns)
+{
+	struct model_snapshot base;
+
+	/* the first snapshot only sets where the first interval's rates begin */
+	model_snapshot(r->model, start_ns, r->st.sort, r->st.reverse,
+		       r->st.filter, &base);
+	r->last_tick_ns = start_ns;
+	r->next_tick_ns = next_boundary(r, start_ns);
+	if (!r->meta.t0_ns)
+		r->meta.t0_ns = start_ns;
+}
+
+static void emit(struct view_run *r, uint64_t tick_ns)
+{
+	if (model_snapshot(r->model, tick_ns, r->st.sort, r->st.reverse,
+			   r->st.filter, &r->snap)) {
+		/* out of memory for the rows: keep showing the last snapshot */
+		view_msg("iovatop: out of memory for a snapshot at +%.3fs.\n",
+			 (double)(tick_ns - r->meta.t0_ns) / 1e9);
+		r->have_snap = false;
+		r->shown++;
+		return;
+	}
+	r->have_snap = true;
+	r->last_tick_ns = tick_ns;
+	r->pending = 0;
+	if (r->batch)
+		view_batch_print(r->batch, &r->meta, &r->st, &r->snap);
+	/*
+	 * Paused live, the model moves on and the screen stays where it was;
+	 * a paused replay's clock stands still, so a boundary here is a step.
+	 */
+	if (r->vc && (!r->st.paused || r->st.replay))
+		view_curses_draw(r->vc, &r->st, &r->meta, &r->snap, false);
+	r->shown++;
+	if (r->count > 0 && r->shown >= r->count)
+		r->done = true;
+}
+
+/* Emit every boundary up to and including t. */
+static int tick_until(struct view_run *r, uint64_t t)
+{
+	int n = 0;
+
+	if (!r->next_tick_ns)
+		view_run_start(r, t);
+	if (t >= r->next_tick_ns &&
+	    (t - r->next_tick_ns) / r->interval_ns > MAX_EMPTY_TICKS)
+		r->next_tick_ns = t / r->interval_ns * r->interval_ns;
+	while (!r->done && t >= r->next_tick_ns) {
+		emit(r, r->next_tick_ns);
+		r->next_tick_ns += r->interval_ns;
+		n++;
+	}
+	return n;
+}
+
+int view_run_record(void *ctx, const struct iova_rec_hdr *rec)
+{
+	struct view_run *r = ctx;
+	int err;
+
+	tick_until(r, rec->ts_ns);
+	if (r->done)
+		return 1;	/* count reached: stop the source */
+	err = model_apply(r->model, rec);
+	if (!err)
+		r->pending++;
+	return err;
+}
+
+int view_run_clock(struct view_run *r, uint64_t now_ns)
+{
+	return tick_until(r, now_ns);
+}
+
+void view_run_finish(struct view_run *r)
+{
+	model_finish(r->model);
+	r->meta.at_end = true;
+	if (r->done)
+		return;
+	/* the interval the last records fell in, or something to look at */
+	if (r->pending || !r->have_snap) {
+		if (!r->next_tick_ns)
+			view_run_start(r, model_now(r->model));
+		emit(r, r->next_tick_ns);
+		r->next_tick_ns += r->interval_ns;
+	} else if (r->vc) {
+		view_run_redraw(r, false);
+	}
+}
+
+void view_run_redraw(struct view_run *r, bool clear)
+{
+	if (r->vc)
+		view_curses_draw(r->vc, &r->st, &r->meta,
+				 r->have_snap ? &r->snap : NULL, clear);
+}
+
+/*
+ * A new sort or filter re-snapshots at the last boundary: the model keeps
+ * the rates of that interval, so only the order and the rows shown change.
+ */
+static void resort(struct view_run *r)
+{
+	if (!r->have_snap)
+		return;
+	model_snapshot(r->model, r->last_tick_ns, r->st.sort, r->st.reverse,
+		       r->st.filter, &r->snap);
+}
+
+unsigned int view_run_keys(struct view_run *r)
+{
+	unsigned int flags = 0, f;
+	int key;
+
+	if (!r->vc)
+		return 0;
+	while ((key = view_curses_key(r->vc)) >= 0) {
+		f = view_key(&r->st, key);
+		if (f & VIEW_R_RESORT)
+			resort(r);
+		if (f & VIEW_R_QUIT)
+			r->done = true;
+		flags |= f;
+	}
+	if (flags & (VIEW_R_DRAW | VIEW_R_CLEAR))
+		view_run_redraw(r, flags & VIEW_R_CLEAR);
+	return flags;
+}
