@@ -98,7 +98,16 @@ $(OUTPUT)/bench/%: bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
 check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
 
-vmtest: iovatop
+# The test VM's workload runs in the guest, which sees the host's root, so
+# it is an ordinary host binary.
+VM_WORKLOAD := .output/vm/workload
+$(VM_WORKLOAD): tests/vm/workload.c tests/vm/vm_uapi.h tests/vm/module/itp.h \
+		| $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/vm $< -o $@
+
+vmtest: iovatop $(VM_WORKLOAD)
 	$(Q)scripts/deps.sh vm
 	$(Q)tests/vm/vmtest.sh
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the test vfio driver against a test kernel; prints the .ko path.
+#
+#   tests/vm/build-module.sh 6.12 [OUTDIR]
+#
+# Kbuild writes its objects next to the sources, so the sources are copied
+# to OUTDIR (default .output/vm/<series>/module) and built there: nothing
+# lands in the repository.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ver=${1:-}
+case "$ver" in
+6.1 | 6.12) ;;
+*) die "usage: build-module.sh 6.1|6.12 [OUTDIR]" ;;
+esac
+repo=$(cd "$vm_dir/../.." && pwd)
+out=${2:-$repo/.output/vm/$ver/module}
+tree=$("$vm_dir/build-kernel.sh" "$ver")
+
+mkdir -p "$out"
+for f in iovatop_test.c itp.h Makefile; do
+	# cp -p keeps mtimes, so an unchanged source is not rebuilt
+	if ! cmp -s "$vm_dir/module/$f" "$out/$f"; then
+		cp -p "$vm_dir/module/$f" "$out/$f"
+	fi
+done
+log=$out/build.log
+if ! make -C "$tree" M="$out" modules >"$log" 2>&1; then
+	cat "$log" >&2
+	die "building the test driver against $ver failed (log: $log)"
+fi
+[ -f "$out/iovatop_test.ko" ] || die "the $ver build left no iovatop_test.ko; see $log"
+echo "$out/iovatop_test.ko"

@@ -1,0 +1,1522 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * workload - migration-like dirty-tracking sessions for the iovatop test VM.
+ *
+ * Drives the kernel's real iova_bitmap code the way a VMM does during live
+ * migration: start DMA logging on vfio devices (or dirty tracking on an
+ * iommufd hwpt), then run pre-copy iterations, each one reading and
+ * clearing the dirty bitmap. The dirty pages come from the iovatop_test
+ * driver (vfio) or the iommufd selftest mock domain, both programmed here,
+ * so every bitmap the kernel returns can be predicted and is saved, with
+ * the iova_bitmap_set() calls behind it, as ground truth (docs/testing.md).
+ *
+ * One process per vfio device, as with one VMM per guest; the iommufd
+ * hwpts share one process and one /dev/iommu, as in a VMM with several
+ * assigned devices.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm_uapi.h"
+#include "module/itp.h"
+
+#define DEBUGFS_DIR	"/sys/kernel/debug/iovatop_test"
+#define MOCK_IO_PAGE	2048ull
+#define GUARD_BYTES	8192u
+#define MAX_STREAMS	ITP_MAX_STREAMS
+#define MAX_RANGES	2
+
+enum trend { CONVERGING, STUCK, ANOMALY };
+static const char *const trend_names[] = { "converging", "stuck", "anomaly" };
+
+/* A stream of a device's program; region is relative to one of its ranges. */
+struct stream_spec {
+	unsigned int kind;	/* ITP_* */
+	unsigned int mask;	/* ITP_OOR variants */
+	unsigned int range;	/* index into the device's ranges */
+	uint64_t off, size;	/* region in that range; size 0: to its end */
+	uint64_t page;
+	uint64_t count0;	/* count at iteration 0 */
+	uint64_t run;
+	unsigned int decay;	/* percent of the count kept per iteration */
+};
+
+struct range {
+	uint64_t iova, length;
+};
+
+struct vfio_spec {
+	const char *name;	/* dev_name() of the test device */
+	const char *comm;
+	enum trend trend;
+	bool hotspot;
+	uint64_t page_size;
+	unsigned int buf_offset;
+	unsigned int nranges;
+	struct range ranges[MAX_RANGES];
+	unsigned int nstreams;
+	struct stream_spec streams[MAX_STREAMS];
+};
+
+struct hwpt_spec {
+	const char *label;
+	enum trend trend;
+	bool hotspot;
+	uint64_t map_len;
+	uint64_t page_size;
+	unsigned int buf_offset;
+	struct stream_spec stream;	/* over mock IO pages */
+	int no_clear_iter;		/* -1: never */
+};
+
+struct scenario {
+	const char *name;
+	const char *summary;
+	unsigned int iterations;
+	unsigned int nvfio;
+	const struct vfio_spec *vfio;
+	unsigned int nhwpt;
+	const struct hwpt_spec *hwpt;
+	const char *iommufd_comm;
+};
+
+#define GiB (1ull << 30)
+#define MiB (1ull << 20)
+#define KiB (1ull << 10)
+
+/*
+ * Four devices of one VM at once: a hotspot whose rate never falls (a
+ * stuck migration), per-page reporting as mlx5 and pds do, long
+ * contiguous runs, and a 96 GiB range whose 3 MiB bitmap 6.1 walks in two
+ * windows. User bitmaps start page-aligned, at +0xff1 and at +0x800.
+ */
+static const struct vfio_spec vfio_multi[] = {
+	{ .name = "0000:3b:00.2", .comm = "qemu-vm1", .trend = STUCK,
+	  .hotspot = true, .page_size = 4096, .buf_offset = 0,
+	  .nranges = 2, .ranges = { { 0, 1 * GiB }, { 4 * GiB, 1 * GiB } },
+	  .nstreams = 2, .streams = {
+		{ .kind = ITP_RANDOM, .range = 0, .off = 256 * MiB,
+		  .size = 64 * MiB, .page = 4096, .count0 = 6144, .run = 1,
+		  .decay = 100 },
+		{ .kind = ITP_RANDOM, .range = 1, .page = 4096,
+		  .count0 = 1024, .run = 1, .decay = 100 } } },
+	{ .name = "0000:3b:00.3", .comm = "qemu-vm2", .trend = CONVERGING,
+	  .page_size = 4096, .buf_offset = 0,
+	  .nranges = 1, .ranges = { { 0, 2 * GiB } },
+	  .nstreams = 1, .streams = {
+		{ .kind = ITP_SWEEP, .page = 4096, .count0 = 4096, .run = 1,
+		  .decay = 50 } } },
+	{ .name = "0000:af:00.1", .comm = "qemu-vm3", .trend = CONVERGING,
+	  .page_size = 4096, .buf_offset = 0xff1,
+	  .nranges = 1, .ranges = { { 0, 4 * GiB } },
+	  .nstreams = 1, .streams = {
+		{ .kind = ITP_SWEEP, .page = 4096, .count0 = 65536, .run = 512,
+		  .decay = 60 } } },
+	{ .name = "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", .comm = "qemu-vm4",
+	  .trend = CONVERGING, .page_size = 4096, .buf_offset = 0x800,
+	  .nranges = 1, .ranges = { { 0, 96 * GiB } },
+	  .nstreams = 1, .streams = {
+		{ .kind = ITP_RANDOM, .page = 4096, .count0 = 2048, .run = 16,
+		  .decay = 50 } } },
+};
+
+/*
+ * Calls that cross the end of the report, lie beyond it or start below
+ * it, between in-range sweeps: what a buggy driver would do. One range
+ * holds a multiple of 64 pages (a crossing bit lands after the bitmap),
+ * the other 100 pages (it lands in the last word's unused tail).
+ */
+static const struct vfio_spec vfio_anomaly[] = {
+	{ .name = "0000:af:00.2", .comm = "qemu-vm5", .trend = ANOMALY,
+	  .page_size = 4096, .buf_offset = 0,
+	  .nranges = 2, .ranges = { { 1 * GiB, 256 * 4096 },
+				    { 2 * GiB, 100 * 4096 } },
+	  .nstreams = 3, .streams = {
+		{ .kind = ITP_SWEEP, .range = 0, .page = 4096, .count0 = 32,
+		  .run = 4, .decay = 100 },
+		{ .kind = ITP_OOR, .mask = 7, .page = 4096, .count0 = 3,
+		  .decay = 100 },
+		{ .kind = ITP_SWEEP, .range = 1, .page = 4096, .count0 = 16,
+		  .run = 1, .decay = 100 } } },
+};
+
+/*
+ * Three hwpts of one VMM: a stuck hotspot, the selftests' 640 KiB
+ * boundary buffer with 2 KiB bits and a bitmap at a page offset, and
+ * 128 MiB with 8 KiB bits, a bitmap at +0xff1 and one NO_CLEAR read.
+ * Chunks are as large as a bit, so each chunk is exactly one bit.
+ */
+static const struct hwpt_spec iommufd_multi[] = {
+	{ .label = "A", .trend = STUCK, .hotspot = true, .map_len = 64 * MiB,
+	  .page_size = 4096, .buf_offset = 0,
+	  .stream = { .kind = ITP_RANDOM, .page = MOCK_IO_PAGE, .count0 = 8192,
+		      .run = 2, .decay = 100 },
+	  .no_clear_iter = -1 },
+	{ .label = "B", .trend = CONVERGING, .map_len = 640 * KiB,
+	  .page_size = 2048, .buf_offset = 0x800,
+	  .stream = { .kind = ITP_SWEEP, .page = MOCK_IO_PAGE, .count0 = 256,
+		      .run = 1, .decay = 50 },
+	  .no_clear_iter = -1 },
+	{ .label = "C", .trend = CONVERGING, .map_len = 128 * MiB,
+	  .page_size = 8192, .buf_offset = 0xff1,
+	  .stream = { .kind = ITP_RANDOM, .page = MOCK_IO_PAGE, .count0 = 4096,
+		      .run = 4, .decay = 50 },
+	  .no_clear_iter = 3 },
+};
+
+static const struct scenario scenarios[] = {
+	{ "vfio-multi", "four vfio devices at once, one stuck hotspot",
+	  8, 4, vfio_multi, 0, NULL, NULL },
+	{ "vfio-anomaly", "a vfio device making out-of-range iova_bitmap_set calls",
+	  3, 1, vfio_anomaly, 0, NULL, NULL },
+	{ "iommufd-multi", "three iommufd mock hwpts with dirty tracking",
+	  8, 0, NULL, 3, iommufd_multi, "qemu-vm6" },
+	{ "demo", "vfio-multi and iommufd-multi together, repeated until stopped",
+	  0, 4, vfio_multi, 3, iommufd_multi, "qemu-vm6" },
+};
+
+static struct {
+	const char *out;
+	const struct scenario *sc;
+	unsigned int iterations;	/* 0: until SIGINT/SIGTERM */
+	unsigned int interval_ms;
+	bool iterations_set;
+	bool skip_iommufd;
+	bool skip_vfio;
+	const char *ready;
+	bool verbose;
+} opt;
+
+static volatile sig_atomic_t stopping;
+static uint64_t *shared_seq;	/* MAP_SHARED: one counter for all sessions */
+static FILE *truth_part;
+static char comm_now[16];
+
+static void wl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "workload: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+static uint64_t bitmap_bytes(uint64_t length, uint64_t page_size)
+{
+	return div_up(div_up(length, page_size), 64) * 8;
+}
+
+static unsigned int ilog2_u64(uint64_t v)
+{
+	return 63 - __builtin_clzll(v);
+}
+
+static uint64_t popcount(const uint8_t *p, size_t n)
+{
+	uint64_t c = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		c += __builtin_popcount(p[i]);
+	return c;
+}
+
+/* Count at iteration iter: count0 scaled by decay% per iteration, >= 1. */
+static uint64_t count_at(const struct stream_spec *s, unsigned int iter)
+{
+	uint64_t c = s->count0;
+	unsigned int i;
+
+	for (i = 0; i < iter && c; i++)
+		c = c * s->decay / 100;
+	return c ? c : 1;
+}
+
+static uint64_t seed_of(unsigned int dev, unsigned int stream,
+			unsigned int iter)
+{
+	uint64_t x = ((uint64_t)dev << 40) ^ ((uint64_t)stream << 32) ^ iter;
+
+	/* splitmix64 finaliser: neighbouring iterations get unrelated seeds */
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* ---- expected bitmaps, a bit at a time (independent of src/ decode) ---- */
+
+struct expect {
+	uint8_t *bits;
+	uint64_t iova, length, nbits;
+	unsigned int shift;
+};
+
+static void expect_set(struct expect *e, uint64_t iova, uint64_t length)
+{
+	uint64_t first, last, b;
+
+	/* Only what lies inside the report: the in-range semantics. */
+	if (!length || iova >= e->iova + e->length || iova + length <= e->iova)
+		return;
+	if (iova < e->iova) {
+		length -= e->iova - iova;
+		iova = e->iova;
+	}
+	if (iova + length > e->iova + e->length)
+		length = e->iova + e->length - iova;
+	first = (iova - e->iova) >> e->shift;
+	last = (iova + length - 1 - e->iova) >> e->shift;
+	for (b = first; b <= last && b < e->nbits; b++)
+		e->bits[b / 8] |= 1u << (b % 8);
+}
+
+static int expect_emit(__u64 iova, __u64 length, void *ctx)
+{
+	expect_set(ctx, iova, length);
+	return 0;
+}
+
+/* ---- ground truth ---- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		wl_warn("cannot create %s: %s; is the output directory writable?",
+		      path, strerror(errno));
+		return -1;
+	}
+	if (len && fwrite(data, 1, len, f) != len) {
+		wl_warn("cannot write %s: %s", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	if (fclose(f)) {
+		wl_warn("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct call {
+	uint64_t iova, length;
+};
+
+struct calls {
+	struct call *v;
+	size_t n, cap;
+	uint64_t dropped;
+};
+
+static int calls_push(struct calls *c, uint64_t iova, uint64_t length)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		struct call *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n].iova = iova;
+	c->v[c->n].length = length;
+	c->n++;
+	return 0;
+}
+
+struct report {
+	unsigned int iter;
+	const char *path;
+	const char *device;
+	uint64_t iova, length, page_size;
+	uint32_t flags;
+	const uint8_t *buf;
+	uint64_t nbytes;
+	int ret;
+	const struct calls *sets;
+	/* NULL when the report cannot be predicted (anomaly patterns). */
+	const struct expect *expect;
+	const struct expect *logged;
+};
+
+static uint64_t next_seq(void)
+{
+	return __atomic_add_fetch(shared_seq, 1, __ATOMIC_SEQ_CST);
+}
+
+static int failures;
+
+/* Save one report; returns 0, or -1 when the files could not be written. */
+static int record(uint64_t seq, const struct report *r)
+{
+	char path[PATH_MAX], *text;
+	uint64_t set_bits, spill, expect_bits = 0;
+	const char *match = "-";
+	size_t i, len = 0;
+	int ret;
+
+	set_bits = r->ret ? 0 : popcount(r->buf, r->nbytes);
+	spill = popcount(r->buf + r->nbytes, GUARD_BYTES);
+	if (r->expect && !r->ret) {
+		bool ok;
+
+		expect_bits = popcount(r->expect->bits, r->nbytes);
+		ok = !memcmp(r->expect->bits, r->buf, r->nbytes) && !spill;
+		if (r->logged)
+			ok = ok && !memcmp(r->expect->bits, r->logged->bits,
+					   r->nbytes);
+		match = ok ? "1" : "0";
+		if (!ok) {
+			wl_warn("%s %s report %" PRIu64 ": the kernel's bitmap (%" PRIu64
+			      " bits) differs from the programmed pattern (%" PRIu64 " bits)",
+			      r->path, r->device, seq, set_bits, expect_bits);
+			failures++;
+		}
+	}
+	if (r->ret) {
+		wl_warn("%s %s report %" PRIu64 " failed: %s", r->path, r->device,
+		      seq, strerror(-r->ret));
+		failures++;
+	}
+	if (opt.verbose)
+		fprintf(stderr, "workload: %s %s iter %u seq %" PRIu64 ": %" PRIu64
+			" bits, %zu sets\n", r->path, r->device, r->iter, seq,
+			set_bits, r->sets ? r->sets->n : 0);
+	if (!truth_part)
+		return 0;
+
+	snprintf(path, sizeof(path), "%s/bitmaps/%" PRIu64 ".bin", opt.out, seq);
+	if (write_file(path, r->buf, r->ret ? 0 : r->nbytes))
+		return -1;
+	text = malloc((r->sets ? r->sets->n : 0) * 40 + 64);
+	if (!text)
+		return -1;
+	if (r->sets && r->sets->dropped)
+		len += sprintf(text + len, "# dropped %" PRIu64 "\n", r->sets->dropped);
+	for (i = 0; r->sets && i < r->sets->n; i++)
+		len += sprintf(text + len, "0x%" PRIx64 " 0x%" PRIx64 "\n",
+			       r->sets->v[i].iova, r->sets->v[i].length);
+	snprintf(path, sizeof(path), "%s/sets/%" PRIu64 ".txt", opt.out, seq);
+	ret = write_file(path, text, len);
+	free(text);
+	if (ret)
+		return -1;
+	fprintf(truth_part,
+		"%" PRIu64 "\t%u\t%s\t%s\t%d\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%" PRIu64
+		"\t0x%" PRIx32 "\t0x%" PRIxPTR "\t%u\t%" PRIu64 "\t%" PRIu64 "\t%zu\t%" PRIu64
+		"\t%d\t", seq, r->iter, r->path, r->device, (int)getpid(), comm_now,
+		r->iova, r->length, r->page_size, r->flags, (uintptr_t)r->buf,
+		(unsigned int)((uintptr_t)r->buf & 4095), r->nbytes, set_bits,
+		r->sets ? r->sets->n : 0, spill, r->ret);
+	if (r->expect && !r->ret)
+		fprintf(truth_part, "%" PRIu64, expect_bits);
+	else
+		fputc('-', truth_part);
+	fprintf(truth_part, "\t%s\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\n",
+		match, seq, seq);
+	if (fflush(truth_part)) {
+		wl_warn("cannot write the truth file: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char truth_header[] =
+	"seq\titer\tpath\tdevice\tpid\tcomm\tiova\tlength\tpage_size\tflags\t"
+	"uaddr\tbuf_offset\tnbytes\tset_bits\tnsets\tspill_bits\tret\t"
+	"expect_bits\texpect_match\tbitmap\tsets\n";
+
+/*
+ * A bitmap buffer whose bitmap starts at the given offset in a page and is
+ * followed by a zeroed guard area, where bits the kernel sets past the end
+ * show up instead of corrupting something else.
+ */
+struct bmbuf {
+	uint8_t *map;
+	size_t maplen;
+	uint8_t *bits;
+};
+
+static int bmbuf_alloc(struct bmbuf *b, uint64_t nbytes, unsigned int offset)
+{
+	b->maplen = (offset + nbytes + GUARD_BYTES + 4095) & ~4095ull;
+	b->map = mmap(NULL, b->maplen, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->map == MAP_FAILED) {
+		wl_warn("cannot allocate a %zu-byte bitmap: %s", b->maplen,
+		      strerror(errno));
+		return -1;
+	}
+	b->bits = b->map + offset;
+	return 0;
+}
+
+static void bmbuf_clear(struct bmbuf *b, uint64_t nbytes)
+{
+	memset(b->bits, 0, nbytes + GUARD_BYTES);
+}
+
+/* ---- vfio sessions ---- */
+
+struct vfio_dev {
+	int fd;
+	int container;
+	int group;
+	int iommufd;
+	char program_path[PATH_MAX];
+	char sets_path[PATH_MAX];
+};
+
+static int find_test_device(const char *name, int *group, char *cdev,
+			    size_t cdevlen)
+{
+	char line[256], n[128], c[64];
+	FILE *f = fopen(DEBUGFS_DIR "/devices", "r");
+	int g, found = 0;
+
+	if (!f) {
+		wl_warn("cannot open %s: %s; load the test driver first "
+		      "(insmod iovatop_test.ko, see docs/testing.md)",
+		      DEBUGFS_DIR "/devices", strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %d %63s", n, &g, c) == 3 &&
+		    !strcmp(n, name)) {
+			*group = g;
+			snprintf(cdev, cdevlen, "%s", c);
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	if (!found) {
+		wl_warn("the test driver has no device %s; load it with ndevs=5 or more",
+		      name);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_cdev(struct vfio_dev *d, const char *cdev)
+{
+	char path[PATH_MAX];
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", cdev);
+	d->fd = open(path, O_RDWR);
+	if (d->fd < 0) {
+		wl_warn("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	d->iommufd = open("/dev/iommu", O_RDWR);
+	if (d->iommufd < 0) {
+		wl_warn("cannot open /dev/iommu: %s; the kernel needs CONFIG_IOMMUFD",
+		      strerror(errno));
+		return -1;
+	}
+	bind.iommufd = d->iommufd;
+	if (ioctl(d->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
+		wl_warn("VFIO_DEVICE_BIND_IOMMUFD on %s failed: %s", path,
+		      strerror(errno));
+		return -1;
+	}
+	/* As a VMM does: the device's DMA goes through an IOAS. */
+	if (ioctl(d->iommufd, IOMMU_IOAS_ALLOC, &ioas)) {
+		wl_warn("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
+		return -1;
+	}
+	attach.pt_id = ioas.out_ioas_id;
+	if (ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {
+		wl_warn("VFIO_DEVICE_ATTACH_IOMMUFD_PT on %s failed: %s", path,
+		      strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_group(struct vfio_dev *d, const char *name, int group)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+
+	d->container = open("/dev/vfio/vfio", O_RDWR);
+	if (d->container < 0) {
+		wl_warn("cannot open /dev/vfio/vfio: %s; the kernel needs CONFIG_VFIO",
+		      strerror(errno));
+		return -1;
+	}
+	if (ioctl(d->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(d->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		wl_warn("the vfio container has no type1v2 IOMMU; the kernel needs "
+		      "CONFIG_VFIO_IOMMU_TYPE1");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	d->group = open(path, O_RDWR);
+	if (d->group < 0) {
+		wl_warn("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (ioctl(d->group, VFIO_GROUP_GET_STATUS, &status) ||
+	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		wl_warn("vfio group %d is not viable", group);
+		return -1;
+	}
+	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container) ||
+	    ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		wl_warn("cannot attach vfio group %d to a type1 container: %s",
+		      group, strerror(errno));
+		return -1;
+	}
+	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (d->fd < 0) {
+		wl_warn("VFIO_GROUP_GET_DEVICE_FD %s failed: %s", name,
+		      strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int feature(int fd, uint32_t flags, void *payload, size_t len)
+{
+	uint8_t buf[sizeof(struct vfio_device_feature) + 64];
+	struct vfio_device_feature *f = (void *)buf;
+
+	f->argsz = sizeof(*f) + len;
+	f->flags = flags;
+	if (len)
+		memcpy(buf + sizeof(*f), payload, len);
+	return ioctl(fd, VFIO_DEVICE_FEATURE, buf) ? -errno : 0;
+}
+
+static int program_device(const struct vfio_dev *d, const struct vfio_spec *s,
+			  unsigned int devno, unsigned int iter,
+			  const struct range *report, struct itp_stream *out)
+{
+	char text[1024];
+	size_t len = 0;
+	unsigned int i;
+	int fd, ret = 0;
+
+	for (i = 0; i < s->nstreams; i++) {
+		const struct stream_spec *ss = &s->streams[i];
+		const struct range *r = &s->ranges[ss->range];
+		struct itp_stream *st = &out[i];
+
+		memset(st, 0, sizeof(*st));
+		st->kind = ss->kind;
+		st->mask = ss->mask;
+		st->page = ss->page;
+		st->run = ss->run;
+		st->count = count_at(ss, iter);
+		st->seed = seed_of(devno, i, iter);
+		if (ss->kind == ITP_OOR) {
+			/* placed around the report being made */
+			st->base = report->iova;
+			st->size = report->length;
+		} else {
+			st->base = r->iova + ss->off;
+			st->size = ss->size ? ss->size : r->length - ss->off;
+		}
+		len += snprintf(text + len, sizeof(text) - len,
+				"%skind=%s base=0x%llx size=0x%llx page=%llu count=%llu run=%llu seed=%llu mask=%u",
+				i ? ";" : "",
+				st->kind == ITP_SWEEP ? "sweep" :
+				st->kind == ITP_RANDOM ? "random" : "oor",
+				(unsigned long long)st->base,
+				(unsigned long long)st->size,
+				(unsigned long long)st->page,
+				(unsigned long long)st->count,
+				(unsigned long long)st->run,
+				(unsigned long long)st->seed, st->mask);
+	}
+	fd = open(d->program_path, O_WRONLY);
+	if (fd < 0) {
+		wl_warn("cannot open %s: %s", d->program_path, strerror(errno));
+		return -1;
+	}
+	if (write(fd, text, len) != (ssize_t)len) {
+		wl_warn("the test driver refused program '%s': %s", text,
+		      strerror(errno));
+		ret = -1;
+	}
+	close(fd);
+	return ret;
+}
+
+/* Read (and so drain) the driver's log of iova_bitmap_set calls. */
+static int read_sets(const char *path, struct calls *c)
+{
+	char line[128];
+	FILE *f = fopen(path, "r");
+
+	c->n = 0;
+	c->dropped = 0;
+	if (!f) {
+		wl_warn("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+
+		if (sscanf(line, "# dropped %llu", &a) == 1) {
+			c->dropped = a;
+			continue;
+		}
+		if (sscanf(line, "%llx %llx", &a, &b) != 2 ||
+		    calls_push(c, a, b)) {
+			fclose(f);
+			wl_warn("bad line in %s: %s", path, line);
+			return -1;
+		}
+	}
+	fclose(f);
+	if (c->dropped) {
+		wl_warn("the test driver dropped %" PRIu64 " logged calls; load it "
+		      "with a larger log_max", c->dropped);
+		return -1;
+	}
+	return 0;
+}
+
+static bool keep_going(unsigned int iter)
+{
+	if (stopping)
+		return false;
+	return !opt.iterations || iter < opt.iterations;
+}
+
+static void pause_between(void)
+{
+	struct timespec ts = {
+		.tv_sec = opt.interval_ms / 1000,
+		.tv_nsec = (long)(opt.interval_ms % 1000) * 1000000,
+	};
+
+	if (opt.interval_ms)
+		nanosleep(&ts, NULL);
+}
+
+static int vfio_session(const struct vfio_spec *s, unsigned int devno)
+{
+	struct vfio_dev d = { .fd = -1, .container = -1, .group = -1,
+			      .iommufd = -1 };
+	struct vfio_device_feature_dma_logging_range ranges[MAX_RANGES];
+	struct vfio_device_feature_dma_logging_control ctl = { 0 };
+	struct itp_stream streams[MAX_STREAMS];
+	struct bmbuf bufs[MAX_RANGES];
+	struct calls sets = { 0 };
+	char cdev[64], path[PATH_MAX];
+	unsigned int i, iter;
+	int group, ret;
+	bool oor = false;
+
+	for (i = 0; i < s->nstreams; i++)
+		oor |= s->streams[i].kind == ITP_OOR;
+	if (find_test_device(s->name, &group, cdev, sizeof(cdev)))
+		return 1;
+	snprintf(d.program_path, sizeof(d.program_path), DEBUGFS_DIR "/%s/program",
+		 s->name);
+	snprintf(d.sets_path, sizeof(d.sets_path), DEBUGFS_DIR "/%s/sets", s->name);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", cdev);
+	/* 6.6+ has the per-device cdev; 6.1 only the group and container. */
+	if (access(path, F_OK) == 0)
+		ret = open_cdev(&d, cdev);
+	else
+		ret = open_group(&d, s->name, group);
+	if (ret)
+		return 1;
+	if (read_sets(d.sets_path, &sets))
+		return 1;
+
+	for (i = 0; i < s->nranges; i++) {
+		ranges[i].iova = s->ranges[i].iova;
+		ranges[i].length = s->ranges[i].length;
+		if (bmbuf_alloc(&bufs[i], bitmap_bytes(s->ranges[i].length,
+						       s->page_size),
+				s->buf_offset))
+			return 1;
+	}
+	ctl.page_size = s->page_size;
+	ctl.num_ranges = s->nranges;
+	ctl.ranges = (uintptr_t)ranges;
+	ret = feature(d.fd, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl, sizeof(ctl));
+	if (ret) {
+		wl_warn("DMA_LOGGING_START on %s failed: %s", s->name, strerror(-ret));
+		return 1;
+	}
+
+	for (iter = 0; keep_going(iter); iter++) {
+		/* the demo repeats migrations: the rate decays, then restarts */
+		unsigned int piter = opt.iterations ? iter : iter % 8;
+
+		for (i = 0; i < s->nranges; i++) {
+			const struct range *r = &s->ranges[i];
+			uint64_t nbytes = bitmap_bytes(r->length, s->page_size);
+			struct vfio_device_feature_dma_logging_report rep = {
+				.iova = r->iova, .length = r->length,
+				.page_size = s->page_size,
+				.bitmap = (uintptr_t)bufs[i].bits,
+			};
+			struct expect ex = {
+				.iova = r->iova, .length = r->length,
+				.nbits = div_up(r->length, s->page_size),
+				.shift = ilog2_u64(s->page_size),
+			};
+			struct expect lg = ex;
+			struct report rp = {
+				.iter = iter, .path = "vfio", .device = s->name,
+				.iova = r->iova, .length = r->length,
+				.page_size = s->page_size,
+				.flags = VFIO_DEVICE_FEATURE_GET |
+					 VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+				.buf = bufs[i].bits, .nbytes = nbytes,
+				.sets = &sets,
+			};
+			unsigned int k;
+			uint64_t seq;
+
+			if (program_device(&d, s, devno, piter, r, streams))
+				return 1;
+			bmbuf_clear(&bufs[i], nbytes);
+			seq = next_seq();
+			rp.ret = feature(d.fd, rp.flags, &rep, sizeof(rep));
+			if (read_sets(d.sets_path, &sets))
+				return 1;
+			if (!oor) {
+				ex.bits = calloc(1, nbytes);
+				lg.bits = calloc(1, nbytes);
+				if (!ex.bits || !lg.bits)
+					return 1;
+				for (k = 0; k < s->nstreams; k++)
+					itp_generate(&streams[k], expect_emit, &ex);
+				for (k = 0; k < sets.n; k++)
+					expect_set(&lg, sets.v[k].iova,
+						   sets.v[k].length);
+				rp.expect = &ex;
+				rp.logged = &lg;
+			}
+			ret = record(seq, &rp);
+			free(ex.bits);
+			free(lg.bits);
+			if (ret)
+				return 1;
+		}
+		pause_between();
+	}
+
+	ret = feature(d.fd, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
+	if (ret) {
+		wl_warn("DMA_LOGGING_STOP on %s failed: %s", s->name, strerror(-ret));
+		return 1;
+	}
+	free(sets.v);
+	return failures ? 1 : 0;
+}
+
+/* ---- iommufd session ---- */
+
+struct hwpt {
+	const struct hwpt_spec *s;
+	uint32_t id;
+	char name[32];
+	uint8_t *mem;
+	uint64_t nmock;		/* mock IO pages mapped */
+	uint8_t *marks;		/* IOMMU_TEST_OP_DIRTY input, one bit per mock page */
+	uint8_t *pending;	/* dirty in the mock domain, not yet cleared */
+	struct bmbuf buf;
+};
+
+static int iommufd_setup(int fd, struct hwpt *h)
+{
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_ioas_alloc ioas2 = { .size = sizeof(ioas2) };
+	struct iommu_test_cmd mock = { .size = sizeof(mock),
+				       .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_ioas_map map = { .size = sizeof(map) };
+	struct iommu_hwpt_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_hwpt_set_dirty_tracking track = { .size = sizeof(track) };
+	const struct hwpt_spec *s = h->s;
+
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas)) {
+		wl_warn("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
+		return -1;
+	}
+	/* A mock device bound to iommufd: what HWPT_ALLOC allocates for. */
+	mock.id = ioas.out_ioas_id;
+	if (ioctl(fd, IOMMU_TEST_CMD, &mock)) {
+		wl_warn("IOMMU_TEST_OP_MOCK_DOMAIN failed: %s; the kernel needs "
+		      "CONFIG_IOMMUFD_TEST", strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas2)) {
+		wl_warn("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
+		return -1;
+	}
+	h->mem = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (h->mem == MAP_FAILED) {
+		wl_warn("cannot allocate %" PRIu64 " bytes of guest memory: %s",
+		      s->map_len, strerror(errno));
+		return -1;
+	}
+	map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		    IOMMU_IOAS_MAP_WRITEABLE;
+	map.ioas_id = ioas2.out_ioas_id;
+	map.user_va = (uintptr_t)h->mem;
+	map.length = s->map_len;
+	map.iova = MOCK_APERTURE_START;
+	if (ioctl(fd, IOMMU_IOAS_MAP, &map)) {
+		wl_warn("IOMMU_IOAS_MAP of %" PRIu64 " bytes failed: %s", s->map_len,
+		      strerror(errno));
+		return -1;
+	}
+	alloc.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	alloc.dev_id = mock.mock_domain.out_idev_id;
+	alloc.pt_id = ioas2.out_ioas_id;
+	if (ioctl(fd, IOMMU_HWPT_ALLOC, &alloc)) {
+		wl_warn("IOMMU_HWPT_ALLOC with dirty tracking failed: %s",
+		      strerror(errno));
+		return -1;
+	}
+	h->id = alloc.out_hwpt_id;
+	snprintf(h->name, sizeof(h->name), "hwpt%u", h->id);
+	track.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+	track.hwpt_id = h->id;
+	if (ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &track)) {
+		wl_warn("IOMMU_HWPT_SET_DIRTY_TRACKING on %s failed: %s", h->name,
+		      strerror(errno));
+		return -1;
+	}
+	h->nmock = s->map_len / MOCK_IO_PAGE;
+	h->marks = calloc(1, div_up(h->nmock, 64) * 8);
+	h->pending = calloc(1, div_up(h->nmock, 64) * 8);
+	if (!h->marks || !h->pending)
+		return -1;
+	return bmbuf_alloc(&h->buf, bitmap_bytes(s->map_len, s->page_size),
+			   s->buf_offset);
+}
+
+static int mark_emit(__u64 iova, __u64 length, void *ctx)
+{
+	struct hwpt *h = ctx;
+	uint64_t p;
+
+	for (p = (iova - MOCK_APERTURE_START) / MOCK_IO_PAGE;
+	     p < (iova + length - MOCK_APERTURE_START) / MOCK_IO_PAGE &&
+	     p < h->nmock; p++)
+		h->marks[p / 8] |= 1u << (p % 8);
+	return 0;
+}
+
+static int iommufd_dirty(int fd, struct hwpt *h, unsigned int devno,
+			 unsigned int iter)
+{
+	const struct hwpt_spec *s = h->s;
+	struct itp_stream st = {
+		.kind = s->stream.kind, .base = MOCK_APERTURE_START,
+		.size = s->map_len, .page = MOCK_IO_PAGE,
+		.count = count_at(&s->stream, iter), .run = s->stream.run,
+		.seed = seed_of(devno, 0, iter),
+	};
+	struct iommu_test_cmd cmd = { .size = sizeof(cmd),
+				      .op = IOMMU_TEST_OP_DIRTY, .id = h->id };
+	uint64_t words = div_up(h->nmock, 64), want, i;
+
+	memset(h->marks, 0, words * 8);
+	itp_generate(&st, mark_emit, h);
+	want = popcount(h->marks, words * 8);
+	cmd.dirty.iova = MOCK_APERTURE_START;
+	cmd.dirty.length = s->map_len;
+	cmd.dirty.page_size = MOCK_IO_PAGE;
+	cmd.dirty.uptr = (uintptr_t)h->marks;
+	if (ioctl(fd, IOMMU_TEST_CMD, &cmd)) {
+		wl_warn("IOMMU_TEST_OP_DIRTY on %s failed: %s", h->name,
+		      strerror(errno));
+		return -1;
+	}
+	if (cmd.dirty.out_nr_dirty != want) {
+		wl_warn("the mock domain marked %llu pages of %s dirty, not %" PRIu64,
+		      (unsigned long long)cmd.dirty.out_nr_dirty, h->name, want);
+		failures++;
+	}
+	for (i = 0; i < words * 8; i++)
+		h->pending[i] |= h->marks[i];
+	return 0;
+}
+
+static int iommufd_report(int fd, struct hwpt *h, unsigned int iter,
+			  uint32_t flags)
+{
+	const struct hwpt_spec *s = h->s;
+	uint64_t nbytes = bitmap_bytes(s->map_len, s->page_size), p;
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .hwpt_id = h->id, .flags = flags,
+		.iova = MOCK_APERTURE_START, .length = s->map_len,
+		.page_size = s->page_size, .data = (uintptr_t)h->buf.bits,
+	};
+	struct expect ex = {
+		.iova = MOCK_APERTURE_START, .length = s->map_len,
+		.nbits = div_up(s->map_len, s->page_size),
+		.shift = ilog2_u64(s->page_size),
+	};
+	struct calls sets = { 0 };
+	struct report rp = {
+		.iter = iter, .path = "iommufd", .device = h->name,
+		.iova = get.iova, .length = get.length,
+		.page_size = s->page_size, .flags = flags, .buf = h->buf.bits,
+		.nbytes = nbytes, .sets = &sets, .expect = &ex,
+	};
+	uint64_t seq;
+	int ret;
+
+	ex.bits = calloc(1, nbytes);
+	if (!ex.bits)
+		return -1;
+	/*
+	 * The mock domain walks its IO pages in IOVA order and records each
+	 * dirty one with one iova_bitmap_set(iova, MOCK_IO_PAGE).
+	 */
+	for (p = 0; p < h->nmock; p++) {
+		uint64_t iova = MOCK_APERTURE_START + p * MOCK_IO_PAGE;
+
+		if (!(h->pending[p / 8] & (1u << (p % 8))))
+			continue;
+		if (calls_push(&sets, iova, MOCK_IO_PAGE))
+			return -1;
+		expect_set(&ex, iova, MOCK_IO_PAGE);
+	}
+	bmbuf_clear(&h->buf, nbytes);
+	seq = next_seq();
+	rp.ret = ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get) ? -errno : 0;
+	if (!rp.ret && !(flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
+		memset(h->pending, 0, div_up(h->nmock, 64) * 8);
+	ret = record(seq, &rp);
+	free(ex.bits);
+	free(sets.v);
+	return ret;
+}
+
+static int iommufd_session(const struct scenario *sc)
+{
+	struct hwpt h[8];
+	unsigned int i, iter;
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0) {
+		wl_warn("cannot open /dev/iommu: %s; the iommufd path needs a 6.7+ "
+		      "kernel with CONFIG_IOMMUFD and CONFIG_IOMMUFD_TEST",
+		      strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < sc->nhwpt; i++) {
+		memset(&h[i], 0, sizeof(h[i]));
+		h[i].s = &sc->hwpt[i];
+		if (iommufd_setup(fd, &h[i]))
+			return 1;
+	}
+	if (truth_part) {
+		/* The hwpt ids are known only now: devices.tsv needs them. */
+		char path[PATH_MAX];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/.hwpts.%d", opt.out, (int)getpid());
+		f = fopen(path, "w");
+		if (!f)
+			return 1;
+		for (i = 0; i < sc->nhwpt; i++)
+			fprintf(f, "%s\t%s\n", sc->hwpt[i].label, h[i].name);
+		fclose(f);
+	}
+	for (iter = 0; keep_going(iter); iter++) {
+		unsigned int piter = opt.iterations ? iter : iter % 8;
+
+		for (i = 0; i < sc->nhwpt; i++) {
+			if (iommufd_dirty(fd, &h[i], 100 + i, piter))
+				return 1;
+			if ((int)iter == h[i].s->no_clear_iter &&
+			    iommufd_report(fd, &h[i], iter,
+					   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
+				return 1;
+			if (iommufd_report(fd, &h[i], iter, 0))
+				return 1;
+		}
+		pause_between();
+	}
+	close(fd);
+	return failures ? 1 : 0;
+}
+
+/* ---- scenario runner ---- */
+
+static void format_stream(char *buf, size_t len, const struct stream_spec *s)
+{
+	static const char *const kinds[] = { "none", "sweep", "random", "oor" };
+
+	snprintf(buf, len, "%s:count=%llu,run=%llu,page=%llu,decay=%u%%%s",
+		 kinds[s->kind], (unsigned long long)s->count0,
+		 (unsigned long long)s->run, (unsigned long long)s->page,
+		 s->decay, s->kind == ITP_OOR ? ",mask" : "");
+}
+
+static int start_session(pid_t *pid, const char *comm, int (*fn)(const void *, unsigned int),
+			 const void *arg, unsigned int devno)
+{
+	char path[PATH_MAX];
+
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0) {
+		wl_warn("fork failed: %s", strerror(errno));
+		return -1;
+	}
+	if (*pid)
+		return 0;
+	prctl(PR_SET_NAME, comm);
+	snprintf(comm_now, sizeof(comm_now), "%s", comm);
+	if (opt.out) {
+		snprintf(path, sizeof(path), "%s/.truth.%d", opt.out, (int)getpid());
+		truth_part = fopen(path, "w");
+		if (!truth_part) {
+			wl_warn("cannot create %s: %s", path, strerror(errno));
+			_exit(1);
+		}
+	}
+	_exit(fn(arg, devno));
+}
+
+static int run_vfio(const void *arg, unsigned int devno)
+{
+	return vfio_session(arg, devno);
+}
+
+static int run_iommufd(const void *arg, unsigned int devno)
+{
+	(void)devno;
+	return iommufd_session(arg);
+}
+
+struct line {
+	uint64_t seq;
+	char *text;
+};
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Merge the sessions' truth parts into truth.tsv, in seq order. */
+static int merge_truth(void)
+{
+	struct line *lines = NULL;
+	size_t n = 0, cap = 0, i;
+	char path[PATH_MAX], buf[1024];
+	struct dirent *de;
+	DIR *dir = opendir(opt.out);
+	FILE *out;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		FILE *f;
+
+		if (strncmp(de->d_name, ".truth.", 7))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", opt.out, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(buf, sizeof(buf), f)) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				lines = realloc(lines, cap * sizeof(*lines));
+				if (!lines)
+					return -1;
+			}
+			lines[n].seq = strtoull(buf, NULL, 10);
+			lines[n].text = strdup(buf);
+			n++;
+		}
+		fclose(f);
+		unlink(path);
+	}
+	closedir(dir);
+	qsort(lines, n, sizeof(*lines), cmp_line);
+	snprintf(path, sizeof(path), "%s/truth.tsv", opt.out);
+	out = fopen(path, "w");
+	if (!out) {
+		wl_warn("cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fputs(truth_header, out);
+	for (i = 0; i < n; i++) {
+		fputs(lines[i].text, out);
+		free(lines[i].text);
+	}
+	free(lines);
+	return fclose(out) ? -1 : 0;
+}
+
+static uint64_t expect_total(const struct stream_spec *s, unsigned int nstreams,
+			     enum trend trend, uint64_t page_size)
+{
+	uint64_t t = 0;
+	unsigned int i, it;
+
+	if (trend == ANOMALY)
+		return 0;
+	/*
+	 * Every stream dirties whole, distinct bits: a sweep count pages, a
+	 * random stream count chunks of run pages.
+	 */
+	for (it = 0; it < opt.iterations; it++)
+		for (i = 0; i < nstreams; i++)
+			t += count_at(&s[i], it) *
+			     (s[i].kind == ITP_RANDOM ? s[i].run : 1) *
+			     s[i].page / page_size;
+	return t;
+}
+
+static int write_devices(const struct scenario *sc, pid_t *pids)
+{
+	char path[PATH_MAX], pat[256], hwpt_names[8][32];
+	unsigned int i, j;
+	FILE *f;
+
+	memset(hwpt_names, 0, sizeof(hwpt_names));
+	for (i = 0; sc->nhwpt && i < sc->nvfio + 1; i++) {
+		char line[128], label[16], name[32];
+		FILE *h;
+
+		snprintf(path, sizeof(path), "%s/.hwpts.%d", opt.out, (int)pids[i]);
+		h = fopen(path, "r");
+		if (!h)
+			continue;
+		while (fgets(line, sizeof(line), h))
+			for (j = 0; j < sc->nhwpt; j++)
+				if (sscanf(line, "%15s %31s", label, name) == 2 &&
+				    !strcmp(label, sc->hwpt[j].label))
+					snprintf(hwpt_names[j], sizeof(hwpt_names[j]),
+						 "%s", name);
+		fclose(h);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/devices.tsv", opt.out);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "device\tpath\tpid\tcomm\tpattern\ttrend\titerations\tranges\t"
+		   "page_size\tbuf_offset\thotspot\texpect_total\n");
+	for (i = 0; i < sc->nvfio && !opt.skip_vfio; i++) {
+		const struct vfio_spec *s = &sc->vfio[i];
+		size_t len = 0;
+
+		for (j = 0; j < s->nstreams; j++) {
+			len += snprintf(pat + len, sizeof(pat) - len, "%s", j ? "+" : "");
+			format_stream(pat + len, sizeof(pat) - len, &s->streams[j]);
+			len = strlen(pat);
+		}
+		fprintf(f, "%s\tvfio\t%d\t%s\t%s\t%s\t%u\t", s->name, (int)pids[i],
+			s->comm, pat, trend_names[s->trend], opt.iterations);
+		for (j = 0; j < s->nranges; j++)
+			fprintf(f, "%s0x%llx+0x%llx", j ? "," : "",
+				(unsigned long long)s->ranges[j].iova,
+				(unsigned long long)s->ranges[j].length);
+		fprintf(f, "\t%llu\t%u\t%d\t%llu\n",
+			(unsigned long long)s->page_size, s->buf_offset, s->hotspot,
+			(unsigned long long)expect_total(s->streams, s->nstreams,
+							 s->trend, s->page_size));
+	}
+	for (i = 0; i < sc->nhwpt && !opt.skip_iommufd; i++) {
+		const struct hwpt_spec *s = &sc->hwpt[i];
+
+		format_stream(pat, sizeof(pat), &s->stream);
+		fprintf(f, "%s\tiommufd\t%d\t%s\t%s\t%s\t%u\t0x%llx+0x%llx\t%llu\t%u\t%d\t%llu\n",
+			hwpt_names[i][0] ? hwpt_names[i] : "?", (int)pids[sc->nvfio],
+			sc->iommufd_comm, pat, trend_names[s->trend],
+			opt.iterations, (unsigned long long)MOCK_APERTURE_START,
+			(unsigned long long)s->map_len,
+			(unsigned long long)s->page_size, s->buf_offset, s->hotspot,
+			(unsigned long long)expect_total(&s->stream, 1, s->trend,
+							 s->page_size));
+	}
+	return fclose(f) ? -1 : 0;
+}
+
+static int write_info(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	struct utsname u;
+	FILE *f;
+	int i;
+
+	uname(&u);
+	snprintf(path, sizeof(path), "%s/info.txt", opt.out);
+	f = fopen(path, "w");
+	if (!f) {
+		wl_warn("cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "scenario=%s\nkernel=%s\nseries=%s\nstarted=%lld\nvfio=%d\niommufd=%d\ncommand=",
+		opt.sc->name, u.release,
+		!strncmp(u.release, "6.1.", 4) ? "6.1" :
+		!strncmp(u.release, "6.12.", 5) ? "6.12" : u.release,
+		(long long)time(NULL), opt.sc->nvfio && !opt.skip_vfio,
+		opt.sc->nhwpt && !opt.skip_iommufd);
+	for (i = 0; i < argc; i++)
+		fprintf(f, "%s%s", i ? " " : "", argv[i]);
+	fputc('\n', f);
+	return fclose(f) ? -1 : 0;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"usage: workload [-s SCENARIO] [-o DIR] [-k ITERATIONS] [-i MS] [-r FILE] [-v]\n"
+		"Run migration-like dirty-tracking sessions against the iovatop_test\n"
+		"vfio driver and the iommufd mock domain, saving the ground truth.\n\n"
+		"  -s, --scenario NAME   what to run (default vfio-multi)\n"
+		"  -o, --out DIR         write the ground truth to DIR (docs/testing.md)\n"
+		"  -k, --iterations N    pre-copy iterations; 0 runs until SIGINT/SIGTERM\n"
+		"  -i, --interval MS     pause between iterations (default 0)\n"
+		"  -r, --ready FILE      create FILE once every session has started\n"
+		"      --no-iommufd      skip the iommufd sessions (kernels before 6.7)\n"
+		"      --no-vfio         skip the vfio sessions\n"
+		"  -l, --list            list the scenarios\n"
+		"  -v, --verbose         one line per report on stderr\n\n"
+		"scenarios:\n");
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		fprintf(f, "  %-14s %s\n", scenarios[i].name, scenarios[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "scenario", required_argument, NULL, 's' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "iterations", required_argument, NULL, 'k' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "ready", required_argument, NULL, 'r' },
+		{ "no-iommufd", no_argument, NULL, 'I' },
+		{ "no-vfio", no_argument, NULL, 'V' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *scname = "vfio-multi";
+	struct sigaction sa;
+	pid_t pids[9];
+	unsigned int i, n = 0;
+	char path[PATH_MAX];
+	int c, status, rc = 0;
+	char *end;
+	size_t k;
+
+	while ((c = getopt_long(argc, argv, "s:o:k:i:r:lvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			scname = optarg;
+			break;
+		case 'o':
+			opt.out = optarg;
+			break;
+		case 'k':
+			errno = 0;
+			opt.iterations = strtoul(optarg, &end, 10);
+			if (errno || *end || opt.iterations > 100000) {
+				wl_warn("bad iteration count '%s'; give 0 to 100000", optarg);
+				return 2;
+			}
+			opt.iterations_set = true;
+			break;
+		case 'i':
+			errno = 0;
+			opt.interval_ms = strtoul(optarg, &end, 10);
+			if (errno || *end || opt.interval_ms > 600000) {
+				wl_warn("bad interval '%s'; give milliseconds, 0 to 600000",
+				      optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			opt.ready = optarg;
+			break;
+		case 'I':
+			opt.skip_iommufd = true;
+			break;
+		case 'V':
+			opt.skip_vfio = true;
+			break;
+		case 'l':
+			for (k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
+				printf("%s\n", scenarios[k].name);
+			return 0;
+		case 'v':
+			opt.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		wl_warn("unexpected argument '%s'; see workload --help", argv[optind]);
+		return 2;
+	}
+	for (k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
+		if (!strcmp(scenarios[k].name, scname))
+			opt.sc = &scenarios[k];
+	if (!opt.sc) {
+		wl_warn("no scenario '%s'; 'workload --list' shows them", scname);
+		return 2;
+	}
+	if (!opt.iterations_set)
+		opt.iterations = opt.sc->iterations;
+	if (opt.out) {
+		static const char *const sub[] = { "", "/bitmaps", "/sets" };
+
+		for (k = 0; k < 3; k++) {
+			snprintf(path, sizeof(path), "%s%s", opt.out, sub[k]);
+			if (mkdir_p(path)) {
+				wl_warn("cannot create %s: %s", path, strerror(errno));
+				return 1;
+			}
+		}
+		if (write_info(argc, argv))
+			return 1;
+	}
+	shared_seq = mmap(NULL, sizeof(*shared_seq), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared_seq == MAP_FAILED) {
+		wl_warn("mmap failed: %s", strerror(errno));
+		return 1;
+	}
+	/* No SA_RESTART: waitpid must return to pass a stop on. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (opt.sc->nvfio && !opt.skip_vfio &&
+	    access(DEBUGFS_DIR "/devices", R_OK)) {
+		wl_warn("cannot read %s: %s; mount debugfs and load the test driver "
+			"first (insmod iovatop_test.ko, see docs/testing.md)",
+			DEBUGFS_DIR "/devices", strerror(errno));
+		return 1;
+	}
+	memset(pids, 0, sizeof(pids));
+	for (i = 0; i < opt.sc->nvfio && !opt.skip_vfio; i++, n++)
+		if (start_session(&pids[i], opt.sc->vfio[i].comm, run_vfio,
+				  &opt.sc->vfio[i], i))
+			rc = 1;
+	if (opt.sc->nhwpt && !opt.skip_iommufd) {
+		if (start_session(&pids[opt.sc->nvfio], opt.sc->iommufd_comm,
+				  run_iommufd, opt.sc, 0))
+			rc = 1;
+		n++;
+	}
+	if (!n) {
+		wl_warn("scenario %s has nothing left to run", opt.sc->name);
+		return 2;
+	}
+	if (opt.ready) {
+		FILE *f = fopen(opt.ready, "w");
+
+		if (f)
+			fclose(f);
+	}
+	for (i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
+		if (!pids[i])
+			continue;
+		while (waitpid(pids[i], &status, 0) < 0) {
+			if (errno != EINTR) {
+				rc = 1;
+				break;
+			}
+			/* pass the stop on to the sessions */
+			if (stopping)
+				kill(pids[i], SIGTERM);
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			wl_warn("session %u (pid %d) failed", i, (int)pids[i]);
+			rc = 1;
+		}
+	}
+	if (opt.out) {
+		if (merge_truth() || write_devices(opt.sc, pids)) {
+			wl_warn("cannot write the ground truth to %s", opt.out);
+			rc = 1;
+		}
+	}
+	return rc;
+}
