@@ -12,6 +12,7 @@
  * No I/O and no curses here, and no allocation per record: the hot path is
  * one cached lookup and one ibd_set() per RANGE record.
  */
+#define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -1022,8 +1023,10 @@ static void expire(struct model *m)
 	}
 }
 
-static enum model_sort sort_key;
-static bool sort_reverse;
+struct sort_by {
+	enum model_sort key;
+	bool reverse;
+};
 
 static int cmp_double(double a, double b)
 {
@@ -1031,12 +1034,13 @@ static int cmp_double(double a, double b)
 }
 
 /* Hottest first for the numeric keys, A to Z for the name. */
-static int row_cmp(const void *pa, const void *pb)
+static int row_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct model_row *a = pa, *b = pb;
+	const struct sort_by *by = arg;
 	int c = 0;
 
-	switch (sort_key) {
+	switch (by->key) {
 	case MODEL_SORT_RATE:
 		c = cmp_double(b->dirty_mib_s, a->dirty_mib_s);
 		if (!c)
@@ -1057,12 +1061,13 @@ static int row_cmp(const void *pa, const void *pb)
 	}
 	if (!c)
 		c = strcmp(a->name, b->name);
-	return sort_reverse ? -c : c;
+	return by->reverse ? -c : c;
 }
 
 int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		   bool reverse, const char *filter, struct model_snapshot *out)
 {
+	struct sort_by by;
 	double dt;
 	uint32_t i;
 
@@ -1112,9 +1117,10 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 	}
 	if (dt > 0)
 		m->last_snap_ns = now_ns;
-	sort_key = sort < MODEL_SORT_MAX ? sort : MODEL_SORT_RATE;
-	sort_reverse = reverse;
-	qsort(m->rows, out->nrows, sizeof(*m->rows), row_cmp);
+	by.key = sort < MODEL_SORT_MAX ? sort : MODEL_SORT_RATE;
+	by.reverse = reverse;
+	if (out->nrows)
+		qsort_r(m->rows, out->nrows, sizeof(*m->rows), row_cmp, &by);
 	out->reports = m->reports;
 	out->lost = m->lost;
 	out->anomalies = m->anomalies;
