@@ -2,6 +2,26 @@
 /*
  * source_live.h - the live source: probe the kernel, load and attach the
  * BPF programs, drain the ring buffer into a sink (src/source_live.c).
+ *
+ * Signals: the live source installs no handler. The caller installs its
+ * own for SIGINT and SIGTERM with sigaction() and without SA_RESTART,
+ * setting a flag; live_poll() then returns 0 early (the poll is
+ * interrupted), the caller sees the flag, drains what is left with one
+ * live_poll(l, 0, ...) and calls live_close(), which detaches every
+ * program. A process killed without that still leaves nothing attached:
+ * the links die with its file descriptors.
+ *
+ * --verify: the BPF side copies each user bitmap of at most
+ * verify_max_bytes (default LIVE_VERIFY_MAX_BYTES) into the ring buffer,
+ * once at iova_bitmap_alloc() and once when iova_bitmap_for_each()
+ * returns, in the task of the ioctl, so the copy is exactly what the
+ * kernel left there. The live source rebuilds the report with the decode
+ * library from the same records the sink gets and delivers an
+ * IOVA_REC_VERIFY right after each IOVA_REC_REPORT_END: OK, MISMATCH (with
+ * the count and the first differing u64 word) or SKIPPED (larger than the
+ * limit, a read-back chunk lost or faulted, or the report incomplete).
+ * Larger bitmaps are counted, not read: a read-back costs ring-buffer
+ * space, two copies of the bitmap per report.
  */
 #ifndef IOVATOP_SOURCE_LIVE_H
 #define IOVATOP_SOURCE_LIVE_H
@@ -13,10 +33,13 @@
 #include "iova_bitmap_decode.h"
 #include "source.h"
 
+#define LIVE_VERIFY_MAX_BYTES	(1u << 20)	/* 8 Mi bits: 32 GiB at 4 KiB */
+
 struct live_opts {
 	bool verbose;			/* -v: libbpf messages and probe choices */
 	bool verify;			/* --verify: read back user bitmaps */
-	uint64_t verify_max_bytes;	/* larger user bitmaps are not read back */
+	uint64_t verify_max_bytes;	/* larger user bitmaps are not read back;
+					   0: LIVE_VERIFY_MAX_BYTES */
 	uint32_t ringbuf_bytes;		/* 0: the default size */
 	bool force_kprobe;		/* test the fallback on a kernel with BTF */
 };

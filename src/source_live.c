@@ -21,13 +21,14 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "iova_bitmap_decode.h"
 #include "source_live.h"
 #include "iova_trace.skel.h"
 #include "../bpf/iova_live.h"
 
 #define DEFAULT_RINGBUF_BYTES	(8u << 20)
-#define DEFAULT_VERIFY_BYTES	(1u << 20)
 #define OPEN_REPORTS		64
+#define VERIFY_BITMAPS		64
 
 /* The functions the tracer attaches to, and what each is for. */
 enum fn_id {
@@ -63,6 +64,28 @@ struct open_report {
 	bool used;
 };
 
+/*
+ * --verify: the live source rebuilds each report itself, with the decode
+ * library and from the very records the sink gets, and compares the
+ * rebuild with the user bitmap the BPF side read back in the ioctl's task.
+ * The kernel ORs into whatever the buffer held, so the buffer's contents
+ * at iova_bitmap_alloc() are read too and ORed into the rebuild.
+ */
+struct vbitmap {
+	bool used;
+	bool rebuild_ok;	/* ibd_init() took the geometry */
+	bool before_ok;		/* every byte of "before" arrived */
+	bool after_ok;
+	uint64_t bitmap_id;
+	uint64_t report_id;	/* report in progress, 0 when none */
+	uint64_t nbytes;	/* bytes of the user bitmap */
+	uint64_t before_got;
+	uint64_t after_got;
+	uint8_t *before;
+	uint8_t *after;
+	struct ibd d;
+};
+
 struct live {
 	struct live_opts opts;
 	struct iova_trace_bpf *skel;
@@ -80,6 +103,10 @@ struct live {
 	int sink_ret;
 	int delivered;
 	struct open_report open[OPEN_REPORTS];
+	enum ibd_rule rule;
+	uint32_t index_bits;		/* 8 or 64: unit of mapped_base_index */
+	uint64_t verify_max;		/* bytes; 0 when --verify is off */
+	struct vbitmap vb[VERIFY_BITMAPS];
 };
 
 static bool verbose_libbpf;
@@ -267,15 +294,38 @@ out:
 	return ok;
 }
 
-/* Which IOVA_LAYOUT_* the kernel's BTF describes (same test as the BPF side). */
-static uint32_t btf_layout(const struct ksym *ks)
+/* Size in bytes of what a pointer member points to, 0 if unknown. */
+static int member_pointee_size(const struct btf *btf, const struct btf_member *m)
+{
+	const struct btf_type *t;
+	__s64 sz;
+
+	t = btf__type_by_id(btf, m->type);
+	while (t && (btf_is_typedef(t) || btf_is_volatile(t) ||
+		     btf_is_const(t) || btf_is_restrict(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_ptr(t))
+		return 0;
+	sz = btf__resolve_size(btf, t->type);
+	return sz > 0 ? (int)sz : 0;
+}
+
+/*
+ * Which IOVA_LAYOUT_* the kernel's BTF describes (the same test the BPF
+ * side makes with bpf_core_field_exists()), and the unit of the bitmap's
+ * indexes: what iova_bitmap::bitmap points to, u64 on 6.1.0, u8 since
+ * d18411ec3057 (and 6.1.y). The unit also separates the two 6.1 decode
+ * rules, which BTF could not otherwise tell apart.
+ */
+static uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits)
 {
 	struct btf *vmlinux, *mod = NULL, *btf;
 	const struct btf_type *t;
 	const struct btf_member *m;
-	bool ahead = false, maplen = false;
-	int id, i;
+	bool ahead = false, maplen = false, found = false;
+	int id, i, psz = 0;
 
+	*index_bits = 8;
 	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux)
 		return IOVA_LAYOUT_UNKNOWN;
@@ -287,12 +337,17 @@ static uint32_t btf_layout(const struct ksym *ks)
 	}
 	id = btf__find_by_name_kind(btf, "iova_bitmap", BTF_KIND_STRUCT);
 	if (id > 0) {
+		found = true;
 		t = btf__type_by_id(btf, id);
 		m = btf_members(t);
-		for (i = 0; i < btf_vlen(t); i++, m++)
-			if (!strcmp(btf__name_by_offset(btf, m->name_off),
-				    "set_ahead_length"))
+		for (i = 0; i < btf_vlen(t); i++, m++) {
+			const char *name = btf__name_by_offset(btf, m->name_off);
+
+			if (!strcmp(name, "set_ahead_length"))
 				ahead = true;
+			else if (!strcmp(name, "bitmap"))
+				psz = member_pointee_size(btf, m);
+		}
 	}
 	id = btf__find_by_name_kind(btf, "iova_bitmap_map", BTF_KIND_STRUCT);
 	if (id > 0) {
@@ -305,11 +360,21 @@ static uint32_t btf_layout(const struct ksym *ks)
 	}
 	btf__free(mod);
 	btf__free(vmlinux);
+	if (psz == 8)
+		*index_bits = 64;
 	if (ahead)
 		return IOVA_LAYOUT_V6_8;
 	if (maplen)
 		return IOVA_LAYOUT_V6_11;
-	return id > 0 ? IOVA_LAYOUT_V6_1 : IOVA_LAYOUT_UNKNOWN;
+	return found ? IOVA_LAYOUT_V6_1 : IOVA_LAYOUT_UNKNOWN;
+}
+
+/* The decode rule of the running kernel, from its layout (see decode.h). */
+static enum ibd_rule layout_rule(uint32_t layout, uint32_t index_bits)
+{
+	if (layout == IOVA_LAYOUT_V6_1)
+		return index_bits == 64 ? IBD_RULE_V6_1_0 : IBD_RULE_V6_1_Y;
+	return IBD_RULE_CURRENT;
 }
 
 static void set_fentry_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
@@ -456,6 +521,181 @@ static int deliver_lost(struct live *l)
 	return deliver(l, &r.hdr);
 }
 
+static struct vbitmap *vb_find(struct live *l, uint64_t bitmap_id)
+{
+	int i;
+
+	for (i = 0; i < VERIFY_BITMAPS; i++)
+		if (l->vb[i].used && l->vb[i].bitmap_id == bitmap_id)
+			return &l->vb[i];
+	return NULL;
+}
+
+static void vb_release(struct vbitmap *v)
+{
+	if (!v->used)
+		return;
+	if (v->rebuild_ok)
+		ibd_free(&v->d);
+	free(v->before);
+	free(v->after);
+	memset(v, 0, sizeof(*v));
+}
+
+static void vb_alloc(struct live *l, const struct iova_rec_alloc *a)
+{
+	struct vbitmap *v = NULL;
+	uint64_t nbits;
+	int i;
+
+	if (a->ret || !a->length || !a->page_size ||
+	    (a->page_size & (a->page_size - 1)))
+		return;
+	nbits = (a->length - 1) / a->page_size + 1;
+	for (i = 0; i < VERIFY_BITMAPS; i++)
+		if (!l->vb[i].used || l->vb[i].bitmap_id == a->bitmap_id) {
+			v = &l->vb[i];
+			break;
+		}
+	if (!v) {
+		/* more live bitmaps than slots: reuse the oldest */
+		v = &l->vb[0];
+		for (i = 1; i < VERIFY_BITMAPS; i++)
+			if (l->vb[i].bitmap_id < v->bitmap_id)
+				v = &l->vb[i];
+	}
+	vb_release(v);
+	v->used = true;
+	v->bitmap_id = a->bitmap_id;
+	v->nbytes = (nbits + 63) / 64 * 8;
+	if (v->nbytes > l->verify_max)
+		return;		/* the BPF side does not read it either */
+	v->before = calloc(1, v->nbytes);
+	v->after = calloc(1, v->nbytes);
+	if (!v->before || !v->after)
+		return;
+	if (ibd_init(&v->d, a->iova, a->length, a->page_size, l->rule))
+		return;
+	ibd_set_user_addr(&v->d, a->user_addr);
+	v->rebuild_ok = true;
+}
+
+static void vb_ubits(struct live *l, const struct iova_live_ubits *u)
+{
+	struct vbitmap *v = vb_find(l, u->bitmap_id);
+	uint8_t *dst;
+
+	if (!v || !v->before || !v->after || u->total != v->nbytes ||
+	    u->offset >= v->nbytes || u->nbytes > v->nbytes - u->offset)
+		return;
+	if (u->phase == IOVA_UBITS_AFTER && u->report_id != v->report_id)
+		return;
+	dst = u->phase == IOVA_UBITS_BEFORE ? v->before : v->after;
+	memcpy(dst + u->offset, u->data, u->nbytes);
+	if (u->err)
+		return;		/* not counted: the read-back stays incomplete */
+	if (u->phase == IOVA_UBITS_BEFORE)
+		v->before_got += u->nbytes;
+	else
+		v->after_got += u->nbytes;
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Build the VERIFY record of a report that just ended. */
+static bool vb_end(struct live *l, const struct iova_rec_report_end *e,
+		   struct iova_rec_verify *out)
+{
+	struct vbitmap *v = vb_find(l, e->bitmap_id);
+	uint64_t i, words, kw, rw;
+
+	if (!v || v->report_id != e->report_id)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->hdr.type = IOVA_REC_VERIFY;
+	out->hdr.size = sizeof(*out);
+	out->hdr.cpu = e->hdr.cpu;
+	out->hdr.ts_ns = e->hdr.ts_ns;
+	out->bitmap_id = e->bitmap_id;
+	out->report_id = e->report_id;
+	out->status = IOVA_VERIFY_SKIPPED;
+	v->report_id = 0;
+	/*
+	 * Skipped: too large to read back, a read-back chunk was lost or
+	 * faulted, or records of the report were lost (then the rebuild is
+	 * known to be short, and that is already flagged as incomplete).
+	 */
+	if (!v->rebuild_ok || v->before_got != v->nbytes ||
+	    v->after_got != v->nbytes || (e->flags & IOVA_REPORT_INCOMPLETE))
+		return true;
+	words = v->nbytes / 8;
+	if (words > v->d.nwords)
+		words = v->d.nwords;
+	out->words = words;
+	out->status = IOVA_VERIFY_OK;
+	for (i = 0; i < words; i++) {
+		kw = le64_at(v->after + i * 8);
+		rw = v->d.words[i] | le64_at(v->before + i * 8);
+		if (kw == rw)
+			continue;
+		if (!out->mismatches++) {
+			out->first_bad_word = i;
+			out->kernel_word = kw;
+			out->rebuilt_word = rw;
+		}
+	}
+	if (out->mismatches)
+		out->status = IOVA_VERIFY_MISMATCH;
+	return true;
+}
+
+/* Feed the records the sink gets to the --verify rebuild. */
+static void vb_record(struct live *l, const struct iova_rec_hdr *h)
+{
+	struct vbitmap *v;
+
+	switch (h->type) {
+	case IOVA_REC_ALLOC:
+		vb_alloc(l, (const void *)h);
+		break;
+	case IOVA_REC_REPORT_BEGIN: {
+		const struct iova_rec_report_begin *b = (const void *)h;
+
+		v = vb_find(l, b->bitmap_id);
+		if (!v)
+			break;
+		v->report_id = b->report_id;
+		v->after_got = 0;
+		if (v->rebuild_ok) {
+			ibd_clear(&v->d);
+			ibd_set_user_addr(&v->d, v->d.user_addr);
+		}
+		break;
+	}
+	case IOVA_REC_RANGE: {
+		const struct iova_rec_range *r = (const void *)h;
+
+		v = vb_find(l, r->bitmap_id);
+		if (v && v->rebuild_ok && v->report_id == r->report_id)
+			ibd_set(&v->d, r->iova, r->length);
+		break;
+	}
+	case IOVA_REC_FREE:
+		v = vb_find(l, ((const struct iova_rec_free *)h)->bitmap_id);
+		if (v)
+			vb_release(v);
+		break;
+	}
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct live *l = ctx;
@@ -465,12 +705,16 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h) || h->size > size)
 		return 0;	/* cannot happen: the BPF side sizes them */
-	if (h->type >= IOVA_LIVE_TYPE_BASE) {
-		/* --verify read-backs stay here; see live_verify below */
+	if (h->type == IOVA_LIVE_UBITS) {
+		/* --verify read-backs stay here, the sink gets the verdict */
+		if (h->size == sizeof(struct iova_live_ubits) && l->verify_max)
+			vb_ubits(l, data);
 		return 0;
 	}
 	if (iova_rec_size(h->type) != h->size)
 		return 0;
+	if (l->verify_max)
+		vb_record(l, h);
 
 	switch (h->type) {
 	case IOVA_REC_REPORT_BEGIN: {
@@ -513,6 +757,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (deliver(l, h))
 		return -ECANCELED;
+	if (h->type == IOVA_REC_REPORT_END && l->verify_max) {
+		struct iova_rec_verify vr;
+
+		if (vb_end(l, data, &vr) && deliver(l, &vr.hdr))
+			return -ECANCELED;
+	}
 	return 0;
 }
 
@@ -585,9 +835,11 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 			 "kernel; build it with CONFIG_DEBUG_INFO_BTF=y");
 		goto fail;
 	}
-	l->layout = btf_layout(&l->ksyms[FN_SET]);
-	vlog(l, "struct iova_bitmap layout %u (1: 6.1, 2: 6.8, 3: 6.11)",
-	     l->layout);
+	l->layout = btf_layout(&l->ksyms[FN_SET], &l->index_bits);
+	l->rule = layout_rule(l->layout, l->index_bits);
+	vlog(l, "struct iova_bitmap layout %u (1: 6.1, 2: 6.8, 3: 6.11), "
+	     "%u-bit index unit, decode rule %s", l->layout, l->index_bits,
+	     ibd_rule_name(l->rule));
 
 	l->skel = iova_trace_bpf__open();
 	if (!l->skel) {
@@ -607,11 +859,15 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	l->skel->rodata->nr_cpus = l->ncpus;
 	l->skel->rodata->cb_vfio = l->ksyms[FN_CB_VFIO].addr;
 	l->skel->rodata->cb_iommufd = l->ksyms[FN_CB_IOMMUFD].addr;
-	l->skel->rodata->coalesce = true;
+	/*
+	 * 6.1.0 sets max(1, length >> shift) bits per call, so the union of
+	 * two calls is not the same as the two calls: no merging there.
+	 */
+	l->skel->rodata->coalesce = l->rule != IBD_RULE_V6_1_0;
 	if (opts->verify)
-		l->skel->rodata->verify_max_bytes =
-			opts->verify_max_bytes ? opts->verify_max_bytes :
-						 DEFAULT_VERIFY_BYTES;
+		l->verify_max = opts->verify_max_bytes ? opts->verify_max_bytes :
+							 LIVE_VERIFY_MAX_BYTES;
+	l->skel->rodata->verify_max_bytes = l->verify_max;
 	rb_bytes = round_ringbuf(opts->ringbuf_bytes ? opts->ringbuf_bytes :
 						       DEFAULT_RINGBUF_BYTES);
 	l->skel->rodata->wakeup_bytes = rb_bytes / 4;
@@ -692,14 +948,7 @@ uint32_t live_layout(const struct live *l)
 
 enum ibd_rule live_rule(const struct live *l)
 {
-	(void)l;
-	/*
-	 * Every kernel with a struct layout iovatop knows sets whole pages
-	 * from the first to the last byte of a call: 6.2+, and 6.1.y after
-	 * b058ea3ab5af. The merged 6.1.0 rule cannot be told apart by BTF;
-	 * --verify shows it as mismatches.
-	 */
-	return IBD_RULE_CURRENT;
+	return l->rule;
 }
 
 uint64_t live_lost(const struct live *l)
@@ -709,8 +958,12 @@ uint64_t live_lost(const struct live *l)
 
 void live_close(struct live *l)
 {
+	int i;
+
 	if (!l)
 		return;
+	for (i = 0; i < VERIFY_BITMAPS; i++)
+		vb_release(&l->vb[i]);
 	ring_buffer__free(l->rb);
 	iova_trace_bpf__destroy(l->skel);
 	free(l);
