@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_report.c - iovatop report on a synthetic migration: golden text,
+ * JSON and CSV; a cut trace still reports; bad files get one sentence and
+ * exit 1; --dump-bitmaps writes what the kernel would have.
+ *
+ * IOVATOP_UPDATE_GOLDEN=1 rewrites tests/golden/report.* from this run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "commands.h"
+#include "trace_file.h"
+
+#define MS	1000000ull
+#define MiB	(1ull << 20)
+#define T0	5000000000000ull	/* the records' clock */
+
+static char tmpdir[] = "/tmp/iovatop-test-report-XXXXXX";
+static char golden_dir[512];
+
+static const char *tpath(const char *name)
+{
+	static char p[4][256];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
+	return p[k];
+}
+
+/* ---- the synthetic migration ------------------------------------------ */
+
+static struct trace_writer *W;
+static uint64_t next_id = 100;
+
+static void add(void *rec)
+{
+	assert_int_equal(trace_writer_add(W, rec), 0);
+}
+
+static void task(struct iova_rec_task *t, uint32_t pid, const char *comm)
+{
+	t->pid = pid;
+	t->tid = pid + 1;
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+}
+
+/*
+ * One ioctl: alloc, begin, `pages` dirty pages as ranges of 4 pages
+ * spread over [hot, hot + hot_len), `bg` single pages spread over the
+ * whole range, end, free.
+ */
+static void ioctl_report(uint64_t ts, const char *devname, uint32_t hwpt,
+			 uint64_t iova, uint64_t len, uint64_t page,
+			 uint64_t hot, uint64_t hot_len, uint64_t pages,
+			 uint64_t bg, bool lose, bool anomaly)
+{
+	struct iova_rec_alloc a = { .hdr = { IOVA_REC_ALLOC, sizeof(a), 0, ts } };
+	struct iova_rec_report_begin b = {
+		.hdr = { IOVA_REC_REPORT_BEGIN, sizeof(b), 1, ts + 1000 } };
+	struct iova_rec_range r = { .hdr = { IOVA_REC_RANGE, sizeof(r), 1, 0 } };
+	struct iova_rec_report_end e = {
+		.hdr = { IOVA_REC_REPORT_END, sizeof(e), 1, 0 } };
+	struct iova_rec_free f = { .hdr = { IOVA_REC_FREE, sizeof(f), 0, 0 } };
+	uint64_t bid = next_id++, rid = next_id++, i, n = 0, step;
+
+	a.bitmap_id = bid;
+	a.iova = iova;
+	a.length = len;
+	a.page_size = page;
+	a.user_addr = 0x7f1234560000ull;
+	a.layout = IOVA_LAYOUT_V6_11;
+	task(&a.task, devname ? 2001 : 3001, devname ? "qemu-vm1" : "qemu-vm2");
+	add(&a);
+	b.bitmap_id = bid;
+	b.report_id = rid;
+	b.iova = iova;
+	b.length = len;
+	b.path = devname ? IOVA_PATH_VFIO : IOVA_PATH_IOMMUFD;
+	b.hwpt_id = hwpt;
+	if (devname)
+		snprintf(b.devname, sizeof(b.devname), "%s", devname);
+	b.task = a.task;
+	add(&b);
+	r.bitmap_id = bid;
+	r.report_id = rid;
+	step = pages / 4 ? hot_len / (pages / 4) : hot_len;
+	step -= step % page;
+	for (i = 0; i < pages / 4; i++) {
+		r.hdr.ts_ns = ts + 2000 + i;
+		r.iova = hot + i * step;
+		r.length = 4 * page;
+		r.ncalls = 4;
+		add(&r);
+		n++;
+	}
+	for (i = 0; i < bg; i++) {
+		r.hdr.ts_ns = ts + 900000;
+		r.iova = iova + (len / bg) * i + page * 3;
+		r.length = page;
+		r.ncalls = 1;
+		add(&r);
+		n++;
+	}
+	if (anomaly) {
+		struct iova_rec_anomaly an = {
+			.hdr = { IOVA_REC_ANOMALY, sizeof(an), 1, ts + 900001 },
+			.bitmap_id = bid, .report_id = rid, .iova = iova + len,
+			.length = page, .kind = IOVA_ANOM_BEYOND_END,
+		};
+		add(&an);
+	}
+	if (lose) {
+		struct iova_rec_lost l = {
+			.hdr = { IOVA_REC_LOST, sizeof(l), 1, ts + 900002 },
+			.count = 3, .where = IOVA_LOST_RINGBUF,
+		};
+		add(&l);
+	}
+	e.hdr.ts_ns = ts + 1000000;
+	e.bitmap_id = bid;
+	e.report_id = rid;
+	e.duration_ns = 999000;
+	e.set_calls = n;
+	e.ranges = n + (lose ? 3 : 0);
+	e.lost = lose ? 3 : 0;
+	e.anomalies = anomaly;
+	add(&e);
+	f.hdr.ts_ns = ts + 1001000;
+	f.bitmap_id = bid;
+	add(&f);
+}
+
+/*
+ * Twelve seconds of pre-copy:
+ *   vfio 0000:3b:00.1   hot 4 MiB at 0x140400000, 1000 pages shrinking 15 %
+ *                       per pass, one report a second (converging)
+ *   iommufd hwpt 7      2 KiB pages, 300 -> growing 10 % per pass
+ *                       every 2 s (diverging)
+ *   vfio 0000:3c:00.0   two ranges read one after the other, flat; one
+ *                       report loses records, one has an anomaly
+ */
+static void write_synthetic(const char *path, bool clean)
+{
+	struct trace_meta meta = {
+		.layout = IOVA_LAYOUT_V6_11, .rule = 0,
+		.start_realtime_ns = 1795000000000000000ull, .start_mono_ns = T0,
+	};
+	char err[256];
+	double hot = 1000, grow = 300;
+	int s;
+
+	strcpy(meta.kernel_release, "6.12.117-iovatop");
+	strcpy(meta.probe_mode, "fentry");
+	strcpy(meta.hostname, "testvm");
+	W = trace_writer_open(path, &meta, NULL, err, sizeof(err));
+	assert_non_null(W);
+	next_id = 100;
+	for (s = 0; s < 12; s++) {
+		uint64_t t = T0 + (uint64_t)s * 1000 * MS;
+
+		ioctl_report(t + 10 * MS, "0000:3b:00.1", 0, 0x100000000ull,
+			     2048 * MiB, 4096, 0x140400000ull, 4 * MiB,
+			     (uint64_t)hot / 4 * 4, 16, false, false);
+		hot *= 0.85;
+		if (s % 2 == 0) {
+			ioctl_report(t + 200 * MS, NULL, 7, 0x8000000, 256 * MiB,
+				     2048, 0x9000000, 2 * MiB,
+				     (uint64_t)grow / 4 * 4, 8, false, false);
+			grow *= 1.1;
+		}
+		ioctl_report(t + 400 * MS, "0000:3c:00.0", 0, 0x40000000,
+			     512 * MiB, 4096, 0x48000000, 8 * MiB, 200, 4,
+			     s == 5, false);
+		ioctl_report(t + 450 * MS, "0000:3c:00.0", 0, 0x80000000,
+			     512 * MiB, 4096, 0x90000000, 1 * MiB, 60, 4, false,
+			     s == 7);
+	}
+	if (clean)
+		assert_int_equal(trace_writer_close(W, err, sizeof(err)), 0);
+	else
+		trace_writer_abandon(W);
+}
+
+static int setup(void **state)
+{
+	const char *f = __FILE__, *slash = strrchr(f, '/');
+
+	(void)state;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(golden_dir, sizeof(golden_dir), "%.*sgolden",
+		 slash ? (int)(slash - f + 1) : 0, f);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd);
+}
+
+/* ---- running the command ---------------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	buf = calloc(1, st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, st.st_size, f), (size_t)st.st_size);
+	fclose(f);
+	if (len)
+		*len = st.st_size;
+	return buf;
+}
+
+/* Run `iovatop report ARGS`; stdout and stderr go to files. */
+static int run(char **out, char **errout, ...)
+{
+	char *argv[16] = { "report" };
+	int argc = 1, ret, o, e, so, se;
+	va_list ap;
+
+	va_start(ap, errout);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	o = open(tpath("stdout"), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	e = open(tpath("stderr"), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	assert_true(so >= 0 && se >= 0 && o >= 0 && e >= 0);
+	dup2(o, 1);
+	dup2(e, 2);
+	ret = cmd_report(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(o);
+	close(e);
+	close(so);
+	close(se);
+	*out = slurp(tpath("stdout"), NULL);
+	*errout = slurp(tpath("stderr"), NULL);
+	return ret;
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void golden(const char *name, const char *got)
+{
+	char path[600];
+	char *want;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", golden_dir, name);
+	if (getenv("IOVATOP_UPDATE_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+		return;
+	}
+	want = slurp(path, NULL);
+	if (!want)
+		fail_msg("no golden file %s (IOVATOP_UPDATE_GOLDEN=1 makes it)", path);
+	if (strcmp(want, got)) {
+		snprintf(path, sizeof(path), "%s/%s.got", tmpdir, name);
+		f = fopen(path, "w");
+		fputs(got, f);
+		fclose(f);
+		fail_msg("%s differs from the golden file; see diff -u %s/%s %s",
+			 name, golden_dir, name, path);
+	}
+	free(want);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_golden(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	write_synthetic(tpath("synthetic.trace"), true);
+	assert_int_equal(run(&out, &err, tpath("synthetic.trace"), NULL), 0);
+	assert_string_equal(err, "");
+	/* the hottest device and its hot spot are named up front */
+	assert_non_null(strstr(out, "hottest device: vfio 0000:3b:00.1"));
+	assert_non_null(strstr(out, "hottest region 0x140400000-0x1407"));
+	golden("report.txt", out);
+	free(out);
+	free(err);
+
+	assert_int_equal(run(&out, &err, "--format", "json",
+			     tpath("synthetic.trace"), NULL), 0);
+	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/1\""));
+	assert_non_null(strstr(out, "\"trend\": \"diverging\""));
+	golden("report.json", out);
+	free(out);
+	free(err);
+
+	assert_int_equal(run(&out, &err, "-f", "csv", tpath("synthetic.trace"),
+			     NULL), 0);
+	assert_int_equal(lines(out), 4);
+	golden("report.csv", out);
+	free(out);
+	free(err);
+}
+
+static void test_trends(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	write_synthetic(tpath("synthetic.trace"), true);
+	assert_int_equal(run(&out, &err, "-f", "csv", tpath("synthetic.trace"),
+			     NULL), 0);
+	assert_non_null(strstr(out, "\"vfio 0000:3b:00.1\",vfio,2001,\"qemu-vm1\",12,12,"));
+	assert_non_null(strstr(out, ",converging,"));
+	assert_non_null(strstr(out, "\"iommufd hwpt 7\",iommufd,3001,"));
+	assert_non_null(strstr(out, ",diverging,"));
+	assert_non_null(strstr(out, ",flat,"));
+	/* the two-range device: 24 reports, 12 iterations */
+	assert_non_null(strstr(out, "\"vfio 0000:3c:00.0\",vfio,2001,\"qemu-vm1\",24,12,"));
+	free(out);
+	free(err);
+}
+
+static void test_truncated(void **state)
+{
+	char *out, *err, *buf;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	write_synthetic(tpath("full.trace"), true);
+	buf = slurp(tpath("full.trace"), &len);
+	f = fopen(tpath("cut.trace"), "w");
+	fwrite(buf, 1, len * 2 / 3, f);
+	fclose(f);
+	free(buf);
+	assert_int_equal(run(&out, &err, tpath("cut.trace"), NULL), 0);
+	assert_non_null(strstr(out, "INCOMPLETE: "));
+	assert_non_null(strstr(out, "cut.trace was cut short"));
+	assert_non_null(strstr(out, "hottest device:"));
+	assert_non_null(strstr(err, "was cut short"));
+	assert_int_equal(lines(err), 1);
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "-f", "json", tpath("cut.trace"), NULL), 0);
+	assert_non_null(strstr(out, "\"status\": \"truncated\""));
+	free(out);
+	free(err);
+
+	/* killed recorder: no end marker, but all chunks whole */
+	write_synthetic(tpath("killed.trace"), false);
+	assert_int_equal(run(&out, &err, tpath("killed.trace"), NULL), 0);
+	assert_non_null(strstr(out, "no end marker"));
+	free(out);
+	free(err);
+}
+
+static void expect_failure(const char *file, const char *words)
+{
+	char *out, *err;
+
+	assert_int_equal(run(&out, &err, file, NULL), EXIT_RUNTIME);
+	assert_string_equal(out, "");
+	if (!strstr(err, words))
+		fail_msg("stderr '%s' lacks '%s'", err, words);
+	assert_int_equal(lines(err), 1);	/* one sentence */
+	free(out);
+	free(err);
+}
+
+static void test_bad_files(void **state)
+{
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	f = fopen(tpath("empty"), "w");
+	fclose(f);
+	expect_failure(tpath("empty"), "is empty");
+	f = fopen(tpath("text"), "w");
+	fputs("root:x:0:0:root:/root:/bin/bash\n", f);
+	fclose(f);
+	expect_failure(tpath("text"), "not an iovatop trace");
+	expect_failure(tpath("missing"), "No such file");
+	expect_failure(tmpdir, "directory");
+
+	write_synthetic(tpath("v.trace"), true);
+	buf = slurp(tpath("v.trace"), &len);
+	/* only the header: cut inside it */
+	f = fopen(tpath("hdr.trace"), "w");
+	fwrite(buf, 1, 100, f);
+	fclose(f);
+	expect_failure(tpath("hdr.trace"), "inside its header");
+	/* a flipped byte in the middle */
+	buf[len / 2] ^= 1;
+	f = fopen(tpath("flip.trace"), "w");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	expect_failure(tpath("flip.trace"), "corrupted");
+	buf[len / 2] ^= 1;
+	/* a future format */
+	buf[8] = 7;
+	f = fopen(tpath("v7.trace"), "w");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	expect_failure(tpath("v7.trace"), "version 7");
+	free(buf);
+}
+
+static void test_usage(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(run(&out, &err, NULL), EXIT_USAGE);
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "-f", "xml", "x", NULL), EXIT_USAGE);
+	assert_non_null(strstr(err, "unknown format"));
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "--help", NULL), 0);
+	assert_non_null(strstr(out, "usage: iovatop report"));
+	free(out);
+	free(err);
+}
+
+static void test_dump_bitmaps(void **state)
+{
+	char *out, *err, *index, *line, *bin;
+	char dir[300], bpath[400];
+	uint64_t rid = 0, iova, length, page, dirty, words, n = 0, set = 0;
+	size_t len, k;
+
+	(void)state;
+	write_synthetic(tpath("d.trace"), true);
+	snprintf(dir, sizeof(dir), "%s", tpath("dump"));
+	assert_int_equal(run(&out, &err, "--dump-bitmaps", dir, tpath("d.trace"),
+			     NULL), 0);
+	free(out);
+	free(err);
+	snprintf(bpath, sizeof(bpath), "%s/index.tsv", dir);
+	index = slurp(bpath, NULL);
+	assert_non_null(index);
+	{
+		const char *hdr = "report_id\tbitmap_id\tpath\tdevice\tpid\tcomm\t"
+				  "iova\tlength\tpage_size\tflags\tdirty_pages\tfile\n";
+
+		assert_true(!strncmp(index, hdr, strlen(hdr)));
+	}
+	/* 12 + 6 + 24 reports, all rebuilt */
+	assert_int_equal(lines(index), 1 + 42);
+	/* check every file's size and its popcount against dirty_pages */
+	for (line = strchr(index, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+		char dev[64], comm[32], path[16], file[64];
+		unsigned int pid, flags;
+		uint64_t bid;
+
+		assert_int_equal(sscanf(line, "%lu\t%lu\t%15[^\t]\t%63[^\t]\t%u\t%31[^\t]\t%lx\t%lx\t%lu\t%x\t%lu\t%63s",
+					&rid, &bid, path, dev, &pid, comm, &iova,
+					&length, &page, &flags, &dirty, file), 12);
+		snprintf(bpath, sizeof(bpath), "%s/%s", dir, file);
+		bin = slurp(bpath, &len);
+		assert_non_null(bin);
+		words = ((length + page - 1) / page + 63) / 64;
+		assert_int_equal(len, words * 8);
+		for (set = 0, k = 0; k < len; k++)
+			set += (uint64_t)__builtin_popcount((unsigned char)bin[k]);
+		assert_int_equal(set, dirty);
+		if (n == 0) {
+			/* the first report: 1000 pages from 0x140400000, 16 more */
+			assert_string_equal(dev, "vfio 0000:3b:00.1");
+			assert_string_equal(comm, "qemu-vm1");
+			assert_int_equal(dirty, 1000 + 16);
+			k = (0x140400000ull - 0x100000000ull) / 4096 / 8;
+			assert_int_equal((unsigned char)bin[k - 1], 0);
+			assert_int_equal((unsigned char)bin[k], 0xff);
+			assert_int_equal((unsigned char)bin[k + 124], 0xff);
+			assert_int_equal((unsigned char)bin[k + 125], 0);
+		}
+		free(bin);
+		n++;
+	}
+	assert_int_equal(n, 42);
+	free(index);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_trends),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_dump_bitmaps),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
