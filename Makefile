@@ -116,6 +116,27 @@ test: check vmtest
 bench: $(BENCHES) iovatop
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
 
+# libFuzzer (Debian clang) on the trace reader and the model behind it for
+# FUZZ_SECONDS. Seeds stay in fuzz/corpus (small, committed); what the run
+# finds goes to .output/fuzz/corpus, crashes to .output/fuzz/artifacts.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SRCS := src/trace_file.c src/model.c src/iova_bitmap_decode.c
+FUZZ_BIN := .output/fuzz/fuzz_trace
+$(FUZZ_BIN): fuzz/fuzz_trace.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(DEPS_STAMP)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -Wall -Werror -Iinclude \
+		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		fuzz/fuzz_trace.c $(FUZZ_SRCS) -lz -lzstd -lm -o $@
+
+fuzz: $(FUZZ_BIN)
+	$(Q)mkdir -p .output/fuzz/corpus .output/fuzz/artifacts
+	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/trace.dict \
+		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=.output/fuzz/artifacts/ .output/fuzz/corpus fuzz/corpus
+
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf .output iovatop

@@ -27,6 +27,8 @@
 #define MAX_BITMAPS		(1u << 16)
 #define RECENT_REPORTS		64	/* report_id -> device, for VERIFY */
 #define HEAT_DECAY		0.875	/* per report covering the bucket */
+/* all decoders together may hold this many times max_bitmap_bytes */
+#define REBUILD_BUDGET		16
 
 struct span {
 	uint64_t lo, hi;	/* [lo, hi) */
@@ -112,6 +114,7 @@ struct model {
 	uint64_t records, by_type[IOVA_REC_TYPE_MAX + 1], unknown_types;
 	uint64_t reports, lost, anomalies, incomplete, not_rebuilt;
 	uint64_t open_reports;
+	uint64_t rebuild_bytes;		/* held by the decoders of live bitmaps */
 };
 
 /* ---- bitmap table ----------------------------------------------------- */
@@ -176,8 +179,10 @@ static void bm_remove(struct model *m, struct mbitmap *b)
 	}
 	if (m->last == b)
 		m->last = NULL;
-	if (b->rebuild)
+	if (b->rebuild) {
+		m->rebuild_bytes -= b->ibd.nwords * 8;
 		ibd_free(&b->ibd);
+	}
 	free(b);
 	m->nbitmaps--;
 }
@@ -632,13 +637,16 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 	}
 	if (!b->have_geometry || !b->page_size)
 		return;
-	bytes = (b->length / b->page_size + 63) / 64 * 8;
-	if (bytes > m->opts.max_bitmap_bytes)
+	bytes = (b->length / b->page_size / 64 + 1) * 8;
+	/* a trace full of huge bitmaps must not exhaust memory */
+	if (bytes > m->opts.max_bitmap_bytes ||
+	    m->rebuild_bytes + bytes > m->opts.max_bitmap_bytes * REBUILD_BUDGET)
 		return;
 	if (!ibd_init(&b->ibd, b->iova, b->length, b->page_size, m->opts.rule)) {
 		/* the kernel's pinning depends on the buffer's page offset */
 		ibd_set_user_addr(&b->ibd, b->user_addr);
 		b->rebuild = true;
+		m->rebuild_bytes += b->ibd.nwords * 8;
 	}
 }
 
