@@ -144,6 +144,9 @@ const char *trace_status_msg(const struct trace_reader *r);
 const struct trace_totals *trace_read_totals(const struct trace_reader *r);
 /* The end chunk's totals, NULL until a valid end chunk was read. */
 const struct trace_totals *trace_end_totals(const struct trace_reader *r);
+/* The checksum of the format: CRC-32C (Castagnoli), init and final ~0. */
+uint32_t trace_crc32c(const void *p, size_t n);
+
 /* Byte offset of the next chunk to read. */
 uint64_t trace_offset(const struct trace_reader *r);
 void trace_close(struct trace_reader *r);

@@ -398,6 +398,7 @@ static void heat_cover(struct mdev *d, uint64_t lo, uint64_t hi)
 struct heat_ctx {
 	struct mdev *d;
 	uint64_t base, page, end, width;
+	uint64_t dirty;
 	uint64_t pages[MODEL_HEAT_BUCKETS];
 	struct span ext[MODEL_HEAT_BUCKETS];
 };
@@ -406,6 +407,8 @@ static int heat_run(uint64_t first_bit, uint64_t nbits, void *arg)
 {
 	struct heat_ctx *h = arg;
 	uint64_t lo = h->base + first_bit * h->page, hi = lo + nbits * h->page;
+
+	h->dirty += nbits;	/* the runs are the report's dirty pages */
 
 	/* the last bit may cover IOVA past the bitmap's length */
 	if (hi > h->end || hi < lo)
@@ -424,7 +427,8 @@ static int heat_run(uint64_t first_bit, uint64_t nbits, void *arg)
 	return 0;
 }
 
-static void heat_update(struct mdev *d, const struct mbitmap *b)
+/* Fold a rebuilt report into the heat; returns its dirty pages. */
+static uint64_t heat_update(struct mdev *d, const struct mbitmap *b)
 {
 	struct heat_ctx h = { .d = d };
 	uint64_t end = b->iova + b->length;
@@ -439,7 +443,7 @@ static void heat_update(struct mdev *d, const struct mbitmap *b)
 	h.width = (d->span_hi - d->span_lo + MODEL_HEAT_BUCKETS - 1) /
 		  MODEL_HEAT_BUCKETS;
 	if (!h.width)
-		return;
+		return ibd_count(&b->ibd);
 	ibd_for_each_run(&b->ibd, heat_run, &h);
 	/* only the buckets this report covered age: others were not read */
 	first = (unsigned int)((b->iova - d->span_lo) / h.width);
@@ -449,6 +453,7 @@ static void heat_update(struct mdev *d, const struct mbitmap *b)
 		if (h.pages[i])
 			d->ext[i] = h.ext[i];
 	}
+	return h.dirty;
 }
 
 /* The hottest bucket, widened over neighbours at least half as hot. */
@@ -712,7 +717,9 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	r.flags = flags;
 	if (b->rebuild) {
 		r.bitmap = &b->ibd;
-		r.dirty_pages = ibd_count(&b->ibd);
+		/* one walk over the runs gives the heat and the count */
+		r.dirty_pages = dev >= 0 ? heat_update(&m->devs[dev], b) :
+					   ibd_count(&b->ibd);
 		if (b->ibd.spill_bits)
 			anom_log(m, MODEL_ANOM_SPILL, dev, b->id, rp->report_id,
 				 b->iova, b->length, r.ts_end_ns);
@@ -760,9 +767,7 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	}
 	d->iv_reports++;
 	d->iv_dirty_bytes += r.dirty_pages * r.page_size;
-	if (b->rebuild)
-		heat_update(d, b);
-	else if (b->have_geometry && b->length)
+	if (!b->rebuild && b->have_geometry && b->length)
 		heat_cover(d, b->iova, b->iova + b->length < b->iova ?
 				       UINT64_MAX : b->iova + b->length);
 

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include "trace_file.h"
@@ -55,9 +55,67 @@ static uint64_t get64(const unsigned char *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+/*
+ * CRC-32C (Castagnoli), as iSCSI, ext4 and btrfs use it: x86-64 computes it
+ * with one instruction per 8 bytes (SSE4.2), several times faster than the
+ * zlib CRC-32, which would cost the replay path a third of its time.
+ */
+static uint32_t crc32c_table[256];
+
+static uint32_t crc32c_sw(uint32_t c, const unsigned char *p, size_t n)
+{
+	while (n--)
+		c = crc32c_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hw(uint32_t c, const unsigned char *p, size_t n)
+{
+	uint64_t c64 = c, v;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&v, p, 8);
+		c64 = __builtin_ia32_crc32di(c64, v);
+	}
+	c = (uint32_t)c64;
+	while (n--)
+		c = __builtin_ia32_crc32qi(c, *p++);
+	return c;
+}
+#endif
+
+static uint32_t (*crc32c_fn)(uint32_t, const unsigned char *, size_t);
+
+static void crc32c_init(void)
+{
+	uint32_t i, j, c;
+
+	for (i = 0; i < 256; i++) {
+		for (c = i, j = 0; j < 8; j++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc32c_table[i] = c;
+	}
+	crc32c_fn = crc32c_sw;
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("sse4.2"))
+		crc32c_fn = crc32c_hw;
+#endif
+}
+
+uint32_t trace_crc32c(const void *p, size_t n)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, crc32c_init);
+	return ~crc32c_fn(~0u, p, n);
+}
+
 static uint32_t crc(const void *p, size_t n)
 {
-	return (uint32_t)crc32(crc32(0, Z_NULL, 0), p, (uInt)n);
+	return trace_crc32c(p, n);
 }
 
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
