@@ -75,6 +75,7 @@ struct bm_state {
 	__u64 win_iova;		/* last window reported */
 	__u64 win_npages;
 	__u64 alloc_lost;	/* the ALLOC record never reached the ring */
+	__u64 begin_lost;	/* nor the REPORT_BEGIN of the report */
 	struct iova_devkey dev;
 	struct iova_rec_task task;
 	__u32 layout;
@@ -726,11 +727,12 @@ static __always_inline void name_device(struct bm_state *bm, void *opaque,
 	bm->dev.path = bm->path;
 }
 
+static __always_inline void emit_begin(struct bm_state *bm);
+
 static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 						 void *opaque, __u64 fn)
 {
 	__u64 bptr = (__u64)b;
-	struct iova_rec_report_begin *r;
 	struct bm_state *bm, zero = {};
 
 	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
@@ -759,14 +761,29 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	fill_task(&bm->task);
 	name_device(bm, opaque, fn);
 
+	bm->begin_lost = 0;
+	emit_begin(bm);
+	return 0;
+}
+
+/*
+ * REPORT_BEGIN names the device; without it the report could not even be
+ * attributed, so a lost one is sent again just before REPORT_END.
+ */
+static __always_inline void emit_begin(struct bm_state *bm)
+{
+	struct iova_rec_report_begin *r;
+
 	r = rec_reserve(sizeof(*r), IOVA_REC_REPORT_BEGIN);
 	if (!r) {
-		bm->lost++;
-		return 0;
+		if (!bm->begin_lost)
+			bm->lost++;
+		bm->begin_lost = 1;
+		return;
 	}
 	r->bitmap_id = bm->bitmap_id;
 	r->report_id = bm->report_id;
-	r->callback = fn;
+	r->callback = bm->callback;
 	r->path = bm->path;
 	r->hwpt_id = bm->dev.hwpt_id;
 	r->iova = bm->iova;
@@ -774,7 +791,7 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	__builtin_memcpy(r->devname, bm->dev.devname, sizeof(r->devname));
 	r->task = bm->task;
 	rec_submit(r, false);
-	return 0;
+	bm->begin_lost = 0;
 }
 
 struct flush_ctx {
@@ -858,6 +875,13 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		emit_window(bm, b, &w);
 
 	read_user_bitmap(bm, bm->report_id, IOVA_UBITS_AFTER);
+
+	/* what lets user space name and size the report, if it was lost */
+	if (bm->alloc_lost)
+		emit_alloc(bm, 0, bm->iova, bm->length, bm->page_size,
+			   bm->user_addr);
+	if (bm->begin_lost)
+		emit_begin(bm);
 
 	end.hdr.type = IOVA_REC_REPORT_END;
 	end.hdr.size = sizeof(end);

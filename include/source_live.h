@@ -22,6 +22,13 @@
  * limit, a read-back chunk lost or faulted, or the report incomplete).
  * Larger bitmaps are counted, not read: a read-back costs ring-buffer
  * space, two copies of the bitmap per report.
+ *
+ * Test and benchmark knobs, read from the environment by live_open() for
+ * whichever subcommand opens the live source: IOVATOP_RINGBUF_BYTES=N
+ * sizes the ring buffer when ringbuf_bytes is 0 (rounded up to a power of
+ * two, at least 4096: the VM checks make it overflow on purpose), and
+ * IOVATOP_KPROBE=1 sets force_kprobe (the VM checks test the fallback on
+ * kernels where fentry works).
  */
 #ifndef IOVATOP_SOURCE_LIVE_H
 #define IOVATOP_SOURCE_LIVE_H

@@ -766,6 +766,25 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The test and benchmark knobs of source_live.h, for every subcommand. */
+static void env_opts(struct live_opts *o)
+{
+	const char *v;
+	char *end;
+	unsigned long n;
+
+	v = getenv("IOVATOP_RINGBUF_BYTES");
+	if (v && *v && !o->ringbuf_bytes) {
+		errno = 0;
+		n = strtoul(v, &end, 0);
+		if (!errno && !*end && n && n <= (1ul << 30))
+			o->ringbuf_bytes = n;
+	}
+	v = getenv("IOVATOP_KPROBE");
+	if (v && !strcmp(v, "1"))
+		o->force_kprobe = true;
+}
+
 struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 {
 	struct live *l;
@@ -780,6 +799,8 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 		return NULL;
 	}
 	l->opts = *opts;
+	env_opts(&l->opts);
+	opts = &l->opts;
 	verbose_libbpf = opts->verbose;
 	libbpf_set_print(libbpf_print);
 
@@ -817,7 +838,8 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 
 	if (opts->force_kprobe) {
 		fentry = false;
-		snprintf(l->mode_why, sizeof(l->mode_why), "kprobes forced (--kprobe)");
+		snprintf(l->mode_why, sizeof(l->mode_why),
+			 "kprobes forced (--kprobe or IOVATOP_KPROBE=1)");
 	} else {
 		fentry = fentry_can_attach(&l->ksyms[FN_SET], fn_names[FN_SET], why,
 					   sizeof(why));

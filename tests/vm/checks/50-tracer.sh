@@ -1,0 +1,229 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The tracer against the ground truth. Each scenario runs again under
+# 'iovatop record --verify'; then, per path:
+#   - every report the workload made was traced and its bitmap, rebuilt by
+#     'iovatop report --dump-bitmaps' from the records alone, equals byte
+#     for byte what the ioctl returned (unaligned user buffers included);
+#   - per-device set calls and dirty pages equal the ground truth;
+#   - nothing was lost, no report is incomplete, and --verify (the user
+#     bitmap read back in the ioctl's task) found no mismatch;
+#   - the anomalies counted are exactly the out-of-range calls made.
+# One scenario runs again with the kprobe fallback forced, and one with a
+# 4 KiB ring buffer that must overflow: records are lost, counted, and
+# every report whose rebuild is wrong is marked incomplete.
+. "$(dirname "$0")/lib.sh"
+
+scenarios="vfio-multi vfio-anomaly"
+[ "$KSERIES" = 6.1 ] || scenarios+=" iommufd-multi"
+# the busiest scenario of this kernel, for the kprobe and overflow runs
+busy=vfio-multi
+[ "$KSERIES" = 6.1 ] || busy=iommufd-multi
+
+# traced NAME SCENARIO [VAR=VALUE...]: run SCENARIO's workload while
+# iovatop records; leaves $TMPDIR/tracer-NAME/{trace,truth,dump,report.json}.
+traced() {
+	local name=$1 sc=$2 t=$TMPDIR/tracer-$1 rec rc
+	shift 2
+	rm -rf "$t"
+	mkdir -p "$t"
+	env "$@" "$IOVATOP" record -o "$t/trace" --verify >"$t/record.log" 2>&1 &
+	rec=$!
+	for _ in $(seq 300); do
+		grep -q '^iovatop: recording to' "$t/record.log" && break
+		kill -0 "$rec" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '^iovatop: recording to' "$t/record.log"; then
+		not_ok "tracer $name: iovatop record did not start: $(grep -m1 iovatop: "$t/record.log")"
+		kill -INT "$rec" 2>/dev/null
+		wait "$rec"
+		return 1
+	fi
+	if ! "$WORKLOAD" -s "$sc" -o "$t/truth" >"$t/workload.log" 2>&1; then
+		not_ok "tracer $name: the $sc workload failed: $(tail -1 "$t/workload.log")"
+		kill -INT "$rec"
+		wait "$rec"
+		return 1
+	fi
+	kill -INT "$rec"
+	wait "$rec"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		not_ok "tracer $name: iovatop record exited $rc: $(grep -m1 iovatop: "$t/record.log")"
+		return 1
+	fi
+	if ! "$IOVATOP" report --format json --dump-bitmaps "$t/dump" "$t/trace" \
+		>"$t/report.json" 2>"$t/report.err"; then
+		not_ok "tracer $name: iovatop report failed: $(head -1 "$t/report.err")"
+		return 1
+	fi
+	# Pair each ground-truth report with the rebuilt one: the k-th report
+	# of a device in the trace is the k-th report of that device the
+	# workload made (one process per device, reports in order).
+	# (truth.tsv lines may interleave: sort them by seq, header first)
+	{ head -1 "$t/truth/truth.tsv"; tail -n +2 "$t/truth/truth.tsv" | sort -n; } >"$t/truth.sorted"
+	awk -F'\t' '
+		function hex(s,  i, v) { v = 0; s = tolower(s); sub(/^0x/, "", s)
+			for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return v }
+		FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		FILENAME ~ /index.tsv$/ {
+			k = $(c["device"]); n = ++seen[k]
+			got[k, n] = $(c["file"]) "\t" $(c["flags"])
+			next
+		}
+		{
+			dev = $(c["device"])
+			k = ($(c["path"]) == "iommufd") ? "iommufd hwpt " substr(dev, 5) : "vfio " dev
+			n = ++want[k]
+			nbits = int((hex($(c["length"])) + $(c["page_size"]) - 1) / $(c["page_size"]))
+			r = ((k, n) in got) ? got[k, n] : "-\t0x0"
+			print $(c["seq"]) "\t" $(c["path"]) "\t" k "\t" $(c["bitmap"]) "\t" r \
+				"\t" $(c["buf_offset"]) "\t" nbits "\t" $(c["nsets"]) "\t" $(c["set_bits"])
+		}' "$t/dump/index.tsv" "$t/truth.sorted" >"$t/pairs.tsv"
+	return 0
+}
+
+# same_bits A B NBITS: the first NBITS bits of files A and B are equal.
+same_bits() {
+	local a=$1 b=$2 full=$(($3 / 8)) rest=$(($3 % 8)) x y
+	cmp -s -n "$full" "$a" "$b" || return 1
+	[ "$rest" -eq 0 ] && return 0
+	x=$(od -An -tu1 -j "$full" -N1 "$a")
+	y=$(od -An -tu1 -j "$full" -N1 "$b")
+	[ $((x & ((1 << rest) - 1))) -eq $((y & ((1 << rest) - 1))) ]
+}
+
+# out_of_range DIR SEQ IOVA LENGTH: set calls of that report outside the bitmap
+out_of_range() {
+	awk -v base="$3" -v len="$4" '
+		function hex(s,  i, v, d) { v = 0; s = tolower(s); sub(/^0x/, "", s)
+			for (i = 1; i <= length(s); i++) { d = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + d }
+			return v }
+		BEGIN { b = hex(base); e = b + hex(len) }
+		{ i = hex($1); l = hex($2); if (l == 0 || i < b || i + l > e) n++ }
+		END { print n + 0 }' "$1/sets/$2.txt"
+}
+
+# verify_run NAME SCENARIO LABEL: the checks of a clean run, per path.
+verify_run() {
+	local name=$1 sc=$2 label=$3 t=$TMPDIR/tracer-$1 path
+	local -A n=() bad=() unal=() first=()
+	while IFS=$'\t' read -r seq p dev truthbin file flags off nbits nsets setbits; do
+		n[$p]=$((${n[$p]:-0} + 1))
+		[ "$off" != 0 ] && unal[$p]=$((${unal[$p]:-0} + 1))
+		if [ "$file" = - ]; then
+			bad[$p]=$((${bad[$p]:-0} + 1))
+			first[$p]=${first[$p]:-"seq $seq ($dev): not in the trace"}
+			continue
+		fi
+		if [ "$sc" = vfio-anomaly ]; then
+			# the kernel's own tail past nbits is checked by 30-decode
+			same_bits "$t/dump/$file" "$t/truth/$truthbin" "$nbits" && continue
+		else
+			cmp -s "$t/dump/$file" "$t/truth/$truthbin" && continue
+		fi
+		bad[$p]=$((${bad[$p]:-0} + 1))
+		first[$p]=${first[$p]:-"seq $seq ($dev): $(cmp "$t/dump/$file" "$t/truth/$truthbin" 2>&1 | head -1)"}
+	done <"$t/pairs.tsv"
+	for path in "${!n[@]}"; do
+		if [ "${bad[$path]:-0}" -eq 0 ]; then
+			ok "tracer $label $path $sc: all ${n[$path]} reports rebuilt byte for byte as the ioctl returned them (${unal[$path]:-0} with unaligned buffers)"
+		else
+			not_ok "tracer $label $path $sc: ${bad[$path]} of ${n[$path]} rebuilt reports differ from what the ioctl returned"
+			echo "# ${first[$path]}"
+		fi
+	done
+	[ ${#n[@]} -gt 0 ] || not_ok "tracer $label $sc: the workload made no reports"
+
+	# per device: set calls and dirty pages against the ground truth
+	local want got
+	want=$(awk -F'\t' '{ c[$3] += $9; d[$3] += $10 } END { for (k in c) print k "\t" c[k] "\t" d[k] }' \
+		"$t/pairs.tsv" | sort)
+	got=$(jq -r '.devices[] | "\(.name)\t\(.set_calls)\t\(.dirty_pages)"' "$t/report.json" | sort)
+	if [ "$sc" = vfio-anomaly ]; then
+		# the kernel's tail bits count in set_bits; compare calls only
+		want=$(cut -f1,2 <<<"$want")
+		got=$(cut -f1,2 <<<"$got")
+	fi
+	if [ "$want" = "$got" ]; then
+		ok "tracer $label $sc: per-device set calls and dirty pages equal the ground truth ($(wc -l <<<"$want") devices)"
+	else
+		not_ok "tracer $label $sc: per-device totals differ from the ground truth"
+		diff <(echo "$want") <(echo "$got") | sed 's/^/# /' | head -8
+	fi
+
+	local lost incomplete verified mism reports
+	lost=$(jq '.totals.lost_records' "$t/report.json")
+	incomplete=$(jq '.totals.incomplete_reports' "$t/report.json")
+	reports=$(jq '.totals.reports' "$t/report.json")
+	if [ "$lost" = 0 ] && [ "$incomplete" = 0 ]; then
+		ok "tracer $label $sc: zero lost records, no incomplete report ($reports reports)"
+	else
+		not_ok "tracer $label $sc: $lost lost records, $incomplete incomplete reports at the default rate"
+	fi
+	verified=$(jq '[.devices[].verified] | add' "$t/report.json")
+	mism=$(jq '[.devices[].verify_mismatches] | add' "$t/report.json")
+	if [ "$verified" = "$reports" ] && [ "$mism" = 0 ]; then
+		ok "tracer $label $sc: --verify read back all $verified user bitmaps, no mismatch"
+	else
+		not_ok "tracer $label $sc: --verify checked $verified of $reports reports, $mism mismatched"
+	fi
+
+	local oor=0 seq iova length anom
+	while IFS=$'\t' read -r seq iova length; do
+		oor=$((oor + $(out_of_range "$t/truth" "$seq" "$iova" "$length")))
+	done < <(tsv_col "$t/truth/truth.tsv" seq iova length | tail -n +1)
+	anom=$(jq '.totals.anomalies' "$t/report.json")
+	if [ "$anom" = "$oor" ]; then
+		ok "tracer $label $sc: $anom anomalies counted, one per out-of-range set call made"
+	else
+		not_ok "tracer $label $sc: $anom anomalies counted but the workload made $oor out-of-range calls"
+	fi
+}
+
+for sc in $scenarios; do
+	traced "$sc" "$sc" && verify_run "$sc" "$sc" fentry
+done
+
+# The fallback, on a kernel where fentry works: same results with kprobes.
+if traced "kprobe-$busy" "$busy" IOVATOP_KPROBE=1; then
+	if grep -q 'probe kprobe' "$TMPDIR/tracer-kprobe-$busy/record.log"; then
+		ok "tracer kprobe $busy: IOVATOP_KPROBE=1 recorded with kprobes"
+	else
+		not_ok "tracer kprobe $busy: IOVATOP_KPROBE=1 did not switch to kprobes: $(grep -m1 'recording to' "$TMPDIR/tracer-kprobe-$busy/record.log")"
+	fi
+	verify_run "kprobe-$busy" "$busy" kprobe
+fi
+
+# Overflow: a 4 KiB ring buffer (64 records) against thousands of ranges per
+# report. Losses must be counted and never leave a wrong bitmap unmarked.
+name=overflow-$busy
+if traced "$name" "$busy" IOVATOP_RINGBUF_BYTES=4096; then
+	t=$TMPDIR/tracer-$name
+	lost=$(jq '.totals.lost_records' "$t/report.json")
+	incomplete=$(jq '.totals.incomplete_reports' "$t/report.json")
+	if [ "$lost" -gt 0 ] && [ "$incomplete" -gt 0 ]; then
+		ok "tracer overflow $busy: a 4 KiB ring buffer lost $lost records, counted, $incomplete reports marked incomplete"
+	else
+		not_ok "tracer overflow $busy: a 4 KiB ring buffer should overflow, but lost=$lost incomplete=$incomplete"
+	fi
+	silent=0 wrong=0 total=0 missing=0
+	while IFS=$'\t' read -r seq p dev truthbin file flags rest; do
+		total=$((total + 1))
+		if [ "$file" = - ]; then
+			missing=$((missing + 1))
+			continue
+		fi
+		cmp -s "$t/dump/$file" "$t/truth/$truthbin" && continue
+		wrong=$((wrong + 1))
+		[ $((flags & 1)) -eq 0 ] && silent=$((silent + 1))
+	done <"$t/pairs.tsv"
+	if [ "$silent" -eq 0 ]; then
+		ok "tracer overflow $busy: of $total reports $wrong rebuilt short and $missing missing, every short one marked incomplete"
+	else
+		not_ok "tracer overflow $busy: $silent of $wrong short rebuilds are not marked incomplete"
+	fi
+fi
+finish
