@@ -15,6 +15,11 @@ m -t proc proc /proc
 m -t sysfs sysfs /sys
 m -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
+# What udev would add: bash's <(...) needs /dev/fd.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 m -t devpts devpts /dev/pts
 m -t tmpfs tmpfs /dev/shm
 for d in /tmp /run /var/tmp /root; do

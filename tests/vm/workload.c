@@ -115,9 +115,9 @@ static const struct vfio_spec vfio_multi[] = {
 	  .nranges = 2, .ranges = { { 0, 1 * GiB }, { 4 * GiB, 1 * GiB } },
 	  .nstreams = 2, .streams = {
 		{ .kind = ITP_RANDOM, .range = 0, .off = 256 * MiB,
-		  .size = 64 * MiB, .page = 4096, .count0 = 6144, .run = 1,
+		  .size = 256 * MiB, .page = 4096, .count0 = 24576, .run = 1,
 		  .decay = 100 },
-		{ .kind = ITP_RANDOM, .range = 1, .page = 4096,
+		{ .kind = ITP_SCATTER, .range = 1, .page = 4096,
 		  .count0 = 1024, .run = 1, .decay = 100 } } },
 	{ .name = "0000:3b:00.3", .comm = "qemu-vm2", .trend = CONVERGING,
 	  .page_size = 4096, .buf_offset = 0,
@@ -129,7 +129,7 @@ static const struct vfio_spec vfio_multi[] = {
 	  .page_size = 4096, .buf_offset = 0xff1,
 	  .nranges = 1, .ranges = { { 0, 4 * GiB } },
 	  .nstreams = 1, .streams = {
-		{ .kind = ITP_SWEEP, .page = 4096, .count0 = 65536, .run = 512,
+		{ .kind = ITP_SWEEP, .page = 4096, .count0 = 32768, .run = 512,
 		  .decay = 60 } } },
 	{ .name = "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", .comm = "qemu-vm4",
 	  .trend = CONVERGING, .page_size = 4096, .buf_offset = 0x800,
@@ -680,7 +680,8 @@ static int program_device(const struct vfio_dev *d, const struct vfio_spec *s,
 				"%skind=%s base=0x%llx size=0x%llx page=%llu count=%llu run=%llu seed=%llu mask=%u",
 				i ? ";" : "",
 				st->kind == ITP_SWEEP ? "sweep" :
-				st->kind == ITP_RANDOM ? "random" : "oor",
+				st->kind == ITP_RANDOM ? "random" :
+				st->kind == ITP_SCATTER ? "scatter" : "oor",
 				(unsigned long long)st->base,
 				(unsigned long long)st->size,
 				(unsigned long long)st->page,
@@ -1112,7 +1113,8 @@ static int iommufd_session(const struct scenario *sc)
 
 static void format_stream(char *buf, size_t len, const struct stream_spec *s)
 {
-	static const char *const kinds[] = { "none", "sweep", "random", "oor" };
+	static const char *const kinds[] = { "none", "sweep", "random", "oor",
+					     "scatter" };
 
 	snprintf(buf, len, "%s:count=%llu,run=%llu,page=%llu,decay=%u%%%s",
 		 kinds[s->kind], (unsigned long long)s->count0,
@@ -1236,7 +1238,7 @@ static uint64_t expect_total(const struct stream_spec *s, unsigned int nstreams,
 	for (it = 0; it < opt.iterations; it++)
 		for (i = 0; i < nstreams; i++)
 			t += count_at(&s[i], it) *
-			     (s[i].kind == ITP_RANDOM ? s[i].run : 1) *
+			     (s[i].kind == ITP_SWEEP ? 1 : s[i].run) *
 			     s[i].page / page_size;
 	return t;
 }

@@ -12,7 +12,7 @@
  *
  * Per device, under /sys/kernel/debug/iovatop_test/<name>/:
  *   program  write: up to ITP_MAX_STREAMS streams separated by ';', each
- *            "kind=sweep|random|oor base=0x.. size=0x.. page=N count=N
+ *            "kind=sweep|random|scatter|oor base=0x.. size=0x.. page=N count=N
  *            run=N seed=N mask=N"; "none" dirties nothing. Read: current.
  *   sets     read: the iova_bitmap_set() calls made since the last read,
  *            one "0xIOVA 0xLENGTH" a line; reading drains the log.
@@ -297,6 +297,8 @@ static int itest_parse_stream(char *text, struct itp_stream *s)
 				s->kind = ITP_RANDOM;
 			else if (!strcmp(val, "oor"))
 				s->kind = ITP_OOR;
+			else if (!strcmp(val, "scatter"))
+				s->kind = ITP_SCATTER;
 			else
 				return -EINVAL;
 			continue;
@@ -419,6 +421,7 @@ static int sets_open(struct inode *inode, struct file *file)
 		mutex_unlock(&d->lock);
 		return -ENOMEM;
 	}
+	text[0] = '\0';
 	/* A truncated log must be noticed, never read as the whole truth. */
 	if (d->dropped)
 		n += scnprintf(text + n, cap - n, "# dropped %llu\n", d->dropped);

@@ -26,7 +26,10 @@ enum itp_kind {
 	ITP_NONE = 0,
 	/* count pages from page seed % npages on, in calls of run pages */
 	ITP_SWEEP = 1,
-	/* count distinct chunks of run pages, in a seeded permuted order */
+	/*
+	 * count distinct chunks of run pages at seeded random places, in
+	 * increasing IOVA order as hardware dirty logs are read out
+	 */
 	ITP_RANDOM = 2,
 	/*
 	 * Deliberately out of [base, base + size): calls that cross the end,
@@ -34,6 +37,11 @@ enum itp_kind {
 	 * variants whose bits are set in mask. For the anomaly checks.
 	 */
 	ITP_OOR = 3,
+	/*
+	 * as ITP_RANDOM, but in a scattered order: each call may fall far from
+	 * the last, which makes 6.11+ re-pin the bitmap window.
+	 */
+	ITP_SCATTER = 4,
 };
 
 enum itp_oor_variant {
@@ -71,7 +79,7 @@ static inline const char *itp_invalid(const struct itp_stream *s)
 {
 	if (s->kind == ITP_NONE)
 		return 0;
-	if (s->kind > ITP_OOR)
+	if (s->kind > ITP_SCATTER)
 		return "unknown kind";
 	if (!s->page || (s->page & (s->page - 1)))
 		return "page is not a power of two";
@@ -85,9 +93,20 @@ static inline const char *itp_invalid(const struct itp_stream *s)
 		return "run must be at least 1";
 	if (s->kind == ITP_OOR && !(s->mask & 7))
 		return "mask selects no out-of-range variant";
-	if (s->kind == ITP_RANDOM && s->size / s->page / s->run >= ITP_MAX_CHUNKS)
+	if ((s->kind == ITP_RANDOM || s->kind == ITP_SCATTER) &&
+	    s->size / s->page / s->run >= ITP_MAX_CHUNKS)
 		return "too many chunks";
 	return 0;
+}
+
+/* splitmix64's finaliser: a well-spread value for (seed, i). */
+static inline __u64 itp_mix(__u64 seed, __u64 i)
+{
+	__u64 x = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
 }
 
 /*
@@ -139,6 +158,24 @@ static inline int itp_generate(const struct itp_stream *s, itp_emit_fn emit,
 		return 0;
 	}
 	case ITP_RANDOM: {
+		__u64 nchunks = npages / s->run;
+		__u64 count = s->count < nchunks ? s->count : nchunks;
+
+		/* chunk i lies somewhere in the i-th of count equal gaps */
+		for (i = 0; i < count; i++) {
+			/* i < 2^20, nchunks < 2^32: no overflow */
+			__u64 lo = i * nchunks / count;
+			__u64 hi = (i + 1) * nchunks / count;
+			__u64 c = lo + itp_mix(s->seed, i) % (hi - lo);
+
+			ret = emit(s->base + c * s->run * s->page,
+				   s->run * s->page, ctx);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	case ITP_SCATTER: {
 		__u64 nchunks = npages / s->run, a, b;
 		__u64 count = s->count < nchunks ? s->count : nchunks;
 

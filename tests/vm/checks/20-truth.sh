@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Each scenario's ground truth is whole and matches what the workload
+# programmed: files, sizes, per-report bitmaps, per-device totals, the
+# converging or stuck trend, and the hotspot.
+. "$(dirname "$0")/lib.sh"
+
+# mawk has no strtonum: 0x-hex columns are read with this.
+awk_hex='
+function hex(s,   v, i) {
+	s = tolower(s)
+	if (s !~ /^0x/)
+		return s + 0
+	v = 0
+	for (i = 3; i <= length(s); i++)
+		v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return v
+}'
+
+# shape DIR: one line per problem with the files and columns.
+shape() {
+	local dir=$1
+	awk -F'\t' -v dir="$dir" "$awk_hex"'
+		NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		{
+			n++
+			len = hex($c["length"]); ps = $c["page_size"]
+			want = int((int((len + ps - 1) / ps) + 63) / 64) * 8
+			if ($c["nbytes"] != want)
+				print "seq " $1 ": nbytes " $c["nbytes"] " but the formula gives " want
+			if ($c["ret"] != 0)
+				print "seq " $1 ": the ioctl failed (" $c["ret"] ")"
+			if ($c["bitmap"] != "bitmaps/" $1 ".bin" || $c["sets"] != "sets/" $1 ".txt")
+				print "seq " $1 ": bitmap/sets columns do not name its files"
+			if ($1 != n)
+				print "seq " $1 ": expected seq " n
+			print $1, $c["nbytes"], $c["nsets"] > dir "/.shape"
+		}
+		END { if (!n) print "no reports at all" }' "$dir/truth.tsv"
+	while read -r seq nbytes nsets; do
+		size=$(stat -c %s "$dir/bitmaps/$seq.bin" 2>/dev/null || echo missing)
+		[ "$size" = "$nbytes" ] ||
+			echo "seq $seq: bitmaps/$seq.bin has $size bytes, not $nbytes"
+		lines=$(grep -vc '^#' "$dir/sets/$seq.txt" 2>/dev/null || true)
+		[ "$lines" = "$nsets" ] ||
+			echo "seq $seq: sets/$seq.txt has ${lines:-no} lines, not $nsets"
+	done <"$dir/.shape"
+	rm -f "$dir/.shape"
+}
+
+# per_device DIR: per device, from the reports that clear (flags without
+# NO_CLEAR): "device path trend hotspot expect_total total reports per-iter..."
+per_device() {
+	local dir=$1
+	awk -F'\t' "$awk_hex"'
+		FNR == 1 { for (i = 1; i <= NF; i++) c[FILENAME, $i] = i; next }
+		FILENAME ~ /devices.tsv$/ {
+			d = $c[FILENAME, "device"]; order[++nd] = d
+			path[d] = $c[FILENAME, "path"]; trend[d] = $c[FILENAME, "trend"]
+			hot[d] = $c[FILENAME, "hotspot"]; expt[d] = $c[FILENAME, "expect_total"]
+			next
+		}
+		{
+			if ($c[FILENAME, "path"] == "iommufd" && hex($c[FILENAME, "flags"]) % 2 == 1)
+				next
+			d = $c[FILENAME, "device"]; it = $c[FILENAME, "iter"] + 0
+			bits[d, it] += $c[FILENAME, "set_bits"]; total[d] += $c[FILENAME, "set_bits"]
+			reports[d]++
+			if (it + 1 > iters[d]) iters[d] = it + 1
+		}
+		END {
+			for (k = 1; k <= nd; k++) {
+				d = order[k]
+				line = d " " path[d] " " trend[d] " " hot[d] " " expt[d] " " total[d] + 0 " " reports[d] + 0
+				for (it = 0; it < iters[d]; it++) line = line " " bits[d, it] + 0
+				print line
+			}
+		}' "$dir/devices.tsv" "$dir/truth.tsv"
+}
+
+trend_ok() { # trend bits...
+	local trend=$1
+	shift
+	awk -v trend="$trend" 'BEGIN {
+		n = ARGC - 1
+		if (n < 3) exit 1
+		for (i = 1; i <= n; i++) b[i] = ARGV[i] + 0
+		if (trend == "stuck") {
+			for (i = 2; i <= n; i++) if (b[i] != b[1]) exit 1
+			exit !(b[1] > 0)
+		}
+		if (trend == "converging") {
+			for (i = 2; i <= n; i++) if (b[i] > b[i - 1]) exit 1
+			exit !(b[n] * 2 <= b[1] && b[1] > 0)
+		}
+		exit 1 }' "$@"
+}
+
+for dir in ${TRUTH_DIRS:-}; do
+	sc=$(sed -n 's/^scenario=//p' "$dir/info.txt")
+	paths=$(tsv_col "$dir/truth.tsv" path | sort -u | tr '\n' ' ')
+	label="${paths% } $sc"
+	problems=$(shape "$dir")
+	if [ -z "$problems" ]; then
+		ok "$label: truth.tsv, bitmaps/ and sets/ agree ($(($(wc -l <"$dir/truth.tsv") - 1)) reports, sizes = ceil(ceil(length/page_size)/64)*8)"
+	else
+		not_ok "$label: ground truth is inconsistent"
+		echo "$problems" | head -5 | sed 's/^/# /'
+	fi
+
+	if [ "$sc" = vfio-anomaly ]; then
+		out=$(tsv_col "$dir/truth.tsv" spill_bits set_bits nsets |
+			awk '{ s += $1; b += $2; n += $3 } END { print s, b, n }')
+		read -r spill bits nsets <<<"$out"
+		check "$label: out-of-range calls left $spill bits past the bitmaps' ends ($nsets calls, $bits bits inside)" \
+			test "$spill" -gt 0
+		continue
+	fi
+
+	bad=$(tsv_col "$dir/truth.tsv" seq expect_match set_bits expect_bits |
+		awk '$2 != 1 || $3 != $4 { print "seq " $1 ": match " $2 ", " $3 " bits, expected " $4 }')
+	if [ -z "$bad" ]; then
+		ok "$label: every bitmap is exactly the programmed pattern (and the driver's call log agrees)"
+	else
+		not_ok "$label: bitmaps differ from the programmed pattern"
+		echo "$bad" | head -5 | sed 's/^/# /'
+	fi
+
+	ndev=0
+	hot_total=0 hot_dev= max_other=0
+	while read -r dev path trend hot expect total reports bits; do
+		ndev=$((ndev + 1))
+		check "$path $sc: $dev total $total set bits over $reports reports = programmed $expect" \
+			test "$total" -eq "$expect"
+		# shellcheck disable=SC2086
+		check "$path $sc: $dev is $trend (set bits per iteration: $bits)" \
+			trend_ok "$trend" $bits
+		if [ "$hot" = 1 ]; then
+			hot_dev=$dev hot_total=$total
+		elif [ "$total" -gt "$max_other" ]; then
+			max_other=$total
+		fi
+	done < <(per_device "$dir")
+	check "$label: $ndev devices at once (>= 3)" test "$ndev" -ge 3
+	check "$label: hotspot ${hot_dev:-none} dirtied most ($hot_total bits, next $max_other)" \
+		test -n "$hot_dev" -a "$hot_total" -gt "$max_other"
+	npid=$(tsv_col "$dir/truth.tsv" pid | sort -u | wc -l)
+	if [ "${paths% }" = vfio ]; then
+		check "$label: one process per device ($npid pids)" test "$npid" -eq "$ndev"
+	fi
+done
+[ -n "${TRUTH_DIRS:-}" ] || not_ok "truth: no ground-truth directories to check"
+finish

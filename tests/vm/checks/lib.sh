@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the checks in tests/vm/checks/: TAP-like lines the host counts.
+#
+#   ok "vfio: what held"          prints "ok - $KVER vfio: what held"
+#   not_ok "vfio: what did not"   prints "not ok - ...", remembers the failure
+#   check "vfio: what" CMD...     ok or not_ok by CMD's exit status
+#   finish                        exit 1 if anything failed
+#
+# Name the path (vfio, iommufd, kernel, tracer, ...) first in every line.
+: "${KVER:?checks run in the test VM, started by tests/vm/vmtest.sh}"
+check_failed=0
+
+ok() { echo "ok - $KVER $*"; }
+not_ok() {
+	echo "not ok - $KVER $*"
+	check_failed=1
+}
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+finish() { exit $check_failed; }
+
+# truth_dir SCENARIO: its ground-truth directory from $TRUTH_DIRS, or nothing.
+truth_dir() {
+	local d
+	for d in ${TRUTH_DIRS:-}; do
+		[ "$(sed -n 's/^scenario=//p' "$d/info.txt" 2>/dev/null)" = "$1" ] &&
+			echo "$d" && return 0
+	done
+	return 1
+}
+
+# tsv_col FILE NAME...: prints the named columns of a TSV with a header.
+tsv_col() {
+	local f=$1
+	shift
+	awk -F'\t' -v want="$*" '
+		NR == 1 { n = split(want, w, " ")
+			  for (i = 1; i <= NF; i++) idx[$i] = i
+			  for (j = 1; j <= n; j++) if (!(w[j] in idx)) {
+				  print "tsv_col: no column " w[j] > "/dev/stderr"; exit 1 }
+			  next }
+		{ line = ""
+		  for (j = 1; j <= n; j++) line = line (j > 1 ? "\t" : "") $(idx[w[j]])
+		  print line }' "$f"
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make vmtest: boot each test kernel once, run the scenarios and every
+# tests/vm/checks/*.sh in it, and sum up per kernel and per path.
+#
+#   tests/vm/vmtest.sh [6.12] [6.1]      (default: both)
+#
+# Ends with one line "N passed, N failed"; exits non-zero on any failure,
+# on a guest that timed out or never ran the checks, or if nothing ran.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+vers=("$@")
+[ ${#vers[@]} -gt 0 ] || vers=(6.12 6.1)
+repo=$(cd "$vm_dir/../.." && pwd)
+timeout=${VMTEST_TIMEOUT:-900}
+[ -x "$repo/iovatop" ] && [ -x "$repo/.output/vm/workload" ] ||
+	die "build first: make iovatop .output/vm/workload (make vmtest does)"
+
+# Build everything before the first boot, so a missing kernel is found
+# before minutes are spent in a guest.
+for v in "${vers[@]}"; do
+	"$vm_dir/build-kernel.sh" "$v" >/dev/null || die "no $v kernel"
+	"$vm_dir/build-module.sh" "$v" >/dev/null || die "no test driver for $v"
+done
+
+passed=0 failed=0
+summary=()
+t0=$(date +%s)
+for v in "${vers[@]}"; do
+	results=$repo/.output/vm/results/$v
+	rm -rf "$results"
+	mkdir -p "$results"
+	log=$results/console.log
+	echo "vmtest: booting $v"
+	start=$(date +%s)
+	"$vm_dir/run.sh" --module --timeout "$timeout" --results "$results" "$v" \
+		-- tests/vm/guest-vmtest.sh >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	kver=$(sed -n 's/^guest-init: \([^ ]*\) up after.*/\1/p' "$log" | head -1)
+	kver=${kver:-$v}
+	p=$(grep -c '^ok - ' "$log")
+	f=$(grep -c '^not ok - ' "$log")
+	echo "== $kver (test kernel $v, ${secs} s in the guest) =="
+	# What was checked, grouped by path (the word after the version).
+	awk '/^(not )?ok - / {
+		st = ($1 == "ok") ? "ok" : "FAIL"
+		line = $0; sub(/^(not )?ok - [^ ]+ /, "", line)
+		path = line; sub(/[ :].*/, "", path)
+		n[path]++; if (st == "FAIL") bad[path]++
+		printf "  %-4s %s\n", st, line
+	}
+	/^# / && prev_fail { print "       " $0 }
+	{ prev_fail = ($0 ~ /^not ok - / || (prev_fail && /^# /)) }
+	END { for (p in n) printf "  -- %s: %d checks, %d failed\n", p, n[p], bad[p] + 0 }' "$log"
+	if [ $rc -ne 0 ]; then
+		case $rc in
+		124) why="timed out after $timeout s and was killed" ;;
+		*) why="ended with status $rc" ;;
+		esac
+		echo "  FAIL the $v guest $why; console: $log"
+		grep -v '^\(not \)\{0,1\}ok - \|^# ' "$log" | tail -15 | sed 's/^/       /'
+		f=$((f + 1))
+	fi
+	if [ $((p + f)) -eq 0 ]; then
+		echo "  FAIL no checks ran in the $v guest; console: $log"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	summary+=("$kver: $p passed, $f failed")
+done
+echo "vmtest: ${summary[*]/%/;} $(($(date +%s) - t0)) s in all"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
