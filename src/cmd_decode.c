@@ -1,13 +1,490 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder so the binary links while cmd_decode is written; replaced by its owner. */
+/*
+ * cmd_decode.c - iovatop decode: apply a list of iova_bitmap_set() calls to
+ * a zeroed user bitmap the way a given kernel does and write the bitmap.
+ *
+ * It is the decode library with a command line, so that a test in the VM
+ * (or a driver developer) can hold the bytes a real ioctl returned next to
+ * our arithmetic: `cmp` of the two must be silent.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "iova_bitmap_decode.h"
+
+/* Per-call anomaly lines printed before only the summary counts them. */
+#define MAX_ANOMALY_LINES	10
+
+struct decode_env {
+	uint64_t iova, length, page_size, buf_offset;
+	int have_iova, have_length, have_page_size;
+	enum ibd_rule rule;
+	int hex;
+	int stats;
+	const char *file;
+};
+
+static const char usage_text[] =
+"usage: iovatop decode --iova BASE --length LEN --page-size PS [OPTIONS] [FILE]\n"
+"\n"
+"Apply iova_bitmap_set() calls to a zeroed user bitmap exactly as the kernel\n"
+"does and write the bitmap to stdout: ceil(ceil(LEN / PS) / 64) u64 words,\n"
+"little-endian, as the report ioctl leaves them. FILE (default: stdin, or -)\n"
+"holds one call a line, 'IOVA LENGTH', each decimal or 0x-hex; blank lines and\n"
+"text after '#' are ignored. Calls outside [BASE, BASE + LEN) are applied as\n"
+"the kernel applies them (it may write nothing, or bits past the bitmap) and\n"
+"reported on stderr with their count.\n"
+"\n"
+"  -i, --iova BASE        base IOVA of the bitmap (iova_bitmap_alloc's iova)\n"
+"  -l, --length LEN       IOVA bytes the bitmap covers\n"
+"  -p, --page-size PS     IOVA bytes per bit, a power of two\n"
+"  -r, --rule RULE        which kernel's iova_bitmap_set() to run:\n"
+"                           current  6.11 and later (6.12 code), the default\n"
+"                           v6.1.y   6.1.y after b058ea3ab5af (6.1.192 code)\n"
+"                           v6.1     6.1.0 as merged: max(1, len >> shift) bits\n"
+"  -o, --buf-offset OFF   offset of the user bitmap within its 4 KiB page\n"
+"                         (default 0); it moves the kernel's windows and\n"
+"                         what odd calls write\n"
+"  -x, --hex              print one 16-digit hex word a line instead of bytes\n"
+"  -s, --stats            print counters to stderr as key=value lines\n"
+"  -h, --help             show this text\n"
+"\n"
+"Exit status: 0 bitmap written, 1 malformed input or I/O error (or a call the\n"
+"kernel never returns from), 2 bad options.\n"
+"\n"
+"EXAMPLES:\n"
+"  printf '0x1000 0x2000\\n' | iovatop decode -i 0 -l 0x100000 -p 4096 -x\n"
+"  iovatop decode --iova 0x1000000 --length 0x8000000 --page-size 2048 \\\n"
+"      --buf-offset 0xff1 sets/7.txt | cmp - bitmaps/7.bin\n";
+
+static void usage_hint(void)
+{
+	fprintf(stderr, "see 'iovatop decode --help'.\n");
+}
+
+/*
+ * A u64 in decimal or 0x-hex, nothing else (no octal, no sign, no
+ * suffix). Returns 0 and sets *end past it, -EINVAL if there are no
+ * digits, -ERANGE if it does not fit in 64 bits.
+ */
+static int parse_u64(const char *s, uint64_t *out, const char **end)
+{
+	unsigned int base = 10, digit;
+	const char *p = s;
+	uint64_t v = 0;
+	int any = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	for (;; p++, any = 1) {
+		if (*p >= '0' && *p <= '9')
+			digit = (unsigned int)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			digit = (unsigned int)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			digit = (unsigned int)(*p - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - digit) / base) {
+			*end = p;
+			return -ERANGE;
+		}
+		v = v * base + digit;
+	}
+	*end = p;
+	if (!any)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_opt_u64(const char *name, const char *arg, uint64_t *out)
+{
+	const char *end;
+	int err = parse_u64(arg, out, &end);
+
+	if (!err && !*end)
+		return 0;
+	if (err == -ERANGE)
+		fprintf(stderr, "iovatop decode: %s '%s' does not fit in 64 bits.\n",
+			name, arg);
+	else
+		fprintf(stderr, "iovatop decode: %s '%s' is not a number; use "
+			"decimal or 0x-hex.\n", name, arg);
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, struct decode_env *env)
+{
+	static const struct option opts[] = {
+		{ "iova", required_argument, NULL, 'i' },
+		{ "length", required_argument, NULL, 'l' },
+		{ "page-size", required_argument, NULL, 'p' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "buf-offset", required_argument, NULL, 'o' },
+		{ "hex", no_argument, NULL, 'x' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, rule;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:l:p:r:o:xsh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (parse_opt_u64("--iova", optarg, &env->iova))
+				return EXIT_USAGE;
+			env->have_iova = 1;
+			break;
+		case 'l':
+			if (parse_opt_u64("--length", optarg, &env->length))
+				return EXIT_USAGE;
+			env->have_length = 1;
+			break;
+		case 'p':
+			if (parse_opt_u64("--page-size", optarg, &env->page_size))
+				return EXIT_USAGE;
+			env->have_page_size = 1;
+			break;
+		case 'r':
+			rule = ibd_rule_parse(optarg);
+			if (rule < 0) {
+				fprintf(stderr, "iovatop decode: unknown rule '%s'; use "
+					"current, v6.1.y or v6.1.\n", optarg);
+				return EXIT_USAGE;
+			}
+			env->rule = (enum ibd_rule)rule;
+			break;
+		case 'o':
+			if (parse_opt_u64("--buf-offset", optarg, &env->buf_offset))
+				return EXIT_USAGE;
+			if (env->buf_offset >= IBD_HOST_PAGE_SIZE) {
+				fprintf(stderr, "iovatop decode: --buf-offset %s is not "
+					"an offset within a 4 KiB page (0..4095).\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'x':
+			env->hex = 1;
+			break;
+		case 's':
+			env->stats = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case ':':
+			fprintf(stderr, "iovatop decode: option '%s' needs a value; ",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "iovatop decode: unknown option '%s'; ",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		env->file = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "iovatop decode: one input file at most, got '%s' "
+			"too; ", argv[optind]);
+		usage_hint();
+		return EXIT_USAGE;
+	}
+	if (!env->have_iova || !env->have_length || !env->have_page_size) {
+		fprintf(stderr, "iovatop decode: --iova, --length and --page-size "
+			"are all required; ");
+		usage_hint();
+		return EXIT_USAGE;
+	}
+	if (!env->page_size || (env->page_size & (env->page_size - 1))) {
+		fprintf(stderr, "iovatop decode: page size %" PRIu64 " is not a "
+			"power of two; the kernel takes its log2 with __ffs().\n",
+			env->page_size);
+		return EXIT_USAGE;
+	}
+	if (env->rule == IBD_RULE_V6_1_0 && env->page_size > (1ULL << 30)) {
+		fprintf(stderr, "iovatop decode: 6.1.0 computes 1 << pgshift in an "
+			"int, undefined for page size %" PRIu64 "; use at most "
+			"1 GiB with --rule=v6.1.\n", env->page_size);
+		return EXIT_USAGE;
+	}
+	if (!env->length) {
+		fprintf(stderr, "iovatop decode: the length is zero; a bitmap "
+			"covers at least one byte of IOVA.\n");
+		return EXIT_USAGE;
+	}
+	if (env->length - 1 > UINT64_MAX - env->iova) {
+		fprintf(stderr, "iovatop decode: IOVA 0x%" PRIx64 " + length 0x%"
+			PRIx64 " runs past 2^64; the last byte must be at most "
+			"0xffffffffffffffff.\n", env->iova, env->length);
+		return EXIT_USAGE;
+	}
+	if (!env->hex && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "iovatop decode: not writing a binary bitmap to a "
+			"terminal; redirect stdout or use --hex.\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Parse "IOVA LENGTH [# comment]"; 1 for a call, 0 for nothing, -1 bad. */
+static int parse_line(char *line, uint64_t *iova, uint64_t *length,
+		      const char **why)
+{
+	const char *p = line, *end;
+	int err;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#' || *p == '\n' || *p == '\r')
+		return 0;
+	err = parse_u64(p, iova, &end);
+	if (err) {
+		*why = err == -ERANGE ? "the IOVA does not fit in 64 bits" :
+			"the IOVA is not a decimal or 0x-hex number";
+		return -1;
+	}
+	if (*end != ' ' && *end != '\t') {
+		*why = *end && *end != '\n' && *end != '\r' && *end != '#' ?
+			"the IOVA is not a decimal or 0x-hex number" :
+			"the LENGTH is missing";
+		return -1;
+	}
+	p = end;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	err = parse_u64(p, length, &end);
+	if (err) {
+		*why = err == -ERANGE ? "the LENGTH does not fit in 64 bits" :
+			*p && *p != '\n' && *p != '\r' && *p != '#' ?
+			"the LENGTH is not a decimal or 0x-hex number" :
+			"the LENGTH is missing";
+		return -1;
+	}
+	p = end;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p && *p != '#') {
+		*why = "there is more than 'IOVA LENGTH' on it";
+		return -1;
+	}
+	return 1;
+}
+
+static void report_call(const struct ibd *d, unsigned long lineno,
+			uint64_t iova, uint64_t length, enum ibd_anomaly kind,
+			uint64_t spill, uint64_t under, uint64_t wild)
+{
+	fprintf(stderr, "iovatop decode: line %lu: iova_bitmap_set(0x%" PRIx64
+		", 0x%" PRIx64 ") %s (bitmap [0x%" PRIx64 ", 0x%" PRIx64 "])",
+		lineno, iova, length, ibd_anomaly_name(kind), d->iova,
+		d->iova + d->length - 1);
+	if (spill)
+		fprintf(stderr, "; the kernel sets %" PRIu64 " more bit%s after "
+			"the bitmap", spill, spill == 1 ? "" : "s");
+	if (under)
+		fprintf(stderr, "; the kernel sets %" PRIu64 " more bit%s before "
+			"the bitmap", under, under == 1 ? "" : "s");
+	if (wild)
+		fprintf(stderr, "; %" PRIu64 " bit%s go%s through no pinned page "
+			"(6.1.0 has no bounds check)", wild, wild == 1 ? "" : "s",
+			wild == 1 ? "es" : "");
+	fprintf(stderr, ".\n");
+}
+
+static void report_summary(const struct ibd *d, const uint64_t *kinds)
+{
+	static const char *const what[] = {
+		[IBD_BELOW_BASE] = "below the base",
+		[IBD_BEYOND_END] = "past the end",
+		[IBD_CROSSES_END] = "crossing the end",
+		[IBD_ZERO_LENGTH] = "of zero length",
+		[IBD_WRAPS] = "wrapping past 2^64",
+	};
+	const char *sep = ": ";
+	int k;
+
+	if (d->anomalies) {
+		fprintf(stderr, "iovatop decode: %" PRIu64 " of %" PRIu64
+			" calls were outside the bitmap", d->anomalies,
+			d->set_calls);
+		for (k = IBD_BELOW_BASE; k <= IBD_WRAPS; k++) {
+			if (!kinds[k])
+				continue;
+			fprintf(stderr, "%s%" PRIu64 " %s", sep, kinds[k], what[k]);
+			sep = ", ";
+		}
+		fprintf(stderr, ".\n");
+	}
+	if (d->spill_bits || d->under_bits)
+		fprintf(stderr, "iovatop decode: outside the bitmap the kernel "
+			"sets %" PRIu64 " bits after it and %" PRIu64 " before it "
+			"(not in the output).\n", d->spill_bits, d->under_bits);
+	if (d->wild_bits)
+		fprintf(stderr, "iovatop decode: %" PRIu64 " bit writes go "
+			"through no pinned page of the bitmap (not in the "
+			"output).\n", d->wild_bits);
+	if (d->lost_bits)
+		fprintf(stderr, "iovatop decode: the kernel left %" PRIu64
+			" bits of in-range calls unset (calls crossing a "
+			"pinned window).\n", d->lost_bits);
+}
+
+static void print_stats(const struct ibd *d)
+{
+	uint64_t all = ibd_count_range(d, 0, d->nbits);
+	uint64_t words_bits = 0;
+	size_t i;
+
+	for (i = 0; i < d->nwords; i++)
+		words_bits += (uint64_t)__builtin_popcountll(d->words[i]);
+	fprintf(stderr, "rule=%s\ncalls=%" PRIu64 "\nanomalies=%" PRIu64
+		"\nset_bits=%" PRIu64 "\ntail_bits=%" PRIu64 "\nspill_bits=%"
+		PRIu64 "\nunder_bits=%" PRIu64 "\nwild_bits=%" PRIu64
+		"\nlost_bits=%" PRIu64 "\nhangs=%" PRIu64 "\nwords=%zu\n",
+		ibd_rule_name(d->rule), d->set_calls, d->anomalies, words_bits,
+		words_bits - all, d->spill_bits, d->under_bits, d->wild_bits,
+		d->lost_bits, d->hangs, d->nwords);
+}
+
+static int write_bitmap(const struct ibd *d, int hex)
+{
+	uint64_t buf[4096];
+	size_t i, n;
+
+	for (i = 0; i < d->nwords; i += n) {
+		size_t j;
+
+		n = d->nwords - i < 4096 ? d->nwords - i : 4096;
+		if (hex) {
+			for (j = 0; j < n; j++)
+				if (printf("%016" PRIx64 "\n", d->words[i + j]) < 0)
+					goto err;
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			buf[j] = htole64(d->words[i + j]);
+		if (fwrite(buf, sizeof(buf[0]), n, stdout) != n)
+			goto err;
+	}
+	if (fflush(stdout) == 0)
+		return 0;
+err:
+	fprintf(stderr, "iovatop decode: cannot write the bitmap to stdout: "
+		"%s.\n", strerror(errno));
+	return EXIT_RUNTIME;
+}
 
 int cmd_decode(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "iovatop: 'decode' is not built yet.\n");
-	return EXIT_RUNTIME;
+	struct decode_env env = { .rule = IBD_RULE_CURRENT };
+	uint64_t kinds[IBD_WRAPS + 1] = { 0 };
+	unsigned long lineno = 0, shown = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *in = stdin;
+	struct ibd d;
+	int ret, err;
+
+	ret = parse_args(argc, argv, &env);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	err = ibd_init(&d, env.iova, env.length, env.page_size, env.rule);
+	if (err) {
+		fprintf(stderr, "iovatop decode: cannot allocate a bitmap of %"
+			PRIu64 " bits: %s.\n",
+			((env.length - 1) >> __builtin_ctzll(env.page_size)) + 1,
+			strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	ibd_set_user_addr(&d, env.buf_offset);
+	if (env.file && strcmp(env.file, "-")) {
+		in = fopen(env.file, "r");
+		if (!in) {
+			fprintf(stderr, "iovatop decode: cannot open %s: %s.\n",
+				env.file, strerror(errno));
+			ret = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	errno = 0;
+	while (getline(&line, &cap, in) > 0) {
+		uint64_t iova, length, spill, under, wild, hangs;
+		enum ibd_anomaly kind;
+		const char *why = NULL;
+		int r;
+
+		lineno++;
+		r = parse_line(line, &iova, &length, &why);
+		if (r < 0) {
+			fprintf(stderr, "iovatop decode: line %lu: %s; expected "
+				"'IOVA LENGTH', both decimal or 0x-hex.\n",
+				lineno, why);
+			ret = EXIT_RUNTIME;
+			goto out;
+		}
+		if (!r)
+			continue;
+		spill = d.spill_bits;
+		under = d.under_bits;
+		wild = d.wild_bits;
+		hangs = d.hangs;
+		kind = ibd_set(&d, iova, length);
+		kinds[kind]++;
+		if (d.hangs != hangs) {
+			fprintf(stderr, "iovatop decode: line %lu: the kernel never "
+				"returns from iova_bitmap_set(0x%" PRIx64 ", 0x%"
+				PRIx64 "): it loops re-checking the same range; "
+				"the bitmap below is what it wrote until then and "
+				"later lines are not applied.\n", lineno, iova,
+				length);
+			report_summary(&d, kinds);
+			if (env.stats)
+				print_stats(&d);
+			write_bitmap(&d, env.hex);
+			ret = EXIT_RUNTIME;
+			goto out;
+		}
+		if (kind != IBD_OK || d.wild_bits != wild) {
+			if (shown++ < MAX_ANOMALY_LINES)
+				report_call(&d, lineno, iova, length, kind,
+					    d.spill_bits - spill,
+					    d.under_bits - under,
+					    d.wild_bits - wild);
+		}
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "iovatop decode: cannot read %s: %s.\n",
+			in == stdin ? "stdin" : env.file, strerror(errno));
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	if (shown > MAX_ANOMALY_LINES)
+		fprintf(stderr, "iovatop decode: (%lu more odd calls not shown)\n",
+			shown - MAX_ANOMALY_LINES);
+	report_summary(&d, kinds);
+	if (env.stats)
+		print_stats(&d);
+	ret = write_bitmap(&d, env.hex);
+out:
+	free(line);
+	if (in && in != stdin)
+		fclose(in);
+	ibd_free(&d);
+	return ret;
 }
