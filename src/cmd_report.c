@@ -434,6 +434,7 @@ static void print_text(const struct out *o)
 	struct tm tm;
 	uint32_t i;
 	size_t k;
+	int w = 24;
 
 	if (gmtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
@@ -472,8 +473,12 @@ static void print_text(const struct out *o)
 				d->hits ? 100.0 * (double)d->top[0].hits / (double)d->hits : 0);
 		fprintf(f, "\n");
 	}
-	fprintf(f, "\n%-28s %-16s %7s %5s %10s %9s %9s %9s %-10s %6s %6s %6s\n",
-		"DEVICE", "PROCESS", "REPORTS", "ITERS", "DIRTY MiB",
+	/* as wide as the longest name: mdev UUIDs make long ones */
+	for (i = 0; i < o->s->nrows; i++)
+		if ((int)strlen(o->s->rows[i].name) > w)
+			w = (int)strlen(o->s->rows[i].name);
+	fprintf(f, "\n%-*s %-16s %7s %5s %10s %9s %9s %9s %-10s %6s %6s %6s\n",
+		w, "DEVICE", "PROCESS", "REPORTS", "ITERS", "DIRTY MiB",
 		"MIN MiB/s", "AVG MiB/s", "MAX MiB/s", "TREND", "LOST", "INCOMP",
 		"ANOM");
 	for (i = 0; i < o->s->nrows; i++) {
@@ -483,9 +488,9 @@ static void print_text(const struct out *o)
 		char proc[40];
 
 		snprintf(proc, sizeof(proc), "%u/%s", r->pid, r->comm);
-		fprintf(f, "%-28s %-16.16s %7" PRIu64 " %5zu %10.1f %9.2f %9.2f %9.2f %-10s %6"
+		fprintf(f, "%-*s %-16.16s %7" PRIu64 " %5zu %10.1f %9.2f %9.2f %9.2f %-10s %6"
 			PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
-			r->name, proc, r->reports, d->nits,
+			w, r->name, proc, r->reports, d->nits,
 			mib((double)r->dirty_bytes), mib(rt.min), mib(rt.avg),
 			mib(rt.max), trend_name(r->trend), r->lost, r->incomplete,
 			r->anomalies);
