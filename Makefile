@@ -113,8 +113,17 @@ vmtest: iovatop $(VM_WORKLOAD)
 
 test: check vmtest
 
-bench: $(BENCHES) iovatop
+# The tracing-overhead benchmark runs in the 6.12 test VM (bench/vm/).
+VM_BENCH := .output/vm/iova_bench
+$(VM_BENCH): bench/vm/iova_bench.c tests/vm/vm_uapi.h $(OUTPUT)/bench_count.skel.h \
+		| $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/vm $< -lbpf -lelf -lz -o $@
+
+bench: $(BENCHES) iovatop $(VM_BENCH)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
+	$(Q)bench/vm/run.sh
 
 # libFuzzer (Debian clang) on the trace reader and the model behind it for
 # FUZZ_SECONDS. Seeds stay in fuzz/corpus (small, committed); what the run
