@@ -28,6 +28,7 @@
 
 static char tmpdir[] = "/tmp/iovatop-test-report-XXXXXX";
 static char golden_dir[512];
+static char data_dir[512];
 
 static const char *tpath(const char *name)
 {
@@ -201,6 +202,8 @@ static int setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(golden_dir, sizeof(golden_dir), "%.*sgolden",
+		 slash ? (int)(slash - f + 1) : 0, f);
+	snprintf(data_dir, sizeof(data_dir), "%.*sdata",
 		 slash ? (int)(slash - f + 1) : 0, f);
 	return 0;
 }
@@ -522,6 +525,72 @@ static void test_dump_bitmaps(void **state)
 	free(index);
 }
 
+/*
+ * The trace recorded in the test VM (tests/data/README.md): the report
+ * names the hotspot the workload programmed, and every device's dirty
+ * pages are what the workload says it dirtied.
+ */
+static void test_vm_trace(void **state)
+{
+	char trace[600], tsv[600], *out, *err, *truth, *line;
+	int checked = 0;
+
+	(void)state;
+	snprintf(trace, sizeof(trace), "%s/vm-6.12-demo.trace", data_dir);
+	snprintf(tsv, sizeof(tsv), "%s/vm-6.12-demo.devices.tsv", data_dir);
+	assert_int_equal(run(&out, &err, trace, NULL), 0);
+	assert_string_equal(err, "");
+	/* stream 0 of 0000:3b:00.2: 256 MiB at +256 MiB, never converging */
+	assert_non_null(strstr(out, "hottest device: vfio 0000:3b:00.2"));
+	assert_non_null(strstr(out, "hottest region 0x10000000-0x1fffffff"));
+	assert_non_null(strstr(out, "lost records: 0 "));
+	golden("report-vm-6.12-demo.txt", out);
+	free(out);
+	free(err);
+
+	assert_int_equal(run(&out, &err, "-f", "csv", trace, NULL), 0);
+	truth = slurp(tsv, NULL);
+	assert_non_null(truth);
+	for (line = strchr(truth, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+		char dev[64], path[16], name[80], want[160], *row;
+		unsigned long long expect, reports, iters, dirty;
+		int i;
+		const char *p = line;
+
+		assert_int_equal(sscanf(line, "%63[^\t]\t%15[^\t]", dev, path), 2);
+		/* expect_total is the last column */
+		for (i = 0; i < 11; i++)
+			p = strchr(p, '\t') + 1;
+		expect = strtoull(p, NULL, 10);
+		if (!strcmp(path, "vfio"))
+			snprintf(name, sizeof(name), "vfio %s", dev);
+		else
+			snprintf(name, sizeof(name), "iommufd hwpt %s", dev + 4);
+		snprintf(want, sizeof(want), "\"%s\",%s,", name, path);
+		row = strstr(out, want);
+		if (!row)
+			fail_msg("no row for %s", name);
+		assert_int_equal(sscanf(strchr(row + strlen(want), ',') + 1,
+					"%*[^,],%llu,%llu,%llu", &reports, &iters,
+					&dirty), 3);
+		if (iters == 6) {
+			/* one report per range and iteration (two ranges: 12) */
+			assert_true(reports == 6 || reports == 12);
+			assert_int_equal(dirty, expect);
+		} else {
+			/* hwpt18 peeks once with NO_CLEAR: one more report */
+			assert_int_equal(reports, 7);
+			assert_int_equal(iters, 7);
+			assert_true(dirty > expect);
+		}
+		checked++;
+	}
+	assert_int_equal(checked, 7);
+	free(truth);
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_dump_bitmaps),
+		cmocka_unit_test(test_vm_trace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
