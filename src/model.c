@@ -889,10 +889,12 @@ static void on_window(struct model *m, const struct iova_rec_window *w)
 	b->rep.windows++;
 	/*
 	 * On the 6.1 iterator the window decides where out-of-range calls
-	 * land; pin the one the kernel reported (in its own index units).
+	 * land; pin the one the kernel reported. The record's base_index is
+	 * in u64 words; the decoder wants the kernel's unit (bytes on 6.1.y),
+	 * which the kernel's own offset_to_index() of mapped.iova gives.
 	 */
-	if (b->rebuild && m->opts.rule != IBD_RULE_CURRENT)
-		ibd_map_at(&b->ibd, w->base_index);
+	if (b->rebuild && m->opts.rule != IBD_RULE_CURRENT && w->iova >= b->iova)
+		ibd_map_at(&b->ibd, ibd_offset_to_index(&b->ibd, w->iova - b->iova));
 }
 
 static void on_end(struct model *m, const struct iova_rec_report_end *e)

@@ -531,7 +531,7 @@ static void test_windows(void **state)
 	rec_begin(m, 11, 1, 2, "0000:00:08.0");
 	apply(m, &w);
 	rec_range(m, 12, 1, 2, 0, 4096);
-	w.base_index = 512 * 4096 - 0;
+	w.base_index = (64ull << 30) / 4096 / 64;	/* u64 words */
 	w.iova = 64ull << 30;
 	apply(m, &w);
 	rec_range(m, 13, 1, 2, (64ull << 30) + 4096, 4096);
