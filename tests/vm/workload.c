@@ -1374,6 +1374,7 @@ int main(int argc, char **argv)
 	};
 	const char *scname = "vfio-multi";
 	struct sigaction sa;
+	bool forwarded = false;
 	pid_t pids[9];
 	unsigned int i, n = 0;
 	char path[PATH_MAX];
@@ -1505,9 +1506,13 @@ int main(int argc, char **argv)
 				rc = 1;
 				break;
 			}
-			/* pass the stop on to the sessions */
-			if (stopping)
-				kill(pids[i], SIGTERM);
+			/* pass the stop on to every session, once */
+			if (stopping && !forwarded) {
+				for (k = 0; k < sizeof(pids) / sizeof(pids[0]); k++)
+					if (pids[k])
+						kill(pids[k], SIGTERM);
+				forwarded = true;
+			}
 		}
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			wl_warn("session %u (pid %d) failed", i, (int)pids[i]);
