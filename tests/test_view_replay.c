@@ -1,0 +1,749 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_view_replay.c - the views end to end, through the real binary
+ * ($IOVATOP, set by make check):
+ *
+ *   - batch output of a replayed trace against golden files in
+ *     tests/golden/ (UPDATE_GOLDEN=1 rewrites them);
+ *   - cut, empty and foreign files: one sentence, the right exit status;
+ *   - the live view on this machine: it runs where the kernel has
+ *     iova_bitmap_set, and fails with one sentence and exit 1 where not;
+ *   - the curses view in tmux (new-session -x 120 -y 40, send-keys,
+ *     capture-pane): stepping, keys, resize down to nothing, zero rows,
+ *     and the screen showing the same rows as the batch output.
+ *
+ * The traces are synthetic (tests/synth_trace.h), written with the trace
+ * writer when the tests start; traces recorded in the test VM live in
+ * tests/data/ and are replayed here too when present.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "synth_trace.h"
+
+static char tmpdir[] = "/tmp/iovatop-view-XXXXXX";
+static char bin[512];
+static char tests_dir[512];
+static char synth[600], empty[600], cut[600];
+static char sock[64];
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 4096 + 1 > cap) {
+			cap = (n + 4096 + 1) * 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		r = fread(buf + n, 1, 4096, f);
+		n += r;
+	} while (r);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+struct run {
+	int status;		/* exit status, or -1 if it did not exit */
+	char *out, *err;
+};
+
+/* Run a shell command line, stdout and stderr captured. */
+static void run(struct run *r, const char *fmt, ...)
+{
+	char cmd[2048], full[2600], path[700];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "(%s) >%s/out 2>%s/err </dev/null", cmd,
+		 tmpdir, tmpdir);
+	st = system(full);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	snprintf(path, sizeof(path), "%s/out", tmpdir);
+	r->out = slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/err", tmpdir);
+	r->err = slurp(path, NULL);
+	assert_non_null(r->out);
+	assert_non_null(r->err);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static int lines_of(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * Compare with tests/golden/NAME, or write it when UPDATE_GOLDEN=1. On a
+ * difference the new output is left beside it as NAME.out for diff.
+ */
+static void golden(const char *name, const char *text)
+{
+	char path[700], outp[720];
+	char *want;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/golden/%s", tests_dir, name);
+	snprintf(outp, sizeof(outp), "%s.out", path);
+	if (getenv("UPDATE_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(text, f);
+		fclose(f);
+		return;
+	}
+	want = slurp(path, NULL);
+	if (!want)
+		fail_msg("%s is missing; run UPDATE_GOLDEN=1 make check to create it",
+			 path);
+	if (strcmp(want, text)) {
+		f = fopen(outp, "w");
+		if (f) {
+			fputs(text, f);
+			fclose(f);
+		}
+		free(want);
+		fail_msg("output differs from %s; see diff -u %s %s", path, path, outp);
+	}
+	free(want);
+	remove(outp);	/* a stale one from an earlier failure */
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	char err[256];
+	const char *env = getenv("IOVATOP");
+	char *slash;
+
+	(void)state;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(bin, sizeof(bin), "%s", env && *env ? env : "./iovatop");
+	if (access(bin, X_OK)) {
+		fprintf(stderr, "test_view_replay: %s is not executable; run it through make check.\n",
+			bin);
+		return -1;
+	}
+	/* tests/ beside this source, whatever the working directory */
+	snprintf(tests_dir, sizeof(tests_dir), "%s", __FILE__);
+	slash = strrchr(tests_dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(tests_dir, sizeof(tests_dir), ".");
+
+	snprintf(synth, sizeof(synth), "%s/synth.trace", tmpdir);
+	snprintf(empty, sizeof(empty), "%s/empty.trace", tmpdir);
+	snprintf(cut, sizeof(cut), "%s/cut.trace", tmpdir);
+	if (synth_write(synth, 6.0, SYNTH_NDEVS, err, sizeof(err)) ||
+	    synth_write(empty, 2.0, 0, err, sizeof(err))) {
+		fprintf(stderr, "test_view_replay: %s\n", err);
+		return -1;
+	}
+	snprintf(sock, sizeof(sock), "iovatop-test-%d", (int)getpid());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[700];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "tmux -L %s kill-server 2>/dev/null; rm -rf %s",
+		 sock, tmpdir);
+	return system(cmd) == -1;
+}
+
+/* ---- batch -------------------------------------------------------------- */
+
+static void test_golden_synth(void **unused)
+{
+	struct run r;
+
+	(void)unused;
+	run(&r, "%s replay -b %s", bin, synth);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	/* one block per second of the 6 s trace */
+	assert_non_null(strstr(r.out, "+6.000s  [end of trace]"));
+	assert_null(strstr(r.out, "+7.000s"));
+	golden("replay-synth.txt", r.out);
+	run_free(&r);
+}
+
+static void test_golden_options(void **unused)
+{
+	struct run r;
+
+	(void)unused;
+	/* name order, vfio only, 2 s intervals, stop after 2 */
+	run(&r, "%s replay -b -s name -f vfio %s 2 2", bin, synth);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "iommufd hwpt"));
+	assert_non_null(strstr(r.out, "+4.000s"));
+	assert_null(strstr(r.out, "+6.000s"));
+	golden("replay-synth-name-vfio.txt", r.out);
+	run_free(&r);
+}
+
+static void test_golden_empty(void **unused)
+{
+	struct run r;
+
+	(void)unused;
+	run(&r, "%s replay -b %s", bin, empty);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "devices 0 (0 shown)"));
+	golden("replay-empty.txt", r.out);
+	run_free(&r);
+}
+
+/* --speed paces the same intervals as reading flat out */
+static void test_paced_same_numbers(void **unused)
+{
+	struct run fast, paced;
+
+	(void)unused;
+	run(&fast, "%s replay -b %s 0.5", bin, synth);
+	run(&paced, "%s replay -b --speed 64 %s 0.5", bin, synth);
+	assert_int_equal(fast.status, 0);
+	assert_int_equal(paced.status, 0);
+	assert_int_equal(lines_of(fast.out), lines_of(paced.out));
+	/* the first line of each block differs only by the speed note */
+	{
+		char *a = fast.out, *b = paced.out;
+
+		while (*a && *b) {
+			char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+
+			assert_non_null(ea);
+			assert_non_null(eb);
+			if (strncmp(a, "iovatop", 7))
+				assert_memory_equal(a, b, (size_t)(ea - a + 1));
+			a = ea + 1;
+			b = eb + 1;
+		}
+	}
+	run_free(&fast);
+	run_free(&paced);
+}
+
+static void test_cut_trace(void **unused)
+{
+	char *whole, *out;
+	size_t len;
+	struct run r;
+	FILE *f;
+
+	(void)unused;
+	whole = slurp(synth, &len);
+	assert_non_null(whole);
+	f = fopen(cut, "w");
+	assert_non_null(f);
+	fwrite(whole, 1, len / 2, f);
+	fclose(f);
+	free(whole);
+
+	run(&r, "%s replay -b %s", bin, cut);
+	/* everything before the cut is shown, and it says it was cut */
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "[trace cut short]"));
+	assert_non_null(strstr(r.out, "+2.000s"));
+	assert_non_null(strstr(r.err, "cut short"));
+	assert_int_equal(lines_of(r.err), 1);
+	out = strstr(r.out, "vfio 0000:3b:00.1");
+	assert_non_null(out);
+	run_free(&r);
+}
+
+static void test_bad_files(void **unused)
+{
+	char path[700];
+	struct run r;
+	FILE *f;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/empty-file", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	run(&r, "%s replay -b %s", bin, path);
+	assert_int_equal(r.status, 1);
+	assert_int_equal(lines_of(r.err), 1);
+	assert_string_equal(r.out, "");
+	run_free(&r);
+
+	run(&r, "%s replay -b %s/golden/replay-empty.txt", bin, tests_dir);
+	assert_int_equal(r.status, 1);
+	assert_int_equal(lines_of(r.err), 1);
+	run_free(&r);
+
+	run(&r, "%s replay -b %s/no-such-file", bin, tmpdir);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "no-such-file"));
+	run_free(&r);
+
+	/* usage errors: exit 2 */
+	run(&r, "%s replay -b", bin);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	run(&r, "%s replay -b --speed 0 %s", bin, synth);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	run(&r, "%s replay -b %s 1 0", bin, synth);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	run(&r, "%s -b -s hotness", bin);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
+static bool kernel_has_iova_bitmap(void)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, " iova_bitmap_set") != NULL;
+	fclose(f);
+	return found && geteuid() == 0;
+}
+
+/* Live mode here: it runs where the kernel allows, else one sentence, exit 1. */
+static void test_live_here(void **unused)
+{
+	struct run r;
+
+	(void)unused;
+	run(&r, "%s -b 0.2 2", bin);
+	if (kernel_has_iova_bitmap()) {
+		assert_int_equal(r.status, 0);
+		assert_int_equal(lines_of(r.out) > 6, true);
+		assert_non_null(strstr(r.out, "iovatop  live"));
+	} else {
+		assert_int_equal(r.status, 1);
+		assert_string_equal(r.out, "");
+		assert_int_equal(lines_of(r.err), 1);
+		assert_int_equal(strncmp(r.err, "iovatop: ", 9), 0);
+	}
+	run_free(&r);
+}
+
+/* Every trace recorded in the VM and kept in tests/data/ replays cleanly. */
+static void test_recorded_traces(void **unused)
+{
+	char dir[700];
+	struct dirent *de;
+	struct run r;
+	int n = 0;
+	DIR *d;
+
+	(void)unused;
+	snprintf(dir, sizeof(dir), "%s/data", tests_dir);
+	d = opendir(dir);
+	if (!d)
+		return;	/* none recorded yet; the synthetic ones above still ran */
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 7 || strcmp(de->d_name + l - 6, ".trace"))
+			continue;
+		run(&r, "%s replay -b %s/%s", bin, dir, de->d_name);
+		if (r.status != 0)
+			fail_msg("replay of %s/%s exited %d: %s", dir, de->d_name,
+				 r.status, r.err);
+		assert_non_null(strstr(r.out, "[end of trace]"));
+		run_free(&r);
+		n++;
+	}
+	closedir(d);
+	print_message("replayed %d recorded traces from %s\n", n, dir);
+}
+
+/* ---- tmux --------------------------------------------------------------- */
+
+static int tmux(const char *fmt, ...)
+{
+	char args[1024], cmd[1200];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "tmux -L %s -f /dev/null %s", sock, args);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char screen[64 * 1024];
+
+static void capture(void)
+{
+	char path[700];
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/screen", tmpdir);
+	assert_int_equal(tmux("capture-pane -p -t view > %s", path), 0);
+	s = slurp(path, NULL);
+	assert_non_null(s);
+	snprintf(screen, sizeof(screen), "%s", s);
+	free(s);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait until the pane shows needle (present) or stops showing it. */
+static bool wait_for(const char *needle, bool present, int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 50) {
+		capture();
+		if ((strstr(screen, needle) != NULL) == present)
+			return true;
+		sleep_ms(50);
+	}
+	return false;
+}
+
+#define WAIT(needle) \
+	do { \
+		if (!wait_for(needle, true, 5000)) \
+			fail_msg("the screen never showed \"%s\":\n%s", needle, screen); \
+	} while (0)
+#define WAIT_GONE(needle) \
+	do { \
+		if (!wait_for(needle, false, 5000)) \
+			fail_msg("the screen kept showing \"%s\":\n%s", needle, screen); \
+	} while (0)
+
+/*
+ * Start the view in a detached 120x40 session. The shell prints the exit
+ * status after it, so a test can check how the view ended.
+ */
+static void start(const char *args)
+{
+	tmux("kill-session -t view 2>/dev/null");
+	assert_int_equal(tmux("new-session -d -s view -x 120 -y 40 "
+			      "\"LANG=C.UTF-8 %s %s; echo iovatop-exit=\\$?; sleep 30\"",
+			      bin, args), 0);
+}
+
+/* Space-separated tmux key names, each quoted for the shell ("<", "/"). */
+static void keys(const char *k)
+{
+	char args[512];
+	size_t n = 0;
+
+	while (*k && n + 8 < sizeof(args)) {
+		while (*k == ' ')
+			k++;
+		if (!*k)
+			break;
+		args[n++] = ' ';
+		args[n++] = '\'';
+		while (*k && *k != ' ' && n + 4 < sizeof(args))
+			args[n++] = *k++;
+		args[n++] = '\'';
+	}
+	args[n] = '\0';
+	assert_int_equal(tmux("send-keys -t view%s", args), 0);
+}
+
+static void quit_ok(void)
+{
+	keys("q");
+	WAIT("iovatop-exit=0");
+	tmux("kill-session -t view");
+}
+
+/* The row text of a device on the screen. */
+static bool screen_line(const char *needle, char *out, size_t len)
+{
+	const char *p = strstr(screen, needle), *b, *e;
+
+	if (!p)
+		return false;
+	for (b = p; b > screen && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	if (!e)
+		e = p + strlen(p);
+	while (e > b && e[-1] == ' ')
+		e--;
+	snprintf(out, len, "%.*s", (int)(e - b), b);
+	return true;
+}
+
+/* Where a device's row is: below the titles, not in the header. */
+static long row_pos(const char *name)
+{
+	const char *t = strstr(screen, "  DEVICE"), *p;
+
+	assert_non_null(t);
+	p = strstr(t, name);
+	assert_non_null(p);
+	return p - screen;
+}
+
+static void test_tmux_available(void **unused)
+{
+	(void)unused;
+	if (system("tmux -V >/dev/null 2>&1"))
+		fail_msg("tmux is not installed; run scripts/deps.sh build (as root)");
+}
+
+static void test_tmux_step_same_rows_as_batch(void **unused)
+{
+	char row[256], want[256];
+	struct run r;
+	const char *block;
+	int i;
+
+	(void)unused;
+	run(&r, "%s replay -b %s", bin, synth);
+	assert_int_equal(r.status, 0);
+
+	{
+		char args[700];
+
+		snprintf(args, sizeof(args), "replay --step %s", synth);
+		start(args);
+	}
+	WAIT("[paused]");
+	WAIT("no dirty tracking seen yet");
+	WAIT("n/Space step");
+	keys("n");
+	WAIT("+1.000s");
+	/* the hottest device comes first and carries the mark */
+	WAIT("* vfio 0000:3b:00.1");
+	for (i = 0; i < 4; i++)
+		keys("n");
+	WAIT("+5.000s");
+	WAIT("* iommufd hwpt 7");
+
+	/* at 120 columns the screen rows are the batch rows of that interval */
+	block = strstr(r.out, "+5.000s");
+	assert_non_null(block);
+	{
+		static const char *const names[] = {
+			"iommufd hwpt 7", "vfio 0000:3b:00.1", "vfio 0000:3c:00.0",
+		};
+		for (i = 0; i < 3; i++) {
+			const char *p = strstr(block, names[i]), *b, *e;
+
+			assert_non_null(p);
+			for (b = p; b[-1] != '\n'; b--)
+				;
+			e = strchr(p, '\n');
+			snprintf(want, sizeof(want), "%.*s", (int)(e - b), b);
+			assert_true(screen_line(names[i], row, sizeof(row)));
+			assert_string_equal(row, want);
+		}
+	}
+	/* and so is the summary line */
+	{
+		const char *p = strstr(block, "devices 3"), *e = strchr(p, '\n');
+
+		snprintf(want, sizeof(want), "%.*s", (int)(e - p), p);
+		assert_true(screen_line("devices 3", row, sizeof(row)));
+		assert_string_equal(row, want);
+	}
+	keys("n");
+	WAIT("[end of trace]");
+	quit_ok();
+	run_free(&r);
+}
+
+static void test_tmux_keys(void **unused)
+{
+	char args[700], row[256];
+
+	(void)unused;
+	snprintf(args, sizeof(args), "replay --step %s", synth);
+	start(args);
+	WAIT("[paused]");
+	keys("n n n");
+	WAIT("+3.000s");
+
+	/* Enter: the detail of the selected device, heatmap and history */
+	keys("j Enter");
+	WAIT("heat  |");
+	WAIT("Enter/Esc back");
+	assert_non_null(strstr(screen, "pages |"));
+	assert_non_null(strstr(screen, "tracked 0+1G"));	/* hwpt 7 is second */
+	keys("Escape");
+	WAIT_GONE("heat  |");
+
+	/* filter: only the iommufd device is left */
+	keys("/ h w p t");
+	WAIT("filter: hwpt_");
+	keys("Enter");
+	WAIT("devices 3 (1 shown)");
+	assert_null(strstr(screen, "vfio 0000:3b:00.1"));
+	keys("/ C-u Enter");
+	WAIT("devices 3 (3 shown)");
+
+	/* sort: by name, then reversed */
+	keys("<");
+	WAIT("sort pages");
+	keys("s");
+	WAIT("sort pct");
+	keys("s s");
+	WAIT("sort name");
+	assert_true(screen_line("iommufd hwpt 7", row, sizeof(row)));
+	assert_true(row_pos("iommufd hwpt 7") < row_pos("vfio 0000:3b:00.1"));
+	keys("r");
+	WAIT("sort name (reversed)");
+	assert_true(row_pos("iommufd hwpt 7") > row_pos("vfio 0000:3c:00.0"));
+
+	/* help and back; Ctrl-L; pause toggles */
+	keys("?");
+	WAIT("keys (the footer");
+	keys("q");
+	WAIT_GONE("keys (the footer");
+	keys("C-l");
+	WAIT("DIRTY MiB/s");
+	keys("p");
+	WAIT_GONE("[paused]");
+	keys("p");
+	WAIT("[paused]");
+	quit_ok();
+}
+
+static void test_tmux_resize(void **unused)
+{
+	char args[700];
+
+	(void)unused;
+	snprintf(args, sizeof(args), "replay --step %s", synth);
+	start(args);
+	WAIT("[paused]");
+	keys("n n Enter");
+	WAIT("heat  |");
+
+	assert_int_equal(tmux("resize-window -t view -x 40 -y 8"), 0);
+	WAIT_GONE("heat  |");		/* no room for the panel */
+	WAIT("DEVICE");
+	assert_int_equal(tmux("resize-window -t view -x 30 -y 4"), 0);
+	WAIT_GONE("hottest");		/* one header line left */
+	WAIT("DEVICE");
+	assert_int_equal(tmux("resize-window -t view -x 12 -y 3"), 0);
+	WAIT("terminal too");
+	assert_int_equal(tmux("resize-window -t view -x 1 -y 1"), 0);
+	sleep_ms(200);
+	/* keys at 1x1: Enter leaves the detail, n steps, nothing breaks */
+	keys("j k Enter n");
+	assert_int_equal(tmux("resize-window -t view -x 120 -y 40"), 0);
+	WAIT("+3.000s");
+	WAIT("Enter detail");
+	keys("Enter");
+	WAIT("heat  |");
+	quit_ok();
+}
+
+static void test_tmux_zero_rows(void **unused)
+{
+	char args[700];
+
+	(void)unused;
+	snprintf(args, sizeof(args), "replay --step %s", empty);
+	start(args);
+	WAIT("[paused]");
+	keys("n n n");
+	WAIT("[end of trace]");
+	WAIT("no dirty tracking seen yet");
+	keys("j k G g Enter");
+	WAIT("no device selected");
+	keys("Enter / x Enter s r");
+	WAIT("sort pages (reversed)");
+	quit_ok();
+}
+
+static void test_tmux_real_time(void **unused)
+{
+	char args[700];
+
+	(void)unused;
+	/* 6 s of trace at 8x: the end within a second or so */
+	snprintf(args, sizeof(args), "replay --speed 8 %s", synth);
+	start(args);
+	WAIT("speed x8");
+	keys("+");
+	WAIT("speed x16");
+	WAIT("[end of trace]");
+	WAIT("* iommufd hwpt 7");
+	quit_ok();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_synth),
+		cmocka_unit_test(test_golden_options),
+		cmocka_unit_test(test_golden_empty),
+		cmocka_unit_test(test_paced_same_numbers),
+		cmocka_unit_test(test_cut_trace),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_live_here),
+		cmocka_unit_test(test_recorded_traces),
+		cmocka_unit_test(test_tmux_available),
+		cmocka_unit_test(test_tmux_step_same_rows_as_batch),
+		cmocka_unit_test(test_tmux_keys),
+		cmocka_unit_test(test_tmux_resize),
+		cmocka_unit_test(test_tmux_zero_rows),
+		cmocka_unit_test(test_tmux_real_time),
+	};
+
+	/* VIEW_TEST=test_tmux_keys runs one test while hunting a failure */
+	if (getenv("VIEW_TEST"))
+		cmocka_set_test_filter(getenv("VIEW_TEST"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
