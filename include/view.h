@@ -263,7 +263,8 @@ int view_run_clock(struct view_run *r, uint64_t now_ns);
 void view_run_finish(struct view_run *r);
 /*
  * Read and act on waiting keys; returns the VIEW_R_* flags seen, redraws
- * as they ask.
+ * as they ask. It stops after a key the caller must act on (quit, pause,
+ * step, speed), leaving the rest for the next call.
  */
 unsigned int view_run_keys(struct view_run *r);
 /* Draw (curses) the current snapshot again. */

@@ -259,6 +259,8 @@ static int run_paced(struct replay *p, double speed)
 			p->vt_base = vt;
 			p->wall_base = now;
 		}
+		if (keys & (VIEW_R_PAUSE | VIEW_R_SPEED))
+			continue;	/* more keys may be waiting */
 
 		if (!p->r.st.paused && !finished) {
 			due = p->r.next_tick_ns;

@@ -162,6 +162,12 @@ unsigned int view_run_keys(struct view_run *r)
 		if (f & VIEW_R_QUIT)
 			r->done = true;
 		flags |= f;
+		/*
+		 * The caller acts on these one key at a time (three steps are
+		 * three intervals; p p must pause and resume the clock).
+		 */
+		if (f & (VIEW_R_QUIT | VIEW_R_STEP | VIEW_R_PAUSE | VIEW_R_SPEED))
+			break;
 	}
 	if (flags & (VIEW_R_DRAW | VIEW_R_CLEAR))
 		view_run_redraw(r, flags & VIEW_R_CLEAR);
