@@ -10,11 +10,12 @@
 # prints the exact command to run and fails, so nothing is half-installed.
 set -euo pipefail
 
+# tmux drives the curses view in make check (tests/test_view_replay.c)
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev
-	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev)
+	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev tmux)
 vm_pkgs=(linux-source-6.12 linux-source-6.1 build-essential bc bison flex
 	libelf-dev libssl-dev dwarves cpio kmod qemu-system-x86 busybox-static
-	bpftrace tmux)
+	bpftrace)
 
 case "${1:-all}" in
 build) want=("${build_pkgs[@]}") ;;
