@@ -828,7 +828,7 @@ static int vfio_session(const struct vfio_spec *s, unsigned int devno)
 		/* the demo repeats migrations: the rate decays, then restarts */
 		unsigned int piter = opt.iterations ? iter : iter % 8;
 
-		for (i = 0; i < s->nranges; i++) {
+		for (i = 0; i < s->nranges && !stopping; i++) {
 			const struct range *r = &s->ranges[i];
 			uint64_t nbytes = bitmap_bytes(r->length, s->page_size);
 			struct vfio_device_feature_dma_logging_report rep = {
@@ -1111,7 +1111,7 @@ static int iommufd_session(const struct scenario *sc)
 	for (iter = 0; keep_going(iter); iter++) {
 		unsigned int piter = opt.iterations ? iter : iter % 8;
 
-		for (i = 0; i < sc->nhwpt; i++) {
+		for (i = 0; i < sc->nhwpt && !stopping; i++) {
 			if (iommufd_dirty(fd, &h[i], 100 + i, piter))
 				return 1;
 			if ((int)iter == h[i].s->no_clear_iter &&
