@@ -28,7 +28,9 @@
  * sizes the ring buffer when ringbuf_bytes is 0 (rounded up to a power of
  * two, at least 4096: the VM checks make it overflow on purpose), and
  * IOVATOP_KPROBE=1 sets force_kprobe (the VM checks test the fallback on
- * kernels where fentry works).
+ * kernels where fentry works), and IOVATOP_VERIFY_FLIP=1 flips one bit of
+ * every --verify rebuild before the comparison, so that a check can prove
+ * a mismatch is caught and shown.
  */
 #ifndef IOVATOP_SOURCE_LIVE_H
 #define IOVATOP_SOURCE_LIVE_H
@@ -72,6 +74,27 @@ const char *live_probe_mode(const struct live *l);	/* "fentry" or "kprobe" */
 uint32_t live_layout(const struct live *l);		/* IOVA_LAYOUT_* */
 enum ibd_rule live_rule(const struct live *l);
 uint64_t live_lost(const struct live *l);		/* all drops so far */
+
+/*
+ * Per-device totals kept in a BPF map at each report's end, independent of
+ * the ring buffer: they stay right when records are lost (set calls come
+ * from the kernel-side counters, not from the records that arrived).
+ */
+struct live_devstat {
+	uint32_t path;			/* IOVA_PATH_* */
+	uint32_t hwpt_id;		/* iommufd path */
+	char devname[IOVA_DEVNAME_LEN];	/* vfio path: dev_name() */
+	uint64_t reports;
+	uint64_t set_calls;
+	uint64_t range_bytes;		/* IOVA bytes of the merged ranges */
+	uint64_t lost;			/* records of its reports dropped */
+	uint64_t anomalies;
+	uint64_t incomplete;		/* reports with drops */
+	uint64_t last_ts_ns;		/* end of its latest report */
+	uint32_t last_pid;
+};
+/* Fill up to max rows; returns how many. */
+int live_devstats(struct live *l, struct live_devstat *out, int max);
 
 /* Detach and free; safe on NULL. */
 void live_close(struct live *l);

@@ -106,6 +106,7 @@ struct live {
 	enum ibd_rule rule;
 	uint32_t index_bits;		/* 8 or 64: unit of mapped_base_index */
 	uint64_t verify_max;		/* bytes; 0 when --verify is off */
+	bool verify_flip;		/* IOVATOP_VERIFY_FLIP=1, see the header */
 	struct vbitmap vb[VERIFY_BITMAPS];
 };
 
@@ -639,6 +640,8 @@ static bool vb_end(struct live *l, const struct iova_rec_report_end *e,
 	words = v->nbytes / 8;
 	if (words > v->d.nwords)
 		words = v->d.nwords;
+	if (l->verify_flip && words)
+		v->d.words[0] ^= 1;	/* the comparison must catch this */
 	out->words = words;
 	out->status = IOVA_VERIFY_OK;
 	for (i = 0; i < words; i++) {
@@ -785,6 +788,13 @@ static void env_opts(struct live_opts *o)
 		o->force_kprobe = true;
 }
 
+static bool env_verify_flip(void)
+{
+	const char *v = getenv("IOVATOP_VERIFY_FLIP");
+
+	return v && !strcmp(v, "1");
+}
+
 struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 {
 	struct live *l;
@@ -813,12 +823,10 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	}
 	if (!l->ksyms[FN_SET].found) {
 		snprintf(err, errlen,
-			 "this kernel has no iova_bitmap_set(): load the module that "
-			 "provides it (modprobe vfio on 6.1 to 6.7, modprobe iommufd "
-			 "on 6.8 and later) or build the kernel with CONFIG_VFIO "
-			 "(6.1 to 6.7) or CONFIG_IOMMUFD_DRIVER (6.8 and later, "
-			 "selected by IOMMU drivers with dirty tracking and by the "
-			 "mlx5/pds vfio drivers)");
+			 "this kernel has no iova_bitmap_set(): modprobe vfio (6.1 "
+			 "to 6.7) or iommufd (6.8 on), or build it with CONFIG_VFIO "
+			 "or CONFIG_IOMMUFD_DRIVER (selected by IOMMU drivers with "
+			 "dirty tracking and by the mlx5/pds vfio drivers)");
 		goto fail;
 	}
 	if (!l->ksyms[FN_ALLOC].found || !l->ksyms[FN_FOR_EACH].found ||
@@ -886,9 +894,11 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	 * two calls is not the same as the two calls: no merging there.
 	 */
 	l->skel->rodata->coalesce = l->rule != IBD_RULE_V6_1_0;
-	if (opts->verify)
+	if (opts->verify) {
 		l->verify_max = opts->verify_max_bytes ? opts->verify_max_bytes :
 							 LIVE_VERIFY_MAX_BYTES;
+		l->verify_flip = env_verify_flip();
+	}
 	l->skel->rodata->verify_max_bytes = l->verify_max;
 	rb_bytes = round_ringbuf(opts->ringbuf_bytes ? opts->ringbuf_bytes :
 						       DEFAULT_RINGBUF_BYTES);
@@ -971,6 +981,36 @@ uint32_t live_layout(const struct live *l)
 enum ibd_rule live_rule(const struct live *l)
 {
 	return l->rule;
+}
+
+int live_devstats(struct live *l, struct live_devstat *out, int max)
+{
+	int fd = bpf_map__fd(l->skel->maps.devstats);
+	struct iova_devkey key, next;
+	struct iova_devstat v;
+	void *prev = NULL;
+	int n = 0;
+
+	while (n < max && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].path = key.path;
+		out[n].hwpt_id = key.hwpt_id;
+		memcpy(out[n].devname, key.devname, sizeof(out[n].devname) - 1);
+		out[n].reports = v.reports;
+		out[n].set_calls = v.set_calls;
+		out[n].range_bytes = v.range_bytes;
+		out[n].lost = v.lost;
+		out[n].anomalies = v.anomalies;
+		out[n].incomplete = v.incomplete;
+		out[n].last_ts_ns = v.last_ts_ns;
+		out[n].last_pid = v.last_pid;
+		n++;
+	}
+	return n;
 }
 
 uint64_t live_lost(const struct live *l)

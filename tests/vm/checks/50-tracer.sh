@@ -9,9 +9,10 @@
 #   - nothing was lost, no report is incomplete, and --verify (the user
 #     bitmap read back in the ioctl's task) found no mismatch;
 #   - the anomalies counted are exactly the out-of-range calls made.
-# One scenario runs again with the kprobe fallback forced, and one with a
-# 4 KiB ring buffer that must overflow: records are lost, counted, and
-# every report whose rebuild is wrong is marked incomplete.
+# One scenario runs again with the kprobe fallback forced, one with a bit
+# of every rebuild flipped (--verify must catch it), and one with a 4 KiB
+# ring buffer that must overflow: records are lost, counted, and every
+# report whose rebuild is wrong is marked incomplete.
 . "$(dirname "$0")/lib.sh"
 
 scenarios="vfio-multi vfio-anomaly"
@@ -183,6 +184,18 @@ verify_run() {
 	fi
 }
 
+# Without privileges: one sentence that says root is needed, exit 1.
+if command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$IOVATOP" record -o "$TMPDIR/nobody.trace" 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q 'needs root (CAP_BPF and CAP_PERFMON)' <<<"$out"; then
+		ok "tracer: as an unprivileged user record exits 1 saying it needs root"
+	else
+		not_ok "tracer: as an unprivileged user record exited $rc: $out"
+	fi
+fi
+
 for sc in $scenarios; do
 	traced "$sc" "$sc" && verify_run "$sc" "$sc" fentry
 done
@@ -195,6 +208,19 @@ if traced "kprobe-$busy" "$busy" IOVATOP_KPROBE=1; then
 		not_ok "tracer kprobe $busy: IOVATOP_KPROBE=1 did not switch to kprobes: $(grep -m1 'recording to' "$TMPDIR/tracer-kprobe-$busy/record.log")"
 	fi
 	verify_run "kprobe-$busy" "$busy" kprobe
+fi
+
+# --verify must be able to fail: with one bit of every rebuild flipped on
+# purpose (IOVATOP_VERIFY_FLIP=1), every report read back is a mismatch.
+if traced verify-flip vfio-anomaly IOVATOP_VERIFY_FLIP=1; then
+	t=$TMPDIR/tracer-verify-flip
+	reports=$(jq '.totals.reports' "$t/report.json")
+	mism=$(jq '[.devices[].verify_mismatches] | add' "$t/report.json")
+	if [ "$reports" -gt 0 ] && [ "$mism" = "$reports" ]; then
+		ok "tracer verify: with a bit of each rebuild flipped on purpose, --verify flags all $mism reports"
+	else
+		not_ok "tracer verify: with a bit of each rebuild flipped on purpose, --verify flagged $mism of $reports reports"
+	fi
 fi
 
 # Overflow: a 4 KiB ring buffer (64 records) against thousands of ranges per
