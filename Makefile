@@ -146,6 +146,19 @@ fuzz: $(FUZZ_BIN)
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix=.output/fuzz/artifacts/ .output/fuzz/corpus fuzz/corpus
 
+# The live view on a real migration: here when this kernel can be traced,
+# else inside the 6.12 test VM with the demo workload (scripts/demo.sh).
+demo: iovatop
+	$(Q)scripts/demo.sh
+
+# The binary needs root, so it goes to sbin; the man page to section 8.
+MANDIR ?= $(PREFIX)/share/man
+install: iovatop
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/iovatop)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -m 0755 iovatop $(DESTDIR)$(PREFIX)/sbin/iovatop
+	$(Q)install -m 0644 docs/iovatop.8 $(DESTDIR)$(MANDIR)/man8/iovatop.8
+
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf .output iovatop

@@ -43,7 +43,8 @@ void view_run_start(struct view_run *r, uint64_t start_ns)
 	model_snapshot(r->model, start_ns, r->st.sort, r->st.reverse,
 		       r->st.filter, &base);
 	r->last_tick_ns = start_ns;
-	r->next_tick_ns = next_boundary(r, start_ns);
+	/* a first interval shorter than half of one gives noisy rates: skip it */
+	r->next_tick_ns = next_boundary(r, start_ns + r->interval_ns / 2);
 	if (!r->meta.t0_ns)
 		r->meta.t0_ns = start_ns;
 }

@@ -76,7 +76,12 @@ if [ $rc -eq 0 ] && [ -n "${IV_WORKLOAD_ARGS:-}" ]; then
 fi
 
 if [ $rc -eq 0 ]; then
-	if [ -n "${IV_SHELL:-}" ]; then
+	if [ -n "${IV_SHELL:-}" ] && [ -s /tmp/iv-ctl/cmd ]; then
+		# --shell with a command: it owns the console, keys and all
+		# (make demo runs the live view this way).
+		setsid -c bash /tmp/iv-ctl/cmd </dev/ttyS0 >/dev/ttyS0 2>&1
+		rc=$?
+	elif [ -n "${IV_SHELL:-}" ]; then
 		echo "guest-init: shell in the guest; 'exit' or Ctrl-D powers off" >/dev/console
 		# setsid -c: the shell owns the console, so job control and ^C work.
 		setsid -c bash -l </dev/ttyS0 >/dev/ttyS0 2>&1

@@ -5,7 +5,8 @@
 #   tests/vm/run.sh [OPTIONS] 6.12|6.1 -- COMMAND [ARGS...]
 #   tests/vm/run.sh --shell 6.12
 #
-#   --shell            an interactive shell in the guest instead of a command
+#   --shell            an interactive shell in the guest instead of a command;
+#                      with a command, the command gets the console (keys too)
 #   --timeout S        kill QEMU after S seconds (default 300; none with --shell)
 #   --module [ARGS]    load the test vfio driver first (ARGS: module params,
 #                      e.g. "ndevs=5"); builds it if needed
@@ -23,7 +24,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make demo: the live view on dirty-page tracking that is really happening.
+#
+#   scripts/demo.sh [IOVATOP OPTIONS]
+#
+# Where this kernel has iova_bitmap_set() and we are root, it runs the live
+# view right here. Anywhere else it boots the 6.12 test VM (tests/vm/) with
+# the test vfio driver and the "demo" workload: four vfio devices and three
+# iommufd hwpts pre-copying at once, rates decaying, one stuck hotspot per
+# path. The live view then runs inside the guest, in this terminal (the
+# serial console is the terminal: TERM and the window size are passed on).
+# 'q' quits and powers the guest off. Without a terminal it prints ten
+# batch intervals instead.
+#
+# The first run builds the test kernel (about 12 minutes on two cores) and
+# the test driver; later runs boot in about 15 s.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+ver=6.12
+
+# In the guest (run.sh runs this script again there): size the console.
+if [ "${1:-}" = --guest ]; then
+	shift
+	if [ -n "${DEMO_ROWS:-}" ] && [ -n "${DEMO_COLS:-}" ]; then
+		stty rows "$DEMO_ROWS" cols "$DEMO_COLS" 2>/dev/null || true
+	fi
+	exec "$IOVATOP" "$@"
+fi
+
+if grep -q ' iova_bitmap_set' /proc/kallsyms 2>/dev/null && [ "$(id -u)" -eq 0 ]; then
+	echo "demo: this kernel has iova_bitmap_set(): the live view, here" >&2
+	exec "$repo/iovatop" "$@"
+fi
+
+why="this kernel has no iova_bitmap_set()"
+[ "$(id -u)" -eq 0 ] || why="not root"
+echo "demo: $why; booting the $ver test VM with a multi-device migration workload instead" >&2
+"$repo/scripts/deps.sh" vm
+. "$repo/tests/vm/lib.sh"
+if [ ! -f "$(kernel_dir "$ver")/.iovatop-built" ]; then
+	echo "demo: first run: building the $ver test kernel (about 12 minutes on two cores) ..." >&2
+fi
+
+workload="-s demo -i 200"
+if [ -t 0 ] && [ -t 1 ]; then
+	read -r rows cols < <(stty size 2>/dev/null || echo "24 80")
+	echo "demo: ${cols}x${rows}, TERM=${TERM:-linux}; q quits and powers the guest off (Ctrl-A X kills QEMU)" >&2
+	export IV_GUEST_TERM=${TERM:-linux} IV_GUEST_DEMO_ROWS=$rows IV_GUEST_DEMO_COLS=$cols
+	exec "$repo/tests/vm/run.sh" --shell --workload "$workload" "$ver" -- \
+		"$repo/scripts/demo.sh" --guest "$@"
+fi
+# No terminal to draw on: the batch view, ten intervals.
+[ $# -gt 0 ] || set -- -b 1 10
+exec "$repo/tests/vm/run.sh" --timeout 240 --workload "$workload" "$ver" -- \
+	"$repo/scripts/demo.sh" --guest "$@"
