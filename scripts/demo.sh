@@ -48,6 +48,9 @@ if [ -t 0 ] && [ -t 1 ]; then
 	read -r rows cols < <(stty size 2>/dev/null || echo "24 80")
 	echo "demo: ${cols}x${rows}, TERM=${TERM:-linux}; q quits and powers the guest off (Ctrl-A X kills QEMU)" >&2
 	export IV_GUEST_TERM=${TERM:-linux} IV_GUEST_DEMO_ROWS=$rows IV_GUEST_DEMO_COLS=$cols
+	# the guest has the host's locales: block characters where UTF-8 works here
+	[ -z "${LANG:-}" ] || export IV_GUEST_LANG=$LANG
+	[ -z "${LC_ALL:-}" ] || export IV_GUEST_LC_ALL=$LC_ALL
 	exec "$repo/tests/vm/run.sh" --shell --workload "$workload" "$ver" -- \
 		"$repo/scripts/demo.sh" --guest "$@"
 fi

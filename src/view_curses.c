@@ -247,8 +247,12 @@ static void draw_detail(struct view_curses *vc, const struct view_layout *l,
 		return;
 	if (snap && s->selected >= 0 && s->selected < (int)snap->nrows)
 		r = &snap->rows[s->selected];
+	/*
+	 * Line drawing only where the locale is UTF-8: a serial console (make
+	 * demo) may not switch character sets, and shows 'qqqq' instead.
+	 */
 	attron(A_BOLD);
-	mvhline(l->detail_y, 0, ACS_HLINE, l->cols);
+	mvhline(l->detail_y, 0, vc->utf8 ? ACS_HLINE : '-', l->cols);
 	attroff(A_BOLD);
 	for (i = 0; i < l->detail_h; i++) {
 		y = l->detail_y + i;
