@@ -149,6 +149,7 @@ struct view_meta {
 	const char *layout;	/* iova_bitmap layout name */
 	double interval_s;
 	uint64_t t0_ns;		/* the time shown as +0.000s */
+	int64_t wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, 0: unknown */
 	bool live;
 	bool trace_incomplete;	/* the file was cut short */
 	bool at_end;		/* replay: no records left */

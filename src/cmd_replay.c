@@ -325,6 +325,9 @@ int cmd_replay(int argc, char **argv)
 	p->r.meta.probe = tm->probe_mode;
 	p->r.meta.layout = view_layout_name(tm->layout);
 	p->r.st.replay = true;
+	if (tm->start_realtime_ns && tm->start_mono_ns)
+		p->r.meta.wall_offset_ns = (int64_t)(tm->start_realtime_ns -
+						     tm->start_mono_ns);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

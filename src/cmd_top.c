@@ -162,7 +162,15 @@ int cmd_top(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	view_run_start(&r, mono_ns());
+	{
+		struct timespec rt;
+		uint64_t mono = mono_ns();
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		r.meta.wall_offset_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec -
+					(int64_t)mono;
+		view_run_start(&r, mono);
+	}
 	view_run_redraw(&r, true);
 
 	while (!r.done && !stop) {

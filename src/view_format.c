@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "view.h"
 
@@ -373,6 +374,7 @@ size_t view_format_header(char *buf, size_t len, int line,
 			  const struct view_state *s,
 			  const struct model_snapshot *snap, int width)
 {
+	char clock[16];
 	double t = 0;
 	size_t n = 0;
 	int hot;
@@ -385,16 +387,27 @@ size_t view_format_header(char *buf, size_t len, int line,
 
 	switch (line) {
 	case 0:
+		/* the wall clock of the boundary, to line up with other logs */
+		if (snap && meta && meta->wall_offset_ns) {
+			int64_t wall = (int64_t)snap->now_ns + meta->wall_offset_ns;
+			time_t secs = (time_t)(wall / 1000000000);
+			struct tm tm;
+
+			if (wall > 0 && localtime_r(&secs, &tm))
+				n = strftime(clock, sizeof(clock), "%H:%M:%S  ", &tm);
+		}
+		clock[n] = '\0';
+		/* what is going on first: a narrow screen cuts the details */
 		n = fitted(snprintf(buf, len,
-			"iovatop  %s%s  kernel %s  probe %s  layout %s  +%.3fs%s%s%s",
-			meta && meta->live ? "live" : "replay ",
-			meta && !meta->live ? meta->source : "",
-			meta && meta->kernel ? meta->kernel : "?",
-			meta && meta->probe ? meta->probe : "?",
-			meta && meta->layout ? meta->layout : "?", t,
+			"iovatop  %s%s%s  +%.3fs%s%s%s  kernel %s  probe %s  layout %s",
+			clock, meta && meta->live ? "live" : "replay ",
+			meta && !meta->live ? meta->source : "", t,
 			s && s->paused ? "  [paused]" : "",
 			meta && meta->at_end ? "  [end of trace]" : "",
-			meta && meta->trace_incomplete ? "  [trace cut short]" : ""),
+			meta && meta->trace_incomplete ? "  [trace cut short]" : "",
+			meta && meta->kernel ? meta->kernel : "?",
+			meta && meta->probe ? meta->probe : "?",
+			meta && meta->layout ? meta->layout : "?"),
 			len);
 		if (s && s->replay && meta && meta->paced && n + 1 < len)
 			n += fitted(snprintf(buf + n, len - n, "  speed x%g",

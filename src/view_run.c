@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "view.h"
 
@@ -28,6 +29,7 @@ void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 	r->interval_ns = interval_ns ? interval_ns : 1000000000ull;
 	r->count = count;
 	r->meta.interval_s = (double)r->interval_ns / 1e9;
+	tzset();	/* the header's clock must not read files while drawing */
 }
 
 static uint64_t next_boundary(const struct view_run *r, uint64_t t)

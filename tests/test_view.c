@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "view.h"
 
@@ -248,11 +249,11 @@ static void test_header(void **unused)
 	snap3(&snap);
 	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 500);
 	assert_string_equal(line,
-		"iovatop  replay t.trace  kernel 6.12.117  probe fentry  layout 6.11  +2.500s");
+		"iovatop  replay t.trace  +2.500s  kernel 6.12.117  probe fentry  layout 6.11");
 	meta.live = true;
 	s.paused = true;
 	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 500);
-	assert_non_null(strstr(line, "iovatop  live  kernel"));
+	assert_non_null(strstr(line, "iovatop  live  +2.500s  [paused]  kernel"));
 	assert_non_null(strstr(line, "[paused]"));
 	view_format_header(line, sizeof(line), 1, &meta, &s, &snap, 500);
 	assert_string_equal(line,
@@ -261,6 +262,12 @@ static void test_header(void **unused)
 	view_format_header(line, sizeof(line), 2, &meta, &s, &snap, 500);
 	assert_non_null(strstr(line, "hottest iommufd hwpt 7  900.0 MiB/s"));
 	assert_non_null(strstr(line, "filter \"hwpt\""));
+	/* the wall clock of the boundary, when the source knows it */
+	meta.wall_offset_ns = (int64_t)86400 * 1000000000 + 3600ll * 1000000000;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 500);
+	assert_int_equal(strncmp(line, "iovatop  01:00:03  live  +2.500s", 32), 0);
 	/* cut to the width */
 	assert_int_equal(view_format_header(line, sizeof(line), 1, &meta, &s,
 					    &snap, 12), 12);
