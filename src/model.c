@@ -27,6 +27,7 @@
 #define MAX_BITMAPS		(1u << 16)
 #define RECENT_REPORTS		64	/* report_id -> device, for VERIFY */
 #define HEAT_DECAY		0.875	/* per report covering the bucket */
+#define HOT_FRACTION		8	/* buckets >= 1/8 of the hottest join it */
 /* all decoders together may hold this many times max_bitmap_bytes */
 #define REBUILD_BUDGET		16
 
@@ -456,7 +457,11 @@ static uint64_t heat_update(struct mdev *d, const struct mbitmap *b)
 	return h.dirty;
 }
 
-/* The hottest bucket, widened over neighbours at least half as hot. */
+/*
+ * The hottest bucket, widened over neighbours with at least 1/8 of its
+ * heat (as the report's granules): a hot spot rarely starts on a bucket
+ * edge, and its partial buckets must not cut it short.
+ */
 static void hot_region(const struct mdev *d, uint64_t *iova, uint64_t *len)
 {
 	unsigned int i, best = 0, lo, hi;
@@ -471,10 +476,10 @@ static void hot_region(const struct mdev *d, uint64_t *iova, uint64_t *len)
 	if (max <= 0 || d->ext[best].hi <= d->ext[best].lo)
 		return;
 	lo = hi = best;
-	while (lo > 0 && d->heat[lo - 1] * 2 >= max &&
+	while (lo > 0 && d->heat[lo - 1] * HOT_FRACTION >= max &&
 	       d->ext[lo - 1].hi > d->ext[lo - 1].lo)
 		lo--;
-	while (hi + 1 < MODEL_HEAT_BUCKETS && d->heat[hi + 1] * 2 >= max &&
+	while (hi + 1 < MODEL_HEAT_BUCKETS && d->heat[hi + 1] * HOT_FRACTION >= max &&
 	       d->ext[hi + 1].hi > d->ext[hi + 1].lo)
 		hi++;
 	*iova = d->ext[lo].lo;
