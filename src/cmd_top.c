@@ -26,7 +26,7 @@
  * A boundary is emitted this long after it passed unless a later record
  * came first: records stamped just before it may still be in the ring.
  */
-#define LIVE_GRACE_NS	(20 * 1000000ull)
+#define LIVE_GRACE_NS	(100 * 1000000ull)
 #define KEY_POLL_MS	50
 
 struct top_args {
@@ -169,6 +169,9 @@ int cmd_top(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &rt);
 		r.meta.wall_offset_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec -
 					(int64_t)mono;
+		if (a.live.verbose)
+			fprintf(stderr, "iovatop: starts at CLOCK_MONOTONIC %llu ns, CLOCK_REALTIME %lld ns ahead.\n",
+				(unsigned long long)mono, (long long)r.meta.wall_offset_ns);
 		view_run_start(&r, mono);
 	}
 	view_run_redraw(&r, true);

@@ -390,7 +390,8 @@ size_t view_format_header(char *buf, size_t len, int line,
 		/* the wall clock of the boundary, to line up with other logs */
 		if (snap && meta && meta->wall_offset_ns) {
 			int64_t wall = (int64_t)snap->now_ns + meta->wall_offset_ns;
-			time_t secs = (time_t)(wall / 1000000000);
+			/* boundaries sit on whole seconds of one clock: round */
+			time_t secs = (time_t)((wall + 500000000) / 1000000000);
 			struct tm tm;
 
 			if (wall > 0 && localtime_r(&secs, &tm))

@@ -1,0 +1,154 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The views against a kernel that really tracks dirty pages:
+#   - the live view in batch mode and 'iovatop record' run side by side
+#     through a workload; the replay of the recording prints, interval by
+#     interval (matched by the wall clock of each boundary), the same
+#     summary, device rows and heat as the live view printed;
+#   - the curses live view in tmux (120x40) during a workload: the hottest
+#     device is marked, the detail panel opens, the filter works, q quits 0.
+. "$(dirname "$0")/lib.sh"
+
+# kept where the host can read them after the run
+t=${RESULTS:-$TMPDIR}/view
+rm -rf "$t"
+mkdir -p "$t"
+
+# wait_for FILE PATTERN SECONDS: grep until it matches.
+wait_for() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- live batch == replay of the same records ------------------------------
+
+"$IOVATOP" record -o "$t/trace" >"$t/record.log" 2>&1 &
+rec=$!
+if ! wait_for "$t/record.log" '^iovatop: recording to' 30; then
+	not_ok "view: iovatop record did not start: $(grep -m1 iovatop: "$t/record.log")"
+	kill -INT $rec 2>/dev/null
+	finish
+fi
+"$IOVATOP" -b 1 >"$t/live.txt" 2>"$t/live.err" &
+live=$!
+# the first block means the live view is attached: records start after it
+if ! wait_for "$t/live.txt" '^iovatop ' 30; then
+	not_ok "view: the live view printed nothing: $(head -1 "$t/live.err")"
+	kill -INT $live $rec 2>/dev/null
+	finish
+fi
+"$WORKLOAD" -s vfio-multi >"$t/workload.log" 2>&1 ||
+	not_ok "view: the vfio-multi workload failed: $(tail -1 "$t/workload.log")"
+sleep 2.5	# the live view prints the interval of the last reports
+kill -INT $live
+wait $live
+lrc=$?
+kill -INT $rec
+wait $rec
+rrc=$?
+[ $lrc -eq 0 ] || not_ok "view: the live view exited $lrc on SIGINT: $(head -1 "$t/live.err")"
+[ $rrc -eq 0 ] || not_ok "view: iovatop record exited $rrc: $(grep -m1 iovatop: "$t/record.log")"
+if ! "$IOVATOP" replay -b "$t/trace" >"$t/replay.txt" 2>"$t/replay.err"; then
+	not_ok "view: replay of the recording failed: $(head -1 "$t/replay.err")"
+	finish
+fi
+
+# Blocks in order, each with the wall clock of its boundary; the first
+# header line differs by design ("live" against "replay FILE", the time
+# since start). The two processes convert the same boundary to wall-clock
+# time each with its own clock reading, which may round to neighbouring
+# seconds: so pair the sequences at the shift (keys within a second) where
+# they agree best, then every pair must be identical. The live view's first
+# interval started with the live view, not with the recording: skipped.
+awk '
+	function secs(k,  a) { split(k, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	FNR == 1 { f++ }
+	/^iovatop  [0-9][0-9]:[0-9][0-9]:[0-9][0-9]  / { n[f]++; key[f, n[f]] = secs($2); open = 1; next }
+	/^$/ { open = 0; next }
+	open { blk[f, n[f]] = blk[f, n[f]] $0 "\n" }
+	END {
+		best = -1
+		for (k = -n[2]; k <= n[1]; k++) {
+			pairs = 0; eq = 0; fit = 1
+			for (i = 2; i <= n[1]; i++) {
+				j = i + k
+				if (j < 1 || j > n[2]) continue
+				d = key[1, i] - key[2, j]
+				if (d < -1 || d > 1) { fit = 0; break }
+				pairs++
+				if (blk[1, i] == blk[2, j]) eq++
+			}
+			if (fit && pairs && eq > best) { best = eq; bk = k; bp = pairs }
+		}
+		if (best < 0) { print "0 0 0 -"; exit }
+		busy = 0; bad = "-"
+		for (i = 2; i <= n[1]; i++) {
+			j = i + bk
+			if (j < 1 || j > n[2]) continue
+			if (blk[1, i] ~ /\n[* ] (vfio|iommufd) /) busy++
+			if (bad == "-" && blk[1, i] != blk[2, j]) bad = i " " j
+		}
+		printf "%d %d %d %s\n", bp, busy, best, bad
+	}' "$t/live.txt" "$t/replay.txt" >"$t/cmp"
+read -r common busy same bad <"$t/cmp"
+if [ "$busy" -ge 2 ] && [ "$common" -eq "$same" ]; then
+	ok "view: replay of the recording shows the numbers the live view showed ($same intervals, $busy with devices)"
+else
+	not_ok "view: replay matches the live view in $same of $common intervals ($busy with devices)"
+	if [ "$bad" != - ]; then
+		read -r li ri <<<"$bad"
+		echo "# first difference: live interval $li, replay interval $ri; live, then replay:"
+		awk -v want="$li" '/^iovatop  [0-9]/ { n++ } n == want' "$t/live.txt" | sed 's/^/# /' | head -14
+		awk -v want="$ri" '/^iovatop  [0-9]/ { n++ } n == want' "$t/replay.txt" | sed 's/^/# /' | head -14
+	fi
+fi
+check "view: the live view names the hottest device of vfio-multi (0000:3b:00.2 or the UUID device)" \
+	grep -Eq '^hottest vfio (0000:3b:00.2|83b8f4f2-509f-382f-3c1e-e6bfe0fa1001) ' "$t/live.txt"
+
+# ---- the curses view in tmux, live ------------------------------------------
+
+if ! command -v tmux >/dev/null; then
+	not_ok "view: tmux is missing in the guest (scripts/deps.sh build installs it on the host)"
+	finish
+fi
+sock=iovatop-vm-$$
+tm() { tmux -L "$sock" -f /dev/null "$@"; }
+screen() { tm capture-pane -p -t view; }
+# wait_screen TEXT SECONDS
+wait_screen() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+"$WORKLOAD" -s demo -i 100 >"$t/demo.log" 2>&1 &
+wl=$!
+tm new-session -d -s view -x 120 -y 40 \
+	"TERM=screen $IOVATOP; echo iovatop-exit=\$?; sleep 30"
+if wait_screen '* vfio ' 30 || wait_screen '* iommufd ' 5; then
+	ok "view: the curses live view shows devices and marks the hottest"
+else
+	not_ok "view: the curses live view never marked a hottest device"
+	screen | sed 's/^/# /' | head -12
+fi
+tm send-keys -t view j Enter
+check "view: Enter opens the detail panel with its heatmap" wait_screen 'heat  |' 10
+tm send-keys -t view Escape / 0 0 0 0 : 3 b Enter
+check "view: the filter leaves the devices on bus 3b" wait_screen 'filter "0000:3b"' 10
+if screen | grep -E '^[* ] (vfio|iommufd) ' | grep -qv ' vfio 0000:3b:'; then
+	not_ok "view: a device outside the filter is still listed"
+	screen | sed 's/^/# /' | head -12
+fi
+tm send-keys -t view q
+check "view: q quits the curses view with status 0" wait_screen 'iovatop-exit=0' 10
+tm kill-server 2>/dev/null
+kill -TERM $wl 2>/dev/null
+wait $wl 2>/dev/null
+finish
