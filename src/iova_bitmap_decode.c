@@ -49,6 +49,12 @@ _Static_assert(IBD_WRAPS == IOVA_ANOM_WRAPS, "anomaly ABI");
 #define HANG_SLACK		64
 /* Passes of the 6.12 re-pin loop after which we give up and call it a hang. */
 #define MAX_PASSES		(1u << 22)
+/*
+ * Passes a 6.12 drift (see drift()) may take and still count as a call
+ * that returns: 2^30 passes of a few ns each already hold the CPU for
+ * seconds, where the soft-lockup watchdog starts to complain.
+ */
+#define MAX_DRIFT		(1ULL << 30)
 
 /* What the 6.12 iova_bitmap_set() loop depends on at update_indexes. */
 struct kstate {
@@ -345,8 +351,9 @@ static void kalloc_state(struct ibd *d)
  * iova steps down exactly one page per pass while mapped_range() keeps
  * holding, until cur_bit's page index (truncated to 32 bits, as the
  * kernel's unsigned int page_idx is) falls within the pinned pages. That
- * can take 2^24 passes; jump straight to the first pass that writes.
- * Returns 1 if it moved iova.
+ * can take up to 2^47 passes; jump straight to the first pass that
+ * writes. Returns 1 if it moved iova, -1 if the walk is so long that the
+ * kernel is stuck for good (a soft lockup, not a call that returns).
  */
 static int drift(const struct ibd *d, uint64_t *iova, uint64_t *length)
 {
@@ -363,6 +370,8 @@ static int drift(const struct ibd *d, uint64_t *iova, uint64_t *length)
 		 BITS_PER_PAGE - 1;
 	if (target >= cur_bit)		/* cannot happen: g's low half is larger */
 		return 0;
+	if (cur_bit - target > MAX_DRIFT)
+		return -1;
 	*iova -= (cur_bit - target) << d->pgshift;
 	*length = e - *iova + 1;
 	return 1;
@@ -379,6 +388,7 @@ static uint64_t set_current(struct ibd *d, uint64_t iova, uint64_t length)
 	uint64_t cur_bit, last_bit, last_page_idx, stored = 0;
 	struct kstate saved = { iova, length, m->base_index, m->npages };
 	uint64_t passes = 0, power = 1, lam = 0;
+	int moved;
 
 update_indexes:
 	/*
@@ -404,7 +414,11 @@ update_indexes:
 	if (!kmapped_range(m, iova, length)) {
 		if (kadvance_to(d, m, iova))
 			return stored;
-	} else if (drift(d, &iova, &length)) {
+	} else if ((moved = drift(d, &iova, &length))) {
+		if (moved < 0) {
+			d->hangs++;
+			return stored;
+		}
 		power = 1;
 		lam = 0;
 		saved = (struct kstate){ iova, length, m->base_index, m->npages };
