@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* stands in for <linux/iova_bitmap.h> when iova_bitmap.c is built in user space */
+#include "../../shim.h"
