@@ -450,7 +450,7 @@ int cmd_decode(int argc, char **argv)
 			fprintf(stderr, "iovatop decode: line %lu: the kernel never "
 				"returns from iova_bitmap_set(0x%" PRIx64 ", 0x%"
 				PRIx64 "): it keeps looping in iova_bitmap_set(); "
-				"the bitmap below is what it wrote until then and "
+				"the output is what it wrote until then and "
 				"later lines are not applied.\n", lineno, iova,
 				length);
 			report_summary(&d, kinds);
