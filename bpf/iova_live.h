@@ -18,6 +18,13 @@
 #define IOVA_LIVE_UBITS		0x100
 
 #define IOVA_LIVE_UBITS_CHUNK	256
+/*
+ * Up to IOVA_LIVE_BATCH merged ranges of one report in one ring-buffer
+ * record: the hot path reserves a record per batch, not per range. The
+ * live source hands them on as IOVA_REC_RANGE records, one per entry.
+ */
+#define IOVA_LIVE_RANGES	0x101
+#define IOVA_LIVE_BATCH		16
 
 /* iova_live_ubits.phase */
 #define IOVA_UBITS_BEFORE	0	/* at iova_bitmap_alloc: what the buffer held */
@@ -34,6 +41,21 @@ struct iova_live_ubits {
 	__u32 phase;		/* IOVA_UBITS_* */
 	__u32 reserved;
 	__u8 data[IOVA_LIVE_UBITS_CHUNK];
+};
+
+struct iova_live_range {
+	__u64 iova;
+	__u64 length;
+	__u64 ncalls;
+};
+
+struct iova_live_ranges {
+	struct iova_rec_hdr hdr;
+	__u64 bitmap_id;
+	__u64 report_id;
+	__u32 count;		/* valid entries of r[] */
+	__u32 reserved;
+	struct iova_live_range r[IOVA_LIVE_BATCH];
 };
 
 /* Index of the counters in the "counters" per-CPU array. */

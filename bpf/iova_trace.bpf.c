@@ -74,8 +74,7 @@ struct bm_state {
 	__u64 ahead_last;
 	__u64 win_iova;		/* last window reported */
 	__u64 win_npages;
-	__u64 alloc_lost;	/* the ALLOC record never reached the ring */
-	__u64 begin_lost;	/* nor the REPORT_BEGIN of the report */
+	__u64 alloc_lost;	/* the ALLOC record reached neither ring nor map */
 	struct iova_devkey dev;
 	struct iova_rec_task task;
 	__u32 layout;
@@ -151,7 +150,11 @@ struct slot {
 	__u64 ranges;
 	__u64 bytes;
 	__u64 lost;
-	__u64 pad[8];		/* 192 bytes: no false sharing */
+	__u64 nbatch;		/* batch records written */
+	__u32 bq_n;		/* ranges waiting in bq[] */
+	__u32 pad32;
+	struct iova_live_range bq[IOVA_LIVE_BATCH];
+	__u64 pad[6];		/* whole cache lines: no false sharing */
 };
 
 struct {
@@ -175,6 +178,41 @@ struct {
 	__type(key, __u64);
 	__type(value, struct iova_rec_report_end);
 } unsent_ends SEC(".maps");
+
+/*
+ * REPORT_BEGINs that could not be sent even again at the report's end;
+ * user space delivers one just before its REPORT_END, so that every
+ * report is attributed to its device.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct iova_rec_report_begin);
+} unsent_begins SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct iova_rec_alloc);
+} unsent_allocs SEC(".maps");
+
+/* Room to build a stashed record: the BPF stack is only 512 bytes. */
+union scratch {
+	struct iova_rec_alloc alloc;
+	struct iova_rec_report_begin begin;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, union scratch);
+} scratch SEC(".maps");
+
+/* What new bitmaps_state entries start from, kept off the stack too. */
+static const struct bm_state bm_zero;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -224,37 +262,59 @@ static __always_inline void rec_submit(void *rec, bool wake)
 }
 
 /*
- * The hot path's variant: asks how full the ring is only every 64th
- * record of a slot, which is plenty with a wakeup threshold of a quarter
- * of the ring.
+ * The hot path's variant: asks how full the ring is only every 4th batch
+ * record of a slot (64 ranges), which is plenty with a wakeup threshold
+ * of a quarter of the ring.
  */
 static __always_inline void rec_submit_hot(void *rec, __u64 nth)
 {
-	if (nth % 64 == 0)
+	if (nth % 4 == 0)
 		rec_submit(rec, false);
 	else
 		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
-/* Write the slot's pending range; its counters stay in the slot. */
-static __always_inline void slot_emit(struct slot *s)
+/* Write the queued ranges as one record; counters stay in the slot. */
+static __always_inline void slot_flush_batch(struct slot *s)
 {
-	struct iova_rec_range *r;
+	struct iova_live_ranges *r;
+	__u32 n = s->bq_n;
 
-	r = rec_reserve(sizeof(*r), IOVA_REC_RANGE);
-	s->calls += s->ncalls;
-	s->bytes += s->last - s->first + 1;
+	if (!n)
+		return;
+	s->bq_n = 0;
+	r = rec_reserve(sizeof(*r), IOVA_LIVE_RANGES);
 	if (!r) {
-		s->lost++;
+		s->lost += n;
 		return;
 	}
 	r->bitmap_id = s->bitmap_id;
 	r->report_id = s->report_id;
-	r->iova = s->first;
-	r->length = s->last - s->first + 1;
-	r->ncalls = s->ncalls;
-	s->ranges++;
-	rec_submit_hot(r, s->ranges);
+	r->count = n;
+	r->reserved = 0;
+	__builtin_memcpy(r->r, s->bq, sizeof(r->r));
+	s->ranges += n;
+	rec_submit_hot(r, s->nbatch++);
+}
+
+/* Queue the slot's pending range; a full queue goes to the ring. */
+static __always_inline void slot_emit(struct slot *s)
+{
+	__u32 i = s->bq_n;
+
+	s->calls += s->ncalls;
+	s->bytes += s->last - s->first + 1;
+	if (i >= IOVA_LIVE_BATCH) {
+		slot_flush_batch(s);
+		i = 0;
+	}
+	i &= IOVA_LIVE_BATCH - 1;	/* for the verifier */
+	s->bq[i].iova = s->first;
+	s->bq[i].length = s->last - s->first + 1;
+	s->bq[i].ncalls = s->ncalls;
+	s->bq_n = i + 1;
+	if (s->bq_n == IOVA_LIVE_BATCH)
+		slot_flush_batch(s);
 }
 
 /* Hand the slot's counters to its report (bm_state). */
@@ -353,12 +413,12 @@ static __always_inline bool slot_release(struct slot *s)
 	}
 	if (__sync_val_compare_and_swap(&s->report_id, rid, 0) != rid)
 		return false;
-	if (s->ncalls) {
-		/* slot_emit() names the report by s->report_id, now 0 */
-		s->report_id = rid;
+	/* the records name the report by s->report_id, now 0 */
+	s->report_id = rid;
+	if (s->ncalls)
 		slot_emit(s);
-		s->report_id = 0;
-	}
+	slot_flush_batch(s);
+	s->report_id = 0;
 	s->ncalls = 0;
 	slot_account(s, bitmap, rid);
 	asm volatile("" ::: "memory");
@@ -480,6 +540,7 @@ static __always_inline void slot_apply(struct slot *s, __u64 iova, __u64 len)
 		bm = bpf_map_lookup_elem(&bitmaps, &s->bitmap);
 		if (s->ncalls)
 			slot_emit(s);
+		slot_flush_batch(s);
 		s->ncalls = 0;
 		emit_anomaly(bm, iova, len, kind);
 		if (kind == IOVA_ANOM_OUTSIDE_WINDOW) {
@@ -557,6 +618,7 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 		s->ranges = 0;
 		s->bytes = 0;
 		s->lost = 0;
+		s->bq_n = 0;
 		s->bm_first = bm->iova;
 		s->bm_last = bm->iova + bm->length - 1;
 		s->layout = bm->layout;
@@ -564,9 +626,11 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 		s->report_id = bm->report_id;
 		cpu = bpf_get_smp_processor_id();
 		bm->cpus |= cpu < 63 ? 1ULL << cpu : 1ULL << 63;
-	} else if (s->ncalls) {
+	} else {
 		/* the window moved: ranges before it go first */
-		slot_emit(s);
+		if (s->ncalls)
+			slot_emit(s);
+		slot_flush_batch(s);
 		s->ncalls = 0;
 	}
 	if (w->iova != bm->win_iova || w->npages != bm->win_npages)
@@ -714,18 +778,15 @@ static __always_inline void read_user_bitmap(struct bm_state *bm, __u64 rid,
 		 ubits_chunk, &c, 0);
 }
 
-static __always_inline void emit_alloc(struct bm_state *bm, __s32 ret,
+static __always_inline void fill_alloc(struct iova_rec_alloc *a,
+				       struct bm_state *bm, __s32 ret,
 				       __u64 iova, __u64 length,
 				       __u64 page_size, __u64 uaddr)
 {
-	struct iova_rec_alloc *a;
-
-	a = rec_reserve(sizeof(*a), IOVA_REC_ALLOC);
-	if (!a) {
-		if (bm)
-			bm->alloc_lost = 1;
-		return;
-	}
+	a->hdr.type = IOVA_REC_ALLOC;
+	a->hdr.size = sizeof(*a);
+	a->hdr.cpu = bpf_get_smp_processor_id();
+	a->hdr.ts_ns = bpf_ktime_get_ns();
 	a->bitmap_id = bm ? bm->bitmap_id : 0;
 	a->iova = iova;
 	a->length = length;
@@ -734,21 +795,53 @@ static __always_inline void emit_alloc(struct bm_state *bm, __s32 ret,
 	a->ret = ret;
 	a->layout = compat_layout();
 	fill_task(&a->task);
-	rec_submit(a, false);
+}
+
+/*
+ * An ALLOC the ring has no room for waits in unsent_allocs: user space
+ * delivers it before the bitmap's first REPORT_BEGIN, so the report can
+ * still be rebuilt. Only when that fails too is the report incomplete.
+ */
+static __always_inline void emit_alloc(struct bm_state *bm, __s32 ret,
+				       __u64 iova, __u64 length,
+				       __u64 page_size, __u64 uaddr)
+{
+	struct iova_rec_alloc *a;
+	union scratch *st;
+	__u32 zero = 0;
+
+	a = bpf_ringbuf_reserve(&rb, sizeof(*a), 0);
+	if (a) {
+		fill_alloc(a, bm, ret, iova, length, page_size, uaddr);
+		rec_submit(a, false);
+		return;
+	}
+	cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+	if (!bm)
+		return;		/* a failed alloc: nothing to rebuild */
+	st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st) {
+		bm->alloc_lost = 1;
+		return;
+	}
+	fill_alloc(&st->alloc, bm, ret, iova, length, page_size, uaddr);
+	if (bpf_map_update_elem(&unsent_allocs, &bm->bitmap_id, &st->alloc,
+				BPF_ANY))
+		bm->alloc_lost = 1;
 }
 
 static __always_inline int handle_alloc(__u64 iova, __u64 length,
 					__u64 page_size, __u64 data, __u64 ret)
 {
 	struct iova_bitmap *b = (void *)ret;
-	struct bm_state zero = {}, *bm;
+	struct bm_state *bm;
 
 	if (ret >= (__u64)-ERRNO_MAX || !ret) {
 		emit_alloc(NULL, ret ? (__s32)ret : -12, iova, length,
 			   page_size, data);
 		return 0;
 	}
-	if (bpf_map_update_elem(&bitmaps, &ret, &zero, BPF_ANY))
+	if (bpf_map_update_elem(&bitmaps, &ret, &bm_zero, BPF_ANY))
 		return 0;
 	bm = bpf_map_lookup_elem(&bitmaps, &ret);
 	if (!bm)
@@ -796,12 +889,12 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 						 void *opaque, __u64 fn)
 {
 	__u64 bptr = (__u64)b;
-	struct bm_state *bm, zero = {};
+	struct bm_state *bm;
 
 	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 	if (!bm) {
 		/* allocated before we attached: describe it from the struct */
-		if (bpf_map_update_elem(&bitmaps, &bptr, &zero, BPF_ANY))
+		if (bpf_map_update_elem(&bitmaps, &bptr, &bm_zero, BPF_ANY))
 			return 0;
 		bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 		if (!bm)
@@ -824,26 +917,17 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	fill_task(&bm->task);
 	name_device(bm, opaque, fn);
 
-	bm->begin_lost = 0;
 	emit_begin(bm);
 	return 0;
 }
 
-/*
- * REPORT_BEGIN names the device; without it the report could not even be
- * attributed, so a lost one is sent again just before REPORT_END.
- */
-static __always_inline void emit_begin(struct bm_state *bm)
+static __always_inline void fill_begin(struct iova_rec_report_begin *r,
+				       struct bm_state *bm)
 {
-	struct iova_rec_report_begin *r;
-
-	r = rec_reserve(sizeof(*r), IOVA_REC_REPORT_BEGIN);
-	if (!r) {
-		if (!bm->begin_lost)
-			bm->lost++;
-		bm->begin_lost = 1;
-		return;
-	}
+	r->hdr.type = IOVA_REC_REPORT_BEGIN;
+	r->hdr.size = sizeof(*r);
+	r->hdr.cpu = bpf_get_smp_processor_id();
+	r->hdr.ts_ns = bm->ts_begin;
 	r->bitmap_id = bm->bitmap_id;
 	r->report_id = bm->report_id;
 	r->callback = bm->callback;
@@ -853,8 +937,36 @@ static __always_inline void emit_begin(struct bm_state *bm)
 	r->length = bm->length;
 	__builtin_memcpy(r->devname, bm->dev.devname, sizeof(r->devname));
 	r->task = bm->task;
-	rec_submit(r, false);
-	bm->begin_lost = 0;
+}
+
+/*
+ * REPORT_BEGIN names the device. One the ring has no room for waits in
+ * unsent_begins, and user space delivers it before the first record of
+ * the report that does arrive; only when that fails too is the report
+ * incomplete (and it may stay unattributed).
+ */
+static __always_inline void emit_begin(struct bm_state *bm)
+{
+	struct iova_rec_report_begin *r;
+	union scratch *st;
+	__u32 zero = 0;
+
+	r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+	if (r) {
+		fill_begin(r, bm);
+		rec_submit(r, false);
+		return;
+	}
+	cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+	st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st) {
+		bm->lost++;
+		return;
+	}
+	fill_begin(&st->begin, bm);
+	if (bpf_map_update_elem(&unsent_begins, &bm->report_id, &st->begin,
+				BPF_ANY))
+		bm->lost++;
 }
 
 struct flush_ctx {
@@ -938,13 +1050,6 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		emit_window(bm, b, &w);
 
 	read_user_bitmap(bm, bm->report_id, IOVA_UBITS_AFTER);
-
-	/* what lets user space name and size the report, if it was lost */
-	if (bm->alloc_lost)
-		emit_alloc(bm, 0, bm->iova, bm->length, bm->page_size,
-			   bm->user_addr);
-	if (bm->begin_lost)
-		emit_begin(bm);
 
 	end.hdr.type = IOVA_REC_REPORT_END;
 	end.hdr.size = sizeof(end);

@@ -29,6 +29,7 @@
 #define DEFAULT_RINGBUF_BYTES	(8u << 20)
 #define OPEN_REPORTS		64
 #define VERIFY_BITMAPS		64
+#define SEEN_ALLOCS		256
 
 /* The functions the tracer attaches to, and what each is for. */
 enum fn_id {
@@ -103,6 +104,9 @@ struct live {
 	int sink_ret;
 	int delivered;
 	struct open_report open[OPEN_REPORTS];
+	uint64_t seen_alloc[SEEN_ALLOCS];	/* ALLOCs delivered lately */
+	unsigned int seen_next;
+	uint64_t no_begin;		/* report whose BEGIN is nowhere */
 	enum ibd_rule rule;
 	uint32_t index_bits;		/* 8 or 64: unit of mapped_base_index */
 	uint64_t verify_max;		/* bytes; 0 when --verify is off */
@@ -449,6 +453,67 @@ static void open_add(struct live *l, uint64_t report_id, uint64_t bitmap_id)
 	l->open[victim].bitmap_id = bitmap_id;
 }
 
+static void vb_record(struct live *l, const struct iova_rec_hdr *h);
+
+static bool alloc_seen(struct live *l, uint64_t bitmap_id)
+{
+	int i;
+
+	for (i = 0; i < SEEN_ALLOCS; i++)
+		if (l->seen_alloc[i] == bitmap_id)
+			return true;
+	return false;
+}
+
+static void alloc_mark(struct live *l, uint64_t bitmap_id)
+{
+	l->seen_alloc[l->seen_next++ % SEEN_ALLOCS] = bitmap_id;
+}
+
+/*
+ * Records the ring had no room for, left in maps by the BPF side: an
+ * ALLOC goes before the first REPORT_BEGIN of its bitmap, a REPORT_BEGIN
+ * before the first record of its report that did arrive. Then the report
+ * is attributed and rebuilt as if nothing had been lost.
+ */
+static int deliver_unsent_alloc(struct live *l, uint64_t bitmap_id)
+{
+	int fd = bpf_map__fd(l->skel->maps.unsent_allocs);
+	struct iova_rec_alloc a;
+
+	if (!bitmap_id || alloc_seen(l, bitmap_id))
+		return 0;
+	if (bpf_map_lookup_elem(fd, &bitmap_id, &a))
+		return 0;
+	bpf_map_delete_elem(fd, &bitmap_id);
+	alloc_mark(l, bitmap_id);
+	if (l->verify_max)
+		vb_record(l, &a.hdr);
+	return deliver(l, &a.hdr);
+}
+
+static int ensure_begin(struct live *l, uint64_t report_id)
+{
+	int fd = bpf_map__fd(l->skel->maps.unsent_begins);
+	struct iova_rec_report_begin b;
+	int ret;
+
+	if (!report_id || open_find(l, report_id) || report_id == l->no_begin)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &report_id, &b)) {
+		l->no_begin = report_id;	/* do not ask again per record */
+		return 0;
+	}
+	bpf_map_delete_elem(fd, &report_id);
+	ret = deliver_unsent_alloc(l, b.bitmap_id);
+	if (ret)
+		return ret;
+	open_add(l, b.report_id, b.bitmap_id);
+	if (l->verify_max)
+		vb_record(l, &b.hdr);
+	return deliver(l, &b.hdr);
+}
+
 /* A REPORT_END that was lost entirely: say so, never leave it open. */
 static int synth_end(struct live *l, uint64_t bitmap_id, uint64_t report_id)
 {
@@ -481,6 +546,9 @@ static int drain_unsent_ends(struct live *l)
 			continue;
 		}
 		bpf_map_delete_elem(fd, &key);
+		ret = ensure_begin(l, e.report_id);
+		if (ret)
+			return ret;
 		o = open_find(l, e.report_id);
 		if (o)
 			o->used = false;
@@ -699,6 +767,33 @@ static void vb_record(struct live *l, const struct iova_rec_hdr *h)
 	}
 }
 
+/* A batch of merged ranges becomes the RANGE records the sink knows. */
+static int deliver_batch(struct live *l, const struct iova_live_ranges *b)
+{
+	struct iova_rec_range r;
+	uint32_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.hdr.type = IOVA_REC_RANGE;
+	r.hdr.size = sizeof(r);
+	r.hdr.cpu = b->hdr.cpu;
+	r.hdr.ts_ns = b->hdr.ts_ns;
+	r.bitmap_id = b->bitmap_id;
+	r.report_id = b->report_id;
+	if (ensure_begin(l, b->report_id))
+		return -ECANCELED;
+	for (i = 0; i < b->count && i < IOVA_LIVE_BATCH; i++) {
+		r.iova = b->r[i].iova;
+		r.length = b->r[i].length;
+		r.ncalls = b->r[i].ncalls;
+		if (l->verify_max)
+			vb_record(l, &r.hdr);
+		if (deliver(l, &r.hdr))
+			return -ECANCELED;
+	}
+	return 0;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct live *l = ctx;
@@ -708,6 +803,11 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h) || h->size > size)
 		return 0;	/* cannot happen: the BPF side sizes them */
+	if (h->type == IOVA_LIVE_RANGES) {
+		if (h->size != sizeof(struct iova_live_ranges))
+			return 0;
+		return deliver_batch(l, data);
+	}
 	if (h->type == IOVA_LIVE_UBITS) {
 		/* --verify read-backs stay here, the sink gets the verdict */
 		if (h->size == sizeof(struct iova_live_ubits) && l->verify_max)
@@ -716,10 +816,36 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (iova_rec_size(h->type) != h->size)
 		return 0;
+
+	/* what precedes this record but was left in a map */
+	switch (h->type) {
+	case IOVA_REC_REPORT_BEGIN:
+		ret = deliver_unsent_alloc(l, ((const struct iova_rec_report_begin *)h)->bitmap_id);
+		break;
+	case IOVA_REC_RANGE:
+		ret = ensure_begin(l, ((const struct iova_rec_range *)h)->report_id);
+		break;
+	case IOVA_REC_WINDOW:
+		ret = ensure_begin(l, ((const struct iova_rec_window *)h)->report_id);
+		break;
+	case IOVA_REC_ANOMALY:
+		ret = ensure_begin(l, ((const struct iova_rec_anomaly *)h)->report_id);
+		break;
+	case IOVA_REC_REPORT_END:
+		ret = ensure_begin(l, ((const struct iova_rec_report_end *)h)->report_id);
+		break;
+	default:
+		ret = 0;
+	}
+	if (ret)
+		return -ECANCELED;
 	if (l->verify_max)
 		vb_record(l, h);
 
 	switch (h->type) {
+	case IOVA_REC_ALLOC:
+		alloc_mark(l, ((const struct iova_rec_alloc *)h)->bitmap_id);
+		break;
 	case IOVA_REC_REPORT_BEGIN: {
 		const struct iova_rec_report_begin *b = data;
 
