@@ -470,12 +470,17 @@ static bool wait_for(const char *needle, bool present, int timeout_ms)
  * Start the view in a detached 120x40 session. The shell prints the exit
  * status after it, so a test can check how the view ended.
  */
-static void start(const char *args)
+static void start_sized(int cols, int lines, const char *args)
 {
 	tmux("kill-session -t view 2>/dev/null");
-	assert_int_equal(tmux("new-session -d -s view -x 120 -y 40 "
+	assert_int_equal(tmux("new-session -d -s view -x %d -y %d "
 			      "\"LANG=C.UTF-8 %s %s; echo iovatop-exit=\\$?; sleep 30\"",
-			      bin, args), 0);
+			      cols, lines, bin, args), 0);
+}
+
+static void start(const char *args)
+{
+	start_sized(120, 40, args);
 }
 
 /* Space-separated tmux key names, each quoted for the shell ("<", "/"). */
@@ -511,6 +516,28 @@ static bool screen_line(const char *needle, char *out, size_t len)
 {
 	const char *p = strstr(screen, needle), *b, *e;
 
+	if (!p)
+		return false;
+	for (b = p; b > screen && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	if (!e)
+		e = p + strlen(p);
+	while (e > b && e[-1] == ' ')
+		e--;
+	snprintf(out, len, "%.*s", (int)(e - b), b);
+	return true;
+}
+
+/* A device's row (below the titles, not the header's hottest line). */
+static bool screen_row(const char *needle, char *out, size_t len)
+{
+	const char *t = strstr(screen, "  DEVICE"), *p, *b, *e;
+
+	if (!t)
+		return false;
+	/* needle is "  NAME ": the mark column may hold '*' */
+	p = strstr(t, needle + 1);
 	if (!p)
 		return false;
 	for (b = p; b > screen && b[-1] != '\n'; b--)
@@ -709,6 +736,102 @@ static void test_tmux_zero_rows(void **unused)
 	quit_ok();
 }
 
+/* The first trace recorded in the VM (tests/data/), or fail: it is committed. */
+static void recorded_trace(char *out, size_t len)
+{
+	char dir[700], best[256] = "";
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/data", tests_dir);
+	d = opendir(dir);
+	if (!d)
+		fail_msg("%s is missing: the traces recorded in the test VM live there", dir);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 6 && !strcmp(de->d_name + l - 6, ".trace") &&
+		    (!best[0] || strcmp(de->d_name, best) < 0))
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	}
+	closedir(d);
+	if (!best[0])
+		fail_msg("no .trace file in %s", dir);
+	snprintf(out, len, "%s/%s", dir, best);
+}
+
+/* The next device row of a batch block, without trailing blanks. */
+static const char *next_row(const char *p, char *out, size_t len)
+{
+	const char *e;
+
+	while (p && *p) {
+		e = strchr(p, '\n');
+		if (!e)
+			return NULL;
+		if ((p[0] == '*' || p[0] == ' ') && p[1] == ' ' &&
+		    (!strncmp(p + 2, "vfio ", 5) || !strncmp(p + 2, "iommufd ", 8))) {
+			snprintf(out, len, "%.*s", (int)(e - p), p);
+			return e + 1;
+		}
+		if (e == p)
+			return NULL;	/* the blank line ends the block */
+		p = e + 1;
+	}
+	return NULL;
+}
+
+/*
+ * A real trace from the VM, stepped in a terminal wide enough for every
+ * column: each interval's rows on the screen are the batch rows.
+ */
+static void test_tmux_recorded_trace(void **unused)
+{
+	char path[800], args[900], want[512], got[512], needle[32];
+	const char *block, *p;
+	struct run r;
+	int step, rows = 0;
+
+	(void)unused;
+	recorded_trace(path, sizeof(path));
+	run(&r, "%s replay -b %s", bin, path);
+	assert_int_equal(r.status, 0);
+	snprintf(args, sizeof(args), "replay --step %s", path);
+	start_sized(200, 50, args);
+	WAIT("[paused]");
+	for (step = 1; step <= 4; step++) {
+		/* the n-th block of the batch output is the n-th step */
+		block = r.out;
+		for (int i = 1; i < step && block; i++) {
+			block = strstr(block, "\n\n");
+			block = block ? block + 2 : NULL;
+		}
+		assert_non_null(block);
+		keys("n");
+		/* "+1.930s": the time since start of this block, as on the screen */
+		p = strstr(block, "  +");
+		assert_non_null(p);
+		snprintf(needle, sizeof(needle), "%.*s", (int)strcspn(p + 2, " "), p + 2);
+		WAIT(needle);
+		p = strchr(block, '\n') + 1;
+		while ((p = next_row(p, want, sizeof(want)))) {
+			/* the name ends where the path column's gap begins */
+			char name[80];
+			int nl = (int)(strstr(want + 2, "  ") - (want + 2));
+
+			snprintf(name, sizeof(name), "  %.*s ", nl, want + 2);
+			if (!screen_row(name, got, sizeof(got)))
+				fail_msg("step %d: no row for%son the screen:\n%s",
+					 step, name, screen);
+			assert_string_equal(got, want);
+			rows++;
+		}
+	}
+	assert_true(rows >= 4);
+	quit_ok();
+	run_free(&r);
+}
+
 static void test_tmux_real_time(void **unused)
 {
 	char args[700];
@@ -742,6 +865,7 @@ int main(void)
 		cmocka_unit_test(test_tmux_resize),
 		cmocka_unit_test(test_tmux_zero_rows),
 		cmocka_unit_test(test_tmux_real_time),
+		cmocka_unit_test(test_tmux_recorded_trace),
 	};
 
 	/* VIEW_TEST=test_tmux_keys runs one test while hunting a failure */
