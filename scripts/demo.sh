@@ -37,6 +37,14 @@ fi
 why="this kernel has no iova_bitmap_set()"
 [ "$(id -u)" -eq 0 ] || why="not root"
 echo "demo: $why; booting the $ver test VM with a multi-device migration workload instead" >&2
+# The guest mounts tmpfs over these (tests/vm/guest-init.sh): a tree
+# inside them is invisible there.
+case "$repo/" in
+/tmp/* | /run/* | /var/tmp/* | /root/*)
+	echo "demo: the test VM cannot see $repo (it mounts tmpfs over /tmp, /run, /var/tmp and /root); clone the repository elsewhere, e.g. under /opt or /srv, and run make demo there" >&2
+	exit 1
+	;;
+esac
 "$repo/scripts/deps.sh" vm
 . "$repo/tests/vm/lib.sh"
 if [ ! -f "$(kernel_dir "$ver")/.iovatop-built" ]; then
