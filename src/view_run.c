@@ -53,6 +53,15 @@ void view_run_start(struct view_run *r, uint64_t start_ns)
 
 static void emit(struct view_run *r, uint64_t tick_ns)
 {
+	/*
+	 * Paused live, the screen must stay as it was, re-sorted or resized
+	 * included: take no snapshot (the rows belong to the model until the
+	 * next one). The model counts on, and the first interval after the
+	 * pause averages over it. A paused replay's clock stands still, so a
+	 * boundary there is a step and is shown.
+	 */
+	if (r->vc && !r->batch && r->st.paused && !r->st.replay)
+		return;
 	if (model_snapshot(r->model, tick_ns, r->st.sort, r->st.reverse,
 			   r->st.filter, &r->snap)) {
 		/* out of memory for the rows: keep showing the last snapshot */
@@ -67,11 +76,7 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 	r->pending = 0;
 	if (r->batch)
 		view_batch_print(r->batch, &r->meta, &r->st, &r->snap);
-	/*
-	 * Paused live, the model moves on and the screen stays where it was;
-	 * a paused replay's clock stands still, so a boundary here is a step.
-	 */
-	if (r->vc && (!r->st.paused || r->st.replay))
+	if (r->vc)
 		view_curses_draw(r->vc, &r->st, &r->meta, &r->snap, false);
 	r->shown++;
 	if (r->count > 0 && r->shown >= r->count)

@@ -457,12 +457,12 @@ static bool wait_for(const char *needle, bool present, int timeout_ms)
 
 #define WAIT(needle) \
 	do { \
-		if (!wait_for(needle, true, 5000)) \
+		if (!wait_for(needle, true, 10000)) \
 			fail_msg("the screen never showed \"%s\":\n%s", needle, screen); \
 	} while (0)
 #define WAIT_GONE(needle) \
 	do { \
-		if (!wait_for(needle, false, 5000)) \
+		if (!wait_for(needle, false, 10000)) \
 			fail_msg("the screen kept showing \"%s\":\n%s", needle, screen); \
 	} while (0)
 
