@@ -51,6 +51,9 @@ DEPS_STAMP := .output/.deps-build
 
 .PHONY: all deps check test vmtest bench demo fuzz install clean
 .DELETE_ON_ERROR:
+# Skeletons and BPF objects are intermediates; keep them so that a second
+# make does not regenerate them and rebuild every object.
+.SECONDARY:
 
 # The sanitizer build keeps its binary in its own output directory so that
 # it never replaces the plain ./iovatop.
