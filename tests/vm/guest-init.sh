@@ -22,8 +22,21 @@ ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 m -t devpts devpts /dev/pts
 m -t tmpfs tmpfs /dev/shm
-for d in /tmp /run /var/tmp /root; do
-	m -t tmpfs tmpfs "$d"
+# The repository may live under a directory the guest covers with tmpfs
+# (a clone in /tmp): keep its host copy visible at the same path.
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+m -t tmpfs tmpfs /run
+for d in /tmp /var/tmp /root; do
+	case "$repo/" in
+	"$d"/*)
+		mkdir -p "/run/iv-host$d"
+		mount --bind "$d" "/run/iv-host$d"
+		m -t tmpfs tmpfs "$d"
+		mkdir -p "$repo"
+		mount --bind "/run/iv-host$repo" "$repo"
+		;;
+	*) m -t tmpfs tmpfs "$d" ;;
+	esac
 done
 m -t debugfs debugfs /sys/kernel/debug
 m -t tracefs tracefs /sys/kernel/tracing
