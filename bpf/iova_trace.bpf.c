@@ -139,6 +139,13 @@ struct slot {
 	__u64 win_iova;		/* window when the slot was set up */
 	__u64 win_npages;
 	__u64 win_last;		/* last IOVA the pinned pages hold */
+	/*
+	 * Calls inside [fast_first, fast_last] are inside both the bitmap
+	 * and the pinned window, so they neither move the window nor are
+	 * anomalies: the hot path takes them without reading the struct.
+	 */
+	__u64 fast_first;
+	__u64 fast_last;
 	__u32 layout;
 	__u32 busy;
 	/*
@@ -420,6 +427,8 @@ static __always_inline bool slot_release(struct slot *s)
 	slot_flush_batch(s);
 	s->report_id = 0;
 	s->ncalls = 0;
+	s->fast_first = 1;
+	s->fast_last = 0;
 	slot_account(s, bitmap, rid);
 	asm volatile("" ::: "memory");
 	s->bitmap = 0;
@@ -585,8 +594,41 @@ static __always_inline void set_direct(struct bm_state *bm, __u64 iova,
 }
 
 /*
- * Slow path: the slot belongs to another report (or none), or the window
- * moved, or a 6.8 set-ahead is pending.
+ * The range the hot path may take unchecked: the window (6.11+: what
+ * iova_bitmap_set() itself tests before moving it; before: what the
+ * pinned pages hold) within the bitmap. Empty while nothing is pinned.
+ */
+static __always_inline void set_fast_range(struct slot *s,
+					   struct iova_bitmap *b,
+					   const struct win *w,
+					   struct bm_state *bm)
+{
+	__u64 first = w->iova, last;
+
+	s->fast_first = 1;
+	s->fast_last = 0;
+	if (!w->npages)
+		return;
+	if (s->layout == IOVA_LAYOUT_V6_11) {
+		__u64 len = compat_mapped_length(b, bm->index_bits);
+
+		if (!len)
+			return;
+		last = first + len - 1;
+	} else {
+		last = s->win_last;
+	}
+	if (first < s->bm_first)
+		first = s->bm_first;
+	if (last > s->bm_last)
+		last = s->bm_last;
+	s->fast_first = first;
+	s->fast_last = last;
+}
+
+/*
+ * Slow path: the slot belongs to another report (or none), or the call
+ * lies outside the slot's fast range, or a 6.8 set-ahead is pending.
  */
 static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 				     __u64 iova, __u64 len,
@@ -638,20 +680,66 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 	s->win_iova = w->iova;
 	s->win_npages = w->npages;
 	s->win_last = win_capacity_last(w, bm->pgshift);
+	set_fast_range(s, b, w, bm);
 	slot_apply(s, iova, len);
+}
+
+/* A call in the fast range: merge it, or queue the pending range. */
+static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
+{
+	if (coalesce && s->ncalls) {
+		if (iova - 1 == s->last) {
+			/* the common case: the next page up */
+			s->last = last;
+			s->ncalls++;
+			return;
+		}
+		if ((iova <= s->last || iova - s->last == 1) &&
+		    (last >= s->first || s->first - last == 1)) {
+			if (iova < s->first)
+				s->first = iova;
+			if (last > s->last)
+				s->last = last;
+			s->ncalls++;
+			return;
+		}
+	}
+	if (s->ncalls)
+		slot_emit(s);
+	s->first = iova;
+	s->last = last;
+	s->ncalls = 1;
 }
 
 static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 				      __u64 len, const bool btf)
 {
 	__u32 zero = 0;
-	__u64 ahead = 0;
+	__u64 ahead = 0, last = iova + len - 1;
 	struct slot *s;
 	struct win w;
 
 	s = bpf_map_lookup_elem(&slots, &zero);
 	if (!s)
 		return 0;
+	if (s->bitmap == (__u64)b && !s->busy && iova >= s->fast_first &&
+	    last <= s->fast_last && last >= iova) {
+		if (compat_has_set_ahead()) {
+			if (btf)
+				ahead = ((struct iova_bitmap___v6_8 *)b)->set_ahead_length;
+			else
+				ahead = BPF_CORE_READ((struct iova_bitmap___v6_8 *)b,
+						      set_ahead_length);
+		}
+		if (!ahead) {
+			s->busy = 1;
+			asm volatile("" ::: "memory");
+			slot_merge(s, iova, last);
+			asm volatile("" ::: "memory");
+			s->busy = 0;
+			return 0;
+		}
+	}
 	if (btf) {
 		w.iova = b->mapped.iova;
 		w.npages = b->mapped.npages;
@@ -677,19 +765,14 @@ static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 	}
 	s->busy = 1;
 	asm volatile("" ::: "memory");
-	if (s->bitmap == (__u64)b && s->report_id && w.iova == s->win_iova &&
-	    w.npages == s->win_npages && !ahead) {
-		slot_apply(s, iova, len);
+	if (btf) {
+		w.pgoff = b->mapped.pgoff;
+		w.base_index = b->mapped_base_index;
 	} else {
-		if (btf) {
-			w.pgoff = b->mapped.pgoff;
-			w.base_index = b->mapped_base_index;
-		} else {
-			w.pgoff = BPF_CORE_READ(b, mapped.pgoff);
-			w.base_index = BPF_CORE_READ(b, mapped_base_index);
-		}
-		set_slow(s, b, iova, len, &w, ahead, btf);
+		w.pgoff = BPF_CORE_READ(b, mapped.pgoff);
+		w.base_index = BPF_CORE_READ(b, mapped_base_index);
 	}
+	set_slow(s, b, iova, len, &w, ahead, btf);
 	asm volatile("" ::: "memory");
 	s->busy = 0;
 	return 0;
