@@ -374,7 +374,7 @@ size_t view_format_header(char *buf, size_t len, int line,
 			  const struct view_state *s,
 			  const struct model_snapshot *snap, int width)
 {
-	char clock[16];
+	char clock[16], speed[32] = "";
 	double t = 0;
 	size_t n = 0;
 	int hot;
@@ -399,10 +399,12 @@ size_t view_format_header(char *buf, size_t len, int line,
 		}
 		clock[n] = '\0';
 		/* what is going on first: a narrow screen cuts the details */
+		if (s && s->replay && meta && meta->paced)
+			snprintf(speed, sizeof(speed), "  speed x%g", s->speed);
 		n = fitted(snprintf(buf, len,
-			"iovatop  %s%s%s  +%.3fs%s%s%s  kernel %s  probe %s  layout %s",
+			"iovatop  %s%s%s  +%.3fs%s%s%s%s  kernel %s  probe %s  layout %s",
 			clock, meta && meta->live ? "live" : "replay ",
-			meta && !meta->live ? meta->source : "", t,
+			meta && !meta->live ? meta->source : "", t, speed,
 			s && s->paused ? "  [paused]" : "",
 			meta && meta->at_end ? "  [end of trace]" : "",
 			meta && meta->trace_incomplete ? "  [trace cut short]" : "",
@@ -410,9 +412,6 @@ size_t view_format_header(char *buf, size_t len, int line,
 			meta && meta->probe ? meta->probe : "?",
 			meta && meta->layout ? meta->layout : "?"),
 			len);
-		if (s && s->replay && meta && meta->paced && n + 1 < len)
-			n += fitted(snprintf(buf + n, len - n, "  speed x%g",
-					     s->speed), len - n);
 		break;
 	case 1:
 		if (!snap)

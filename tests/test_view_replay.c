@@ -837,12 +837,12 @@ static void test_tmux_real_time(void **unused)
 	char args[700];
 
 	(void)unused;
-	/* 6 s of trace at 8x: the end within a second or so */
-	snprintf(args, sizeof(args), "replay --speed 8 %s", synth);
+	/* 6 s of trace at 2x, then 4x: the end within two seconds or so */
+	snprintf(args, sizeof(args), "replay --speed 2 %s", synth);
 	start(args);
-	WAIT("speed x8");
+	WAIT("speed x2");
 	keys("+");
-	WAIT("speed x16");
+	WAIT("speed x4");
 	WAIT("[end of trace]");
 	WAIT("* iommufd hwpt 7");
 	quit_ok();
