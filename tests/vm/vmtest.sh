@@ -53,7 +53,16 @@ for v in "${vers[@]}"; do
 	}
 	/^# / && prev_fail { print "       " $0 }
 	{ prev_fail = ($0 ~ /^not ok - / || (prev_fail && /^# /)) }
-	END { for (p in n) printf "  -- %s: %d checks, %d failed\n", p, n[p], bad[p] + 0 }' "$log"
+	END {
+		# kernel facts first, then the paths, then whatever else
+		split("kernel vfio iommufd decode tracer view", known, " ")
+		for (i = 1; i in known; i++) if (known[i] in n) {
+			printf "  -- %s: %d checks, %d failed\n", known[i], n[known[i]], bad[known[i]] + 0
+			done[known[i]] = 1
+		}
+		for (p in n) if (!(p in done))
+			printf "  -- %s: %d checks, %d failed\n", p, n[p], bad[p] + 0
+	}' "$log"
 	if [ $rc -ne 0 ]; then
 		case $rc in
 		124) why="timed out after $timeout s and was killed" ;;
