@@ -180,16 +180,17 @@ static int setup(void **state)
 		fprintf(stderr, "test_view_replay: %s\n", err);
 		return -1;
 	}
-	snprintf(sock, sizeof(sock), "iovatop-test-%d", (int)getpid());
+	/* a private server whose socket goes away with the directory */
+	snprintf(sock, sizeof(sock), "%s/tmux", tmpdir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[700];
+	char cmd[800];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "tmux -L %s kill-server 2>/dev/null; rm -rf %s",
+	snprintf(cmd, sizeof(cmd), "tmux -S %s kill-server 2>/dev/null; rm -rf %s",
 		 sock, tmpdir);
 	return system(cmd) == -1;
 }
@@ -414,7 +415,7 @@ static int tmux(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "tmux -L %s -f /dev/null %s", sock, args);
+	snprintf(cmd, sizeof(cmd), "tmux -S %s -f /dev/null %s", sock, args);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
