@@ -552,6 +552,26 @@ static bool screen_row(const char *needle, char *out, size_t len)
 	return true;
 }
 
+/*
+ * Wait until the screen line found by find(needle) reads want: tmux may
+ * show the new header before the new rows of the same refresh.
+ */
+static void wait_line(bool (*find)(const char *, char *, size_t),
+		      const char *needle, const char *want)
+{
+	char got[512] = "";
+	int ms;
+
+	for (ms = 0; ms < 10000; ms += 50) {
+		capture();
+		if (find(needle, got, sizeof(got)) && !strcmp(got, want))
+			return;
+		sleep_ms(50);
+	}
+	fail_msg("the screen line with \"%s\" reads\n%s\nnot\n%s\nscreen:\n%s",
+		 needle, got, want, screen);
+}
+
 /* Where a device's row is: below the titles, not in the header. */
 static long row_pos(const char *name)
 {
@@ -572,7 +592,7 @@ static void test_tmux_available(void **unused)
 
 static void test_tmux_step_same_rows_as_batch(void **unused)
 {
-	char row[256], want[256];
+	char want[256];
 	struct run r;
 	const char *block;
 	int i;
@@ -614,8 +634,7 @@ static void test_tmux_step_same_rows_as_batch(void **unused)
 				;
 			e = strchr(p, '\n');
 			snprintf(want, sizeof(want), "%.*s", (int)(e - b), b);
-			assert_true(screen_line(names[i], row, sizeof(row)));
-			assert_string_equal(row, want);
+			wait_line(screen_line, names[i], want);
 		}
 	}
 	/* and so is the summary line */
@@ -623,8 +642,7 @@ static void test_tmux_step_same_rows_as_batch(void **unused)
 		const char *p = strstr(block, "devices 3"), *e = strchr(p, '\n');
 
 		snprintf(want, sizeof(want), "%.*s", (int)(e - p), p);
-		assert_true(screen_line("devices 3", row, sizeof(row)));
-		assert_string_equal(row, want);
+		wait_line(screen_line, "devices 3", want);
 	}
 	keys("n");
 	WAIT("[end of trace]");
@@ -788,7 +806,7 @@ static const char *next_row(const char *p, char *out, size_t len)
  */
 static void test_tmux_recorded_trace(void **unused)
 {
-	char path[800], args[900], want[512], got[512], needle[32];
+	char path[800], args[900], want[512], needle[32];
 	const char *block, *p;
 	struct run r;
 	int step, rows = 0;
@@ -821,10 +839,7 @@ static void test_tmux_recorded_trace(void **unused)
 			int nl = (int)(strstr(want + 2, "  ") - (want + 2));
 
 			snprintf(name, sizeof(name), "  %.*s ", nl, want + 2);
-			if (!screen_row(name, got, sizeof(got)))
-				fail_msg("step %d: no row for%son the screen:\n%s",
-					 step, name, screen);
-			assert_string_equal(got, want);
+			wait_line(screen_row, name, want);
 			rows++;
 		}
 	}
