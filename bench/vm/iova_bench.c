@@ -344,6 +344,13 @@ static void run_cfg(enum cfg c, unsigned int round)
 			snprintf(log, sizeof(log), "%s/bench-bpftrace.log", opt.tmp);
 			snprintf(out, sizeof(out), "%s/bench-bpftrace.out", opt.tmp);
 			pid = spawn(argv, log, "Attaching", out);
+			/*
+			 * bpftrace says "Attaching" before it attaches; a report
+			 * running while the kernel patches iova_bitmap_set()
+			 * has crashed the emulated guest (int3 oops), so let
+			 * it finish first.
+			 */
+			sleep(3);
 			measure(c, k, round);
 			usleep(300000);
 			stop(pid);
