@@ -232,12 +232,23 @@ static pid_t spawn(char *const argv[], const char *log, const char *ready,
 	return -1;
 }
 
+/*
+ * The kernel drops a BPF link from a workqueue, so the detach (patching
+ * iova_bitmap_set() back) can still be running after the process is gone;
+ * a report racing with it has crashed the emulated guest (int3 oops).
+ */
+static void settle(void)
+{
+	sleep(1);
+}
+
 static void stop(pid_t pid)
 {
 	int status;
 
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
+	settle();
 }
 
 static uint64_t count_lines(const char *path)
@@ -305,6 +316,7 @@ static void run_cfg(enum cfg c, unsigned int round)
 			cl->events += sum;
 			cl->lost_known = true;
 			bench_count_bpf__destroy(bc);
+			settle();
 			break;
 		}
 		case CFG_IOVATOP: {
