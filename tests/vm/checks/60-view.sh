@@ -41,7 +41,7 @@ if ! wait_for "$t/live.txt" '^iovatop ' 30; then
 	kill -INT $live $rec 2>/dev/null
 	finish
 fi
-"$WORKLOAD" -s vfio-multi >"$t/workload.log" 2>&1 ||
+"$WORKLOAD" -s vfio-multi -o "$t/truth" >"$t/workload.log" 2>&1 ||
 	not_ok "view: the vfio-multi workload failed: $(tail -1 "$t/workload.log")"
 sleep 2.5	# the live view prints the interval of the last reports
 kill -INT $live
@@ -55,6 +55,32 @@ rrc=$?
 if ! "$IOVATOP" replay -b "$t/trace" >"$t/replay.txt" 2>"$t/replay.err"; then
 	not_ok "view: replay of the recording failed: $(head -1 "$t/replay.err")"
 	finish
+fi
+
+# ---- report on the recording names what the workload made hottest ---------
+#
+# devices.tsv marks the hotspot device and its ranges; the workload dirties
+# it mostly in its first range (vfio_multi[] in tests/vm/workload.c). The
+# report must put that device first and its hottest region in that range.
+if "$IOVATOP" report --format json "$t/trace" >"$t/report.json" 2>"$t/report.err"; then
+	want=$(awk -F'\t' 'NR > 1 && $11 == 1 { print $1; exit }' "$t/truth/devices.tsv")
+	got=$(sed -n 's/.*"hottest": {"device": "\([^"]*\)".*/\1/p' "$t/report.json")
+	if [ -n "$want" ] && [ "$got" = "vfio $want" ]; then
+		ok "view: report on the recording names the programmed hotspot ($got)"
+	else
+		not_ok "view: report names '$got' hottest, the workload made 'vfio $want' hottest"
+	fi
+	hot_iova=$(sed -n 's/.*"hottest": {"device": "[^"]*", "region": {"iova": "\(0x[0-9a-f]*\)".*/\1/p' "$t/report.json")
+	range=$(awk -F'\t' 'NR > 1 && $11 == 1 { split($8, r, ","); print r[1]; exit }' "$t/truth/devices.tsv")
+	lo=$((${range%%+*}))
+	hi=$((lo + ${range##*+}))
+	if [ -n "$hot_iova" ] && [ $((hot_iova)) -ge $lo ] && [ $((hot_iova)) -lt $hi ]; then
+		ok "view: report's hottest region $hot_iova lies in the hotspot's range $range"
+	else
+		not_ok "view: report's hottest region '$hot_iova' is outside the hotspot's range $range"
+	fi
+else
+	not_ok "view: report on the recording failed: $(head -1 "$t/report.err")"
 fi
 
 # Blocks in order, each with the wall clock of its boundary; the first
