@@ -49,7 +49,7 @@ TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/bench_*.c))
 DEPS_STAMP := .output/.deps-build
 
-.PHONY: all deps check test vmtest bench demo fuzz install clean
+.PHONY: all deps check test kmath vmtest bench demo fuzz install clean
 .DELETE_ON_ERROR:
 # Skeletons and BPF objects are intermediates; keep them so that a second
 # make does not regenerate them and rebuild every object.
@@ -114,7 +114,14 @@ vmtest: iovatop $(VM_WORKLOAD)
 	$(Q)scripts/deps.sh vm
 	$(Q)tests/vm/vmtest.sh
 
-test: check vmtest
+# The decoder against the kernel's own iova_bitmap.c (6.12 and 6.1.192),
+# compiled in user space from the test kernels' sources: random calls, odd
+# ones included, must leave identical bytes.
+kmath:
+	$(Q)scripts/deps.sh vm
+	$(Q)tests/kmath/run.sh 200 12345
+
+test: check kmath vmtest
 
 # The tracing-overhead benchmark runs in the 6.12 test VM (bench/vm/).
 VM_BENCH := .output/vm/iova_bench

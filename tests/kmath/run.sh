@@ -4,9 +4,10 @@
 # tests/kmath/run.sh [TRIALS] [SEED]: run the decode library against the
 # kernel's own iova_bitmap.c, compiled in user space (see kmath.c).
 #
-# Needs the pristine kernel sources the test VM builds from, extracted under
-# $KSRC (default /var/cache/iovatop/src, filled by tests/vm/build-kernel.sh;
-# Debian's linux-source-6.12 and linux-source-6.1 packages). The 6.1.0 rule
+# Needs the kernel sources the test VM builds from: by default the cached
+# test-kernel trees (tests/vm/build-kernel.sh builds them when missing, from
+# Debian's linux-source-6.12 and linux-source-6.1), or extracted source
+# directories linux-source-6.12 and linux-source-6.1 under $KSRC. The 6.1.0 rule
 # is checked too when V5_FILE names the v5 patch's iova_bitmap.c. Each
 # kernel runs the three call mixes; the exit status is non-zero on any
 # mismatch or when no kernel source was found.
@@ -14,20 +15,27 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ksrc=${KSRC:-/var/cache/iovatop/src}
+ksrc=${KSRC:-}
 trials=${1:-200}
 seed=${2:-12345}
 out=$repo/.output/kmath
 mkdir -p "$out"
 
 targets=()
-f612=$ksrc/linux-source-6.12/drivers/iommu/iommufd/iova_bitmap.c
-f61=$ksrc/linux-source-6.1/drivers/vfio/iova_bitmap.c
+if [ -n "$ksrc" ]; then
+	t612=$ksrc/linux-source-6.12
+	t61=$ksrc/linux-source-6.1
+else
+	t612=$("$repo/tests/vm/build-kernel.sh" 6.12)
+	t61=$("$repo/tests/vm/build-kernel.sh" 6.1)
+fi
+f612=$t612/drivers/iommu/iommufd/iova_bitmap.c
+f61=$t61/drivers/vfio/iova_bitmap.c
 [ -f "$f612" ] && targets+=("6.12|$f612|IBD_RULE_CURRENT|")
 [ -f "$f61" ] && targets+=("6.1.y|$f61|IBD_RULE_V6_1_Y|-DITER")
 [ -n "${V5_FILE:-}" ] && targets+=("6.1.0|$V5_FILE|IBD_RULE_V6_1_0|-DITER")
 if [ ${#targets[@]} -eq 0 ]; then
-	echo "kmath: no kernel sources under $ksrc; run tests/vm/build-kernel.sh 6.12 (or set KSRC)." >&2
+	echo "kmath: no iova_bitmap.c in $t612 or $t61; run tests/vm/build-kernel.sh 6.12 (or set KSRC)." >&2
 	exit 1
 fi
 
