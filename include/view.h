@@ -19,6 +19,7 @@
 #ifndef IOVATOP_VIEW_H
 #define IOVATOP_VIEW_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -254,6 +255,14 @@ struct view_run {
 };
 
 /* start_ns: the instant the interval grid starts from (first record or now). */
+/*
+ * Live and replay stop the same way: view_on_signal, installed for SIGINT
+ * and SIGTERM, sets view_stop, which their loops test between intervals.
+ */
+extern volatile sig_atomic_t view_stop;
+void view_on_signal(int sig);
+uint64_t view_mono_ns(void);	/* CLOCK_MONOTONIC in ns */
+
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 		   long count);
 void view_run_start(struct view_run *r, uint64_t start_ns);

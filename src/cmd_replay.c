@@ -49,22 +49,6 @@ struct replay {
 	uint64_t vt_frozen;	/* virtual time while paused */
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 enum { OPT_SPEED = 0x100, OPT_STEP };
 
 static const struct argp_option replay_options[] = {
@@ -210,12 +194,12 @@ static int run_paced(struct replay *p, double speed)
 
 	if (p->r.vc)
 		pfd.fd = view_curses_fd(p->r.vc);
-	p->wall_base = mono_ns();
+	p->wall_base = view_mono_ns();
 	p->vt_frozen = p->vt_base;
 	p->r.st.speed = speed;
 	p->r.meta.paced = true;
-	while (!p->r.done && !stop) {
-		uint64_t now = mono_ns(), vt, due;
+	while (!p->r.done && !view_stop) {
+		uint64_t now = view_mono_ns(), vt, due;
 		unsigned int keys;
 		int timeout = WAIT_MAX_MS;
 
@@ -280,7 +264,7 @@ static int run_paced(struct replay *p, double speed)
 int cmd_replay(int argc, char **argv)
 {
 	struct replay_args a = { .v.want_file = true };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = view_on_signal };
 	struct model_opts mo = { 0 };
 	const struct trace_meta *tm;
 	struct replay *p;

@@ -34,22 +34,6 @@ struct top_args {
 	struct live_opts live;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 enum { OPT_VERIFY = 0x100, OPT_KPROBE };
 
 static const struct argp_option top_options[] = {
@@ -106,7 +90,7 @@ static const struct argp top_argp = {
 int cmd_top(int argc, char **argv)
 {
 	struct top_args a = { 0 };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = view_on_signal };
 	struct model_opts mo = { 0 };
 	char err[512];
 	struct utsname uts;
@@ -164,7 +148,7 @@ int cmd_top(int argc, char **argv)
 	}
 	{
 		struct timespec rt;
-		uint64_t mono = mono_ns();
+		uint64_t mono = view_mono_ns();
 
 		clock_gettime(CLOCK_REALTIME, &rt);
 		r.meta.wall_offset_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec -
@@ -176,8 +160,8 @@ int cmd_top(int argc, char **argv)
 	}
 	view_run_redraw(&r, true);
 
-	while (!r.done && !stop) {
-		uint64_t now = mono_ns();
+	while (!r.done && !view_stop) {
+		uint64_t now = view_mono_ns();
 		int timeout = KEY_POLL_MS;
 
 		if (r.batch) {
@@ -193,7 +177,7 @@ int cmd_top(int argc, char **argv)
 			ret = EXIT_RUNTIME;
 			break;
 		}
-		now = mono_ns();
+		now = view_mono_ns();
 		view_run_clock(&r, now > LIVE_GRACE_NS ? now - LIVE_GRACE_NS : 0);
 		view_run_keys(&r);
 	}

@@ -181,3 +181,19 @@ unsigned int view_run_keys(struct view_run *r)
 		view_run_redraw(r, flags & VIEW_R_CLEAR);
 	return flags;
 }
+
+volatile sig_atomic_t view_stop;
+
+void view_on_signal(int sig)
+{
+	(void)sig;
+	view_stop = 1;
+}
+
+uint64_t view_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
