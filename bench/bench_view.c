@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "model.h"
 #include "view.h"
 
@@ -27,22 +28,11 @@
 #define KEY_POLLS	20	/* the live loop looks at keys every 50 ms */
 #define TARGET_PCT	5.0
 
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return bench_rand(&rng);
 }
 
 static void hdr(struct iova_rec_hdr *h, unsigned int type, uint64_t ts)
