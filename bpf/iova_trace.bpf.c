@@ -722,35 +722,33 @@ static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 	s = bpf_map_lookup_elem(&slots, &zero);
 	if (!s)
 		return 0;
-	if (s->bitmap == (__u64)b && !s->busy && iova >= s->fast_first &&
-	    last <= s->fast_last && last >= iova) {
-		if (compat_has_set_ahead()) {
-			if (btf)
-				ahead = ((struct iova_bitmap___v6_8 *)b)->set_ahead_length;
-			else
-				ahead = BPF_CORE_READ((struct iova_bitmap___v6_8 *)b,
-						      set_ahead_length);
-		}
-		if (!ahead) {
-			s->busy = 1;
-			asm volatile("" ::: "memory");
-			slot_merge(s, iova, last);
-			asm volatile("" ::: "memory");
-			s->busy = 0;
-			return 0;
-		}
+	/*
+	 * Read once for both paths. compat_has_set_ahead() is a CO-RE
+	 * constant: on kernels without set_ahead_length (6.1-6.7, 6.11+) the
+	 * load is not even in the program.
+	 */
+	if (compat_has_set_ahead()) {
+		if (btf)
+			ahead = ((struct iova_bitmap___v6_8 *)b)->set_ahead_length;
+		else
+			ahead = BPF_CORE_READ((struct iova_bitmap___v6_8 *)b,
+					      set_ahead_length);
+	}
+	if (!ahead && s->bitmap == (__u64)b && !s->busy &&
+	    iova >= s->fast_first && last <= s->fast_last && last >= iova) {
+		s->busy = 1;
+		asm volatile("" ::: "memory");
+		slot_merge(s, iova, last);
+		asm volatile("" ::: "memory");
+		s->busy = 0;
+		return 0;
 	}
 	if (btf) {
 		w.iova = b->mapped.iova;
 		w.npages = b->mapped.npages;
-		if (compat_has_set_ahead())
-			ahead = ((struct iova_bitmap___v6_8 *)b)->set_ahead_length;
 	} else {
 		w.iova = BPF_CORE_READ(b, mapped.iova);
 		w.npages = BPF_CORE_READ(b, mapped.npages);
-		if (compat_has_set_ahead())
-			ahead = BPF_CORE_READ((struct iova_bitmap___v6_8 *)b,
-					      set_ahead_length);
 	}
 
 	if (s->busy) {
