@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * trace_file.h - the iovatop trace file: a versioned header, then the
- * records of iova_trace.h in framed chunks (docs/trace-format.md).
+ * records of iova_trace.h in small framed blocks (docs/trace-format.md).
  *
- * Each chunk carries its length and CRC32s, so a file cut short (the
- * recorder killed, a full disk) reads up to its last complete chunk and is
- * reported as incomplete; a clean close appends an end chunk with totals.
+ * Each block carries its length and CRC32s and can be decoded once the
+ * blocks before it are; zstd compresses a run of blocks as one stream, so
+ * small blocks cost little ratio. A file cut short (the recorder killed, a
+ * full disk) reads up to its last complete block, one record if the writer
+ * is told so, and is reported as incomplete; a clean close appends an end
+ * block with totals.
  * The reader is a source like the live ring buffer: it hands each record to
  * an iova_sink_fn, or one at a time to a caller that paces them (replay).
  */
@@ -19,18 +22,24 @@
 #include "source.h"
 
 #define TRACE_MAGIC		"IOVATRC\n"	/* 8 bytes, at offset 0 */
-#define TRACE_VERSION		1
+#define TRACE_VERSION		2	/* what the writer writes */
+#define TRACE_VERSION_MIN	1	/* oldest the reader reads */
 #define TRACE_HEADER_SIZE	256
-#define TRACE_CHUNK_HDR_SIZE	32
+#define TRACE_CHUNK_HDR_SIZE	32	/* the frame in front of every block */
 #define TRACE_CHUNK_MAGIC	0x4b4e4843u	/* "CHNK" little-endian */
-#define TRACE_CHUNK_MAX_RAW	(1u << 20)	/* largest chunk payload, raw */
-#define TRACE_CHUNK_DEFAULT	(64u << 10)	/* what the writer aims for */
+#define TRACE_CHUNK_MAX_RAW	(1u << 20)	/* largest block payload, raw */
+#define TRACE_BLOCK_DEFAULT	(4u << 10)	/* raw bytes the writer puts in a block */
+#define TRACE_ZFRAME_DEFAULT	(64u << 10)	/* raw bytes per zstd frame */
+#define TRACE_WRITE_BYTES	(64u << 10)	/* the writer writes in these */
 
 #define TRACE_CHUNK_DATA	1	/* records */
 #define TRACE_CHUNK_END		2	/* struct trace_end: clean close */
 
+/* Block codecs, as in the frame; in the header, the writer's choice. */
 #define TRACE_CODEC_NONE	0
-#define TRACE_CODEC_ZSTD	1
+#define TRACE_CODEC_ZSTD	1	/* one whole zstd frame (all of version 1) */
+#define TRACE_CODEC_ZSTD_OPEN	2	/* v2: starts a zstd frame, up to a flush */
+#define TRACE_CODEC_ZSTD_MORE	3	/* v2: continues the previous block's frame */
 
 #define TRACE_KREL_LEN		65	/* utsname.release */
 #define TRACE_PROBE_LEN		16
@@ -50,11 +59,11 @@ struct trace_meta {
 	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC, the records' clock */
 };
 
-/* Totals the writer stores in the end chunk; the reader recounts them. */
+/* Totals the writer stores in the end block; the reader recounts them. */
 #define TRACE_LOST_WHERE_MAX	4	/* index IOVA_LOST_* (0 unused) */
 struct trace_totals {
 	uint64_t records;
-	uint64_t chunks;		/* data chunks */
+	uint64_t chunks;		/* data blocks */
 	uint64_t raw_bytes;		/* record bytes before compression */
 	uint64_t file_bytes;		/* file size, header and end included */
 	uint64_t lost;			/* sum of IOVA_REC_LOST counts */
@@ -69,9 +78,15 @@ struct trace_totals {
 struct trace_writer;
 
 struct trace_writer_opts {
-	uint32_t codec;			/* TRACE_CODEC_* */
+	uint32_t codec;			/* TRACE_CODEC_NONE or _ZSTD */
 	int zstd_level;			/* 0: the default (1) */
-	uint32_t chunk_bytes;		/* 0: TRACE_CHUNK_DEFAULT */
+	/*
+	 * Raw record bytes per block, 0: TRACE_BLOCK_DEFAULT. A block holds
+	 * at least one record, so 1 makes every record its own block: a cut
+	 * then loses no complete record, at the price of ratio and speed.
+	 */
+	uint32_t block_bytes;
+	uint32_t zframe_bytes;		/* 0: TRACE_ZFRAME_DEFAULT */
 };
 
 /*
@@ -89,16 +104,16 @@ struct trace_writer *trace_writer_open(const char *path,
  * reason is kept for trace_writer_error().
  */
 int trace_writer_add(void *w, const struct iova_rec_hdr *rec);
-/* Write out the records buffered so far as a chunk (a no-op if none). */
+/* Close the open block and write out every block so far (a no-op if none). */
 int trace_writer_flush(struct trace_writer *w);
 const struct trace_totals *trace_writer_totals(const struct trace_writer *w);
 const char *trace_writer_error(const struct trace_writer *w);
 /*
- * Flush, write the end chunk, fsync and close. Returns 0, or a negative
+ * Flush, write the end block, fsync and close. Returns 0, or a negative
  * errno with the reason in err. Frees w either way.
  */
 int trace_writer_close(struct trace_writer *w, char *err, size_t errlen);
-/* Close without the end chunk: the file reads as cut short. Tests use it. */
+/* Close without the end block: the file reads as cut short. Tests use it. */
 void trace_writer_abandon(struct trace_writer *w);
 
 /* ---- reader -------------------------------------------------------- */
@@ -106,8 +121,8 @@ void trace_writer_abandon(struct trace_writer *w);
 struct trace_reader;
 
 enum trace_state {
-	TRACE_OK = 0,		/* reading, or read to a valid end chunk */
-	TRACE_TRUNCATED,	/* ended before the end chunk: cut short */
+	TRACE_OK = 0,		/* reading, or read to a valid end block */
+	TRACE_TRUNCATED,	/* ended before the end block: cut short */
 	TRACE_CORRUPT,		/* a checksum or a frame did not match */
 };
 
@@ -124,7 +139,7 @@ const struct trace_meta *trace_meta(const struct trace_reader *r);
 /*
  * Next record: 1 with *rec set (valid until the next call), 0 at the end
  * of the trace (trace_state() says whether it ended cleanly, was cut short
- * or hit a corrupted chunk), or a negative errno for an I/O error.
+ * or hit a corrupted block), or a negative errno for an I/O error.
  */
 int trace_next(struct trace_reader *r, const struct iova_rec_hdr **rec);
 
@@ -142,12 +157,12 @@ enum trace_state trace_state(const struct trace_reader *r);
 const char *trace_status_msg(const struct trace_reader *r);
 /* Totals counted while reading. */
 const struct trace_totals *trace_read_totals(const struct trace_reader *r);
-/* The end chunk's totals, NULL until a valid end chunk was read. */
+/* The end block's totals, NULL until a valid end block was read. */
 const struct trace_totals *trace_end_totals(const struct trace_reader *r);
 /* The checksum of the format: CRC-32C (Castagnoli), init and final ~0. */
 uint32_t trace_crc32c(const void *p, size_t n);
 
-/* Byte offset of the next chunk to read. */
+/* Byte offset of the next block to read. */
 uint64_t trace_offset(const struct trace_reader *r);
 void trace_close(struct trace_reader *r);
 

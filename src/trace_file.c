@@ -2,12 +2,14 @@
 /*
  * trace_file.c - write and read iovatop trace files (docs/trace-format.md).
  *
- * The records go into chunks of about 64 KiB, each behind a 32-byte frame
- * with its length, sequence number and CRC32s, optionally zstd-compressed.
- * A chunk is written with one write, so a recorder that dies leaves whole
- * chunks and at most one partial one, which the reader recognises as the
- * cut, not as corruption; a clean close appends an end chunk whose totals
- * the reader checks against what it read.
+ * The records go into blocks of about 4 KiB, each behind a 32-byte frame
+ * with its length, sequence number and CRC32s. With zstd, the blocks of
+ * 64 KiB of records form one zstd frame, flushed at every block end, so a
+ * block is decodable as soon as it and those before it are in the file.
+ * A file cut anywhere therefore reads every record up to its last whole
+ * block, and the reader tells the cut from corruption; a clean close
+ * appends an end block whose totals the reader checks against what it read.
+ * Version 1 files (one zstd frame per 64 KiB chunk) are still read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,19 +206,29 @@ static void chunk_hdr(unsigned char *p, uint16_t kind, uint16_t codec,
 
 /* ---- writer ----------------------------------------------------------- */
 
+/*
+ * Records go into a block of at most block_bytes raw bytes. With zstd the
+ * blocks of one zstd frame are one stream, flushed at every block end, so
+ * each block decodes once the ones before it have, and the stream's window
+ * spans the frame: small blocks keep most of the ratio of big ones. Blocks
+ * gather in out[] and go to the file in writes of TRACE_WRITE_BYTES, and
+ * at least once a second through trace_writer_flush().
+ */
 struct trace_writer {
 	int fd;
 	char *path;
 	uint32_t codec;
 	int level;
-	uint32_t chunk_bytes;
-	unsigned char *buf;		/* raw records of the open chunk */
+	uint32_t block_bytes, zframe_bytes;
+	unsigned char *buf;		/* raw records of the open block */
 	uint32_t used, nrec;
-	unsigned char *zbuf;
-	size_t zcap;
+	unsigned char *out;		/* finished blocks not yet written */
+	size_t outlen, outcap;
 	ZSTD_CCtx *zc;
+	bool zopen;			/* a zstd frame runs on into the next block */
+	uint64_t zraw;			/* raw bytes in that frame so far */
 	uint32_t seq;
-	uint64_t offset;		/* end of the last complete chunk */
+	uint64_t offset;		/* file bytes written, a block boundary */
 	struct trace_totals totals;
 	int err;
 	char errmsg[256];
@@ -251,63 +263,129 @@ static int writer_fail(struct trace_writer *w, int err, const char *what)
 	w->err = err;
 	snprintf(w->errmsg, sizeof(w->errmsg),
 		 "cannot write %s to %s: %s%s", what, w->path, strerror(-err),
-		 err == -ENOSPC ? "; free some space, the trace is readable up to the last full chunk" : "");
-	/* leave the file ending on a chunk boundary: it reads as cut short */
+		 err == -ENOSPC ? "; free some space, the trace is readable up to the last block written" : "");
+	/* leave the file ending on a block boundary: it reads as cut short */
 	if (ftruncate(w->fd, (off_t)w->offset) < 0) {
 		/* nothing better to do: the reader copes with a partial tail */
 	}
 	return err;
 }
 
-static int write_chunk(struct trace_writer *w, uint16_t kind, uint16_t codec,
-		       const void *payload, uint32_t stored, uint32_t raw,
-		       uint32_t nrec)
+/* Write out the finished blocks. */
+static int write_out(struct trace_writer *w, const char *what)
 {
-	unsigned char h[TRACE_CHUNK_HDR_SIZE];
-	struct iovec iov[2];
+	struct iovec iov = { w->out, w->outlen };
 	int ret;
 
-	chunk_hdr(h, kind, codec, stored, raw, nrec, w->seq, crc(payload, stored));
-	iov[0] = (struct iovec){ h, sizeof(h) };
-	iov[1] = (struct iovec){ (void *)payload, stored };
-	ret = write_all(w->fd, iov, 2);
+	if (!w->outlen)
+		return 0;
+	ret = write_all(w->fd, &iov, 1);
 	if (ret)
-		return writer_fail(w, ret, kind == TRACE_CHUNK_END ?
-				   "the end marker" : "a chunk");
-	w->seq++;
-	w->offset += sizeof(h) + stored;
+		return writer_fail(w, ret, what);
+	w->offset += w->outlen;
+	w->outlen = 0;
 	return 0;
+}
+
+static int out_room(struct trace_writer *w, size_t need)
+{
+	unsigned char *p;
+	size_t cap;
+
+	if (w->outcap - w->outlen >= need)
+		return 0;
+	cap = w->outlen + need + TRACE_WRITE_BYTES;
+	p = realloc(w->out, cap);
+	if (!p) {
+		w->err = -ENOMEM;
+		snprintf(w->errmsg, sizeof(w->errmsg),
+			 "out of memory buffering the trace for %s", w->path);
+		return -ENOMEM;
+	}
+	w->out = p;
+	w->outcap = cap;
+	return 0;
+}
+
+/* Append a frame and its payload, already at out + outlen + frame, to out. */
+static void put_block(struct trace_writer *w, uint16_t kind, uint16_t codec,
+		      uint32_t stored, uint32_t raw, uint32_t nrec)
+{
+	unsigned char *h = w->out + w->outlen;
+
+	chunk_hdr(h, kind, codec, stored, raw, nrec, w->seq,
+		  crc(h + TRACE_CHUNK_HDR_SIZE, stored));
+	w->seq++;
+	w->outlen += TRACE_CHUNK_HDR_SIZE + stored;
+}
+
+/* Compress the open block onto the zstd stream; returns bytes, or 0. */
+static size_t zstd_block(struct trace_writer *w, unsigned char *dst,
+			 size_t cap, bool end_frame)
+{
+	ZSTD_inBuffer in = { w->buf, w->used, 0 };
+	ZSTD_outBuffer out = { dst, cap, 0 };
+	size_t left;
+
+	if (!w->zopen &&
+	    (ZSTD_isError(ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only)) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel,
+						 w->level))))
+		return 0;
+	do {
+		left = ZSTD_compressStream2(w->zc, &out, &in, end_frame ?
+					    ZSTD_e_end : ZSTD_e_flush);
+		if (ZSTD_isError(left))
+			return 0;
+	} while (left && out.pos < out.size);
+	return left ? 0 : out.pos;
+}
+
+/* Finish the open block into out[]. */
+static int close_block(struct trace_writer *w, bool end_frame)
+{
+	size_t bound = ZSTD_compressBound(w->used) + 64, z;
+	uint16_t codec = TRACE_CODEC_NONE;
+	unsigned char *payload;
+	int ret;
+
+	if (!w->nrec)
+		return 0;
+	ret = out_room(w, TRACE_CHUNK_HDR_SIZE + (bound > w->used ? bound : w->used));
+	if (ret)
+		return ret;
+	payload = w->out + w->outlen + TRACE_CHUNK_HDR_SIZE;
+	if (w->codec == TRACE_CODEC_ZSTD) {
+		if (w->zraw + w->used >= w->zframe_bytes)
+			end_frame = true;
+		z = zstd_block(w, payload, bound, end_frame);
+		if (!z) {
+			w->err = -EIO;
+			snprintf(w->errmsg, sizeof(w->errmsg),
+				 "zstd failed to compress a block for %s", w->path);
+			return w->err;
+		}
+		codec = w->zopen ? TRACE_CODEC_ZSTD_MORE : TRACE_CODEC_ZSTD_OPEN;
+		w->zopen = !end_frame;
+		w->zraw = end_frame ? 0 : w->zraw + w->used;
+	} else {
+		memcpy(payload, w->buf, w->used);
+		z = w->used;
+	}
+	put_block(w, TRACE_CHUNK_DATA, codec, (uint32_t)z, w->used, w->nrec);
+	w->totals.chunks++;
+	w->used = w->nrec = 0;
+	return w->outlen >= TRACE_WRITE_BYTES ? write_out(w, "a block") : 0;
 }
 
 int trace_writer_flush(struct trace_writer *w)
 {
-	const void *payload = w->buf;
-	uint32_t stored = w->used;
-	uint16_t codec = TRACE_CODEC_NONE;
-	size_t z;
 	int ret;
 
 	if (w->err)
 		return w->err;
-	if (!w->nrec)
-		return 0;
-	if (w->codec == TRACE_CODEC_ZSTD) {
-		z = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->buf, w->used,
-				      w->level);
-		/* incompressible chunks are stored as they are */
-		if (!ZSTD_isError(z) && z < w->used) {
-			payload = w->zbuf;
-			stored = (uint32_t)z;
-			codec = TRACE_CODEC_ZSTD;
-		}
-	}
-	ret = write_chunk(w, TRACE_CHUNK_DATA, codec, payload, stored, w->used,
-			  w->nrec);
-	if (ret)
-		return ret;
-	w->totals.chunks++;
-	w->used = w->nrec = 0;
-	return 0;
+	ret = close_block(w, false);
+	return ret ? ret : write_out(w, "a block");
 }
 
 int trace_writer_add(void *ctx, const struct iova_rec_hdr *rec)
@@ -323,8 +401,8 @@ int trace_writer_add(void *ctx, const struct iova_rec_hdr *rec)
 			 rec->type, rec->size);
 		return -EINVAL;
 	}
-	if (w->used + rec->size > w->chunk_bytes) {
-		ret = trace_writer_flush(w);
+	if (w->nrec && w->used + rec->size > w->block_bytes) {
+		ret = close_block(w, false);
 		if (ret)
 			return ret;
 	}
@@ -351,7 +429,7 @@ static void writer_free(struct trace_writer *w)
 		close(w->fd);
 	ZSTD_freeCCtx(w->zc);
 	free(w->buf);
-	free(w->zbuf);
+	free(w->out);
 	free(w->path);
 	free(w);
 }
@@ -374,22 +452,23 @@ struct trace_writer *trace_writer_open(const char *path,
 	w->path = strdup(path);
 	w->codec = opts ? opts->codec : TRACE_CODEC_ZSTD;
 	w->level = opts && opts->zstd_level ? opts->zstd_level : 1;
-	w->chunk_bytes = opts && opts->chunk_bytes ? opts->chunk_bytes :
-						    TRACE_CHUNK_DEFAULT;
-	if (w->chunk_bytes < IOVA_REC_MAX_SIZE)
-		w->chunk_bytes = IOVA_REC_MAX_SIZE;
-	if (w->chunk_bytes > TRACE_CHUNK_MAX_RAW)
-		w->chunk_bytes = TRACE_CHUNK_MAX_RAW;
-	w->buf = malloc(w->chunk_bytes);
+	w->block_bytes = opts && opts->block_bytes ? opts->block_bytes :
+						    TRACE_BLOCK_DEFAULT;
+	if (w->block_bytes > TRACE_CHUNK_MAX_RAW)
+		w->block_bytes = TRACE_CHUNK_MAX_RAW;
+	w->zframe_bytes = opts && opts->zframe_bytes ? opts->zframe_bytes :
+						      TRACE_ZFRAME_DEFAULT;
+	/* a block holds at least one record, whatever block_bytes says */
+	w->buf = malloc(w->block_bytes > IOVA_REC_MAX_SIZE ?
+			w->block_bytes : IOVA_REC_MAX_SIZE);
 	if (w->codec == TRACE_CODEC_ZSTD) {
-		w->zcap = ZSTD_compressBound(w->chunk_bytes);
-		w->zbuf = malloc(w->zcap);
 		w->zc = ZSTD_createCCtx();
 	} else if (w->codec != TRACE_CODEC_NONE) {
 		snprintf(err, errlen, "unknown trace codec %u", w->codec);
 		goto fail;
 	}
-	if (!w->path || !w->buf || (w->codec && (!w->zbuf || !w->zc))) {
+	if (!w->path || !w->buf || (w->codec && !w->zc) ||
+	    out_room(w, TRACE_WRITE_BYTES)) {
 		snprintf(err, errlen, "out of memory opening %s", path);
 		goto fail;
 	}
@@ -436,20 +515,24 @@ fail:
 
 int trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
 {
-	unsigned char p[END_PAYLOAD_SIZE];
 	struct timespec ts;
-	int ret;
+	int ret = w->err;
 
-	ret = trace_writer_flush(w);
+	/* the last block ends its zstd frame: the stream is whole */
+	if (!ret)
+		ret = close_block(w, true);
+	if (!ret)
+		ret = out_room(w, TRACE_CHUNK_HDR_SIZE + END_PAYLOAD_SIZE);
 	if (!ret) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		w->totals.end_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull +
 					    (uint64_t)ts.tv_nsec;
-		w->totals.file_bytes = w->offset + TRACE_CHUNK_HDR_SIZE +
-				       END_PAYLOAD_SIZE;
-		totals_put(p, &w->totals);
-		ret = write_chunk(w, TRACE_CHUNK_END, TRACE_CODEC_NONE, p,
-				  sizeof(p), sizeof(p), 0);
+		w->totals.file_bytes = w->offset + w->outlen +
+				       TRACE_CHUNK_HDR_SIZE + END_PAYLOAD_SIZE;
+		totals_put(w->out + w->outlen + TRACE_CHUNK_HDR_SIZE, &w->totals);
+		put_block(w, TRACE_CHUNK_END, TRACE_CODEC_NONE, END_PAYLOAD_SIZE,
+			  END_PAYLOAD_SIZE, 0);
+		ret = write_out(w, "the end marker");
 	}
 	if (!ret && fsync(w->fd))
 		ret = writer_fail(w, -errno, "the trace");
@@ -477,14 +560,19 @@ struct trace_reader {
 	const unsigned char *mem;
 	size_t mem_len;
 	char *name;
-	uint64_t offset;		/* next chunk */
+	uint64_t offset;		/* next block */
 	struct trace_meta meta;
-	unsigned char *stored;		/* chunk as read */
-	unsigned char *raw;		/* its records */
-	size_t cap_stored, cap_raw;
+	unsigned char *ibuf;		/* file bytes from ibuf_off on */
+	uint64_t ibuf_off;
+	size_t ibuf_len, ibuf_cap;
+	const unsigned char *stored;	/* the block's payload, in ibuf or mem */
+	const unsigned char *cur;	/* its records: stored, or raw */
+	unsigned char *raw;		/* decompressed records */
+	size_t cap_raw;
 	uint32_t pos, len;		/* within raw */
 	uint32_t seq;
 	ZSTD_DCtx *zd;
+	bool zopen;			/* a zstd stream frame runs on */
 	bool done;
 	enum trace_state state;
 	char msg[256];
@@ -520,6 +608,50 @@ static ssize_t in_read(struct trace_reader *r, uint64_t off, void *dst, size_t n
 	return (ssize_t)got;
 }
 
+/*
+ * Point *p at n bytes of the file at off, reading ahead so that a run of
+ * small blocks costs one read per TRACE_READ_AHEAD bytes, not two each.
+ * Returns how many bytes are there (short at EOF) or -errno; *p stays valid
+ * until the next call.
+ */
+#define TRACE_READ_AHEAD	(256u << 10)
+static ssize_t in_get(struct trace_reader *r, uint64_t off, size_t n,
+		      const unsigned char **p)
+{
+	size_t want;
+	ssize_t k;
+
+	if (r->fd < 0) {
+		*p = r->mem + (off < r->mem_len ? off : r->mem_len);
+		if (off >= r->mem_len)
+			return 0;
+		return (ssize_t)(n < r->mem_len - off ? n : r->mem_len - off);
+	}
+	if (off < r->ibuf_off || off + n > r->ibuf_off + r->ibuf_len) {
+		want = n > TRACE_READ_AHEAD ? n : TRACE_READ_AHEAD;
+		if (want > r->ibuf_cap) {
+			unsigned char *b = realloc(r->ibuf, want);
+
+			if (!b)
+				return -ENOMEM;
+			r->ibuf = b;
+			r->ibuf_cap = want;
+		}
+		k = in_read(r, off, r->ibuf, r->ibuf_cap);
+		if (k < 0) {
+			r->ibuf_len = 0;
+			return k;
+		}
+		r->ibuf_off = off;
+		r->ibuf_len = (size_t)k;
+	}
+	*p = r->ibuf + (off - r->ibuf_off);
+	if (off - r->ibuf_off >= r->ibuf_len)
+		return 0;
+	return (ssize_t)(n < r->ibuf_len - (off - r->ibuf_off) ?
+			 n : r->ibuf_len - (off - r->ibuf_off));
+}
+
 static void cstr(char *dst, const unsigned char *src, size_t n)
 {
 	memcpy(dst, src, n - 1);
@@ -549,12 +681,13 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 	}
 	if (n >= 12) {
 		v = get32(h + 8);
-		if (v != TRACE_VERSION) {
+		if (v < TRACE_VERSION_MIN || v > TRACE_VERSION) {
 			snprintf(err, errlen,
-				 "%s is trace format version %u, this iovatop reads version %u; use the iovatop that recorded it",
-				 r->name, v, TRACE_VERSION);
+				 "%s is trace format version %u, this iovatop reads versions %u to %u; use the iovatop that recorded it",
+				 r->name, v, TRACE_VERSION_MIN, TRACE_VERSION);
 			return -1;
 		}
+		r->meta.version = v;
 	}
 	if ((size_t)n < sizeof(h)) {
 		snprintf(err, errlen,
@@ -576,7 +709,6 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 			 r->name, v, IOVA_TRACE_ABI_VERSION);
 		return -1;
 	}
-	r->meta.version = TRACE_VERSION;
 	r->meta.abi_version = v;
 	r->meta.layout = get32(h + 20);
 	r->meta.rule = get32(h + 24);
@@ -689,7 +821,7 @@ static int grow(unsigned char **buf, size_t *cap, size_t want)
 static int cut(struct trace_reader *r, const char *where)
 {
 	return stop(r, TRACE_TRUNCATED,
-		    "was cut short %s at byte %llu, after %llu complete records in %u chunks; it has no end marker (the recorder was killed or the disk was full)",
+		    "was cut short %s at byte %llu, after %llu complete records in %u blocks; it has no end marker (the recorder was killed or the disk was full)",
 		    where, (unsigned long long)r->offset,
 		    (unsigned long long)r->totals.records, r->seq);
 }
@@ -697,7 +829,7 @@ static int cut(struct trace_reader *r, const char *where)
 static int end_chunk(struct trace_reader *r, const unsigned char *p,
 		     uint32_t stored)
 {
-	unsigned char b;
+	const unsigned char *b;
 	ssize_t n;
 
 	if (stored != END_PAYLOAD_SIZE)
@@ -713,7 +845,7 @@ static int end_chunk(struct trace_reader *r, const unsigned char *p,
 			    "is corrupted: its end marker counts %llu records, %llu were read",
 			    (unsigned long long)r->end.records,
 			    (unsigned long long)r->totals.records);
-	n = in_read(r, r->offset, &b, 1);
+	n = in_get(r, r->offset, 1, &b);
 	if (n != 0)
 		return stop(r, TRACE_CORRUPT,
 			    "is corrupted: it has bytes after its end marker at byte %llu",
@@ -725,24 +857,60 @@ static int end_chunk(struct trace_reader *r, const unsigned char *p,
 	return 0;
 }
 
-/* Load the next chunk into raw; 1 when records are ready, 0 at the end. */
+/*
+ * Decode a zstd stream block: the frame it continues (or opens) must give
+ * exactly raw bytes from exactly these stored bytes.
+ */
+static bool zstd_stream_block(struct trace_reader *r, uint32_t codec,
+			      uint32_t stored, uint32_t raw)
+{
+	ZSTD_inBuffer in = { r->stored, stored, 0 };
+	ZSTD_outBuffer out = { r->raw, raw, 0 };
+	size_t left = 1;
+
+	if (codec == TRACE_CODEC_ZSTD_OPEN) {
+		if (ZSTD_isError(ZSTD_DCtx_reset(r->zd, ZSTD_reset_session_only)))
+			return false;
+		r->zopen = true;
+	} else if (!r->zopen) {
+		return false;	/* continues a frame that was not open */
+	}
+	while (in.pos < in.size || out.pos < out.size) {
+		size_t ipos = in.pos, opos = out.pos;
+
+		left = ZSTD_decompressStream(r->zd, &out, &in);
+		if (ZSTD_isError(left))
+			return false;
+		if (!left || (in.pos == ipos && out.pos == opos))
+			break;
+	}
+	/* the frame ended inside this block: the next one must open another */
+	if (!left)
+		r->zopen = false;
+	return in.pos == in.size && out.pos == raw;
+}
+
+/* Load the next block into raw; 1 when records are ready, 0 at the end. */
 static int load_chunk(struct trace_reader *r)
 {
-	unsigned char h[TRACE_CHUNK_HDR_SIZE];
-	uint32_t kind, codec, stored, raw, nrec, seq, pos, cnt;
+	const unsigned char *h;
+	uint32_t kind, codec, stored, raw, nrec, seq, pos, cnt, pcrc;
+	uint32_t max_codec = r->meta.version >= 2 ? TRACE_CODEC_ZSTD_MORE :
+						     TRACE_CODEC_ZSTD;
 	ssize_t n;
 	size_t z;
+	bool ok;
 
-	n = in_read(r, r->offset, h, sizeof(h));
+	n = in_get(r, r->offset, TRACE_CHUNK_HDR_SIZE, &h);
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
-		return cut(r, "between chunks");
-	if ((size_t)n < sizeof(h))
-		return cut(r, "inside a chunk header");
+		return cut(r, "between blocks");
+	if ((size_t)n < TRACE_CHUNK_HDR_SIZE)
+		return cut(r, "inside a block frame");
 	if (get32(h) != TRACE_CHUNK_MAGIC || !crc_ok(get32(h + 28), crc(h, 28)))
 		return stop(r, TRACE_CORRUPT,
-			    "is corrupted: the chunk header at byte %llu does not check out (after %llu good records)",
+			    "is corrupted: the block frame at byte %llu does not check out (after %llu good records)",
 			    (unsigned long long)r->offset,
 			    (unsigned long long)r->totals.records);
 	kind = h[4] | h[5] << 8;
@@ -751,66 +919,78 @@ static int load_chunk(struct trace_reader *r)
 	raw = get32(h + 12);
 	nrec = get32(h + 16);
 	seq = get32(h + 20);
+	pcrc = get32(h + 24);
 	if (seq != r->seq)
 		return stop(r, TRACE_CORRUPT,
-			    "is corrupted: chunk %u at byte %llu is out of sequence (expected %u)",
+			    "is corrupted: block %u at byte %llu is out of sequence (expected %u)",
 			    seq, (unsigned long long)r->offset, r->seq);
-	if (raw > TRACE_CHUNK_MAX_RAW || stored > ZSTD_compressBound(TRACE_CHUNK_MAX_RAW) ||
+	if (raw > TRACE_CHUNK_MAX_RAW ||
+	    stored > ZSTD_compressBound(TRACE_CHUNK_MAX_RAW) + 64 ||
 	    (codec == TRACE_CODEC_NONE && stored != raw) ||
-	    codec > TRACE_CODEC_ZSTD ||
-	    (kind != TRACE_CHUNK_DATA && kind != TRACE_CHUNK_END))
+	    codec > max_codec ||
+	    (kind != TRACE_CHUNK_DATA && kind != TRACE_CHUNK_END) ||
+	    (kind == TRACE_CHUNK_END && codec != TRACE_CODEC_NONE))
 		return stop(r, TRACE_CORRUPT,
-			    "is corrupted: chunk %u at byte %llu has an impossible frame",
+			    "is corrupted: block %u at byte %llu has an impossible frame",
 			    seq, (unsigned long long)r->offset);
-	if (grow(&r->stored, &r->cap_stored, stored ? stored : 1))
-		return -ENOMEM;
-	n = in_read(r, r->offset + sizeof(h), r->stored, stored);
+	/* h is not valid past this read */
+	n = in_get(r, r->offset + TRACE_CHUNK_HDR_SIZE, stored, &r->stored);
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n < stored)
-		return cut(r, "inside a chunk");
-	if (!crc_ok(get32(h + 24), crc(r->stored, stored)))
+		return cut(r, "inside a block");
+	if (!crc_ok(pcrc, crc(r->stored, stored)))
 		return stop(r, TRACE_CORRUPT,
-			    "is corrupted: chunk %u at byte %llu fails its checksum (after %llu good records)",
+			    "is corrupted: block %u at byte %llu fails its checksum (after %llu good records)",
 			    seq, (unsigned long long)r->offset,
 			    (unsigned long long)r->totals.records);
 	r->seq++;
 	if (kind == TRACE_CHUNK_END)
 		return end_chunk(r, r->stored, stored);
 
-	if (codec == TRACE_CODEC_ZSTD) {
+	if (codec != TRACE_CODEC_NONE) {
 		if (grow(&r->raw, &r->cap_raw, raw ? raw : 1))
 			return -ENOMEM;
-		z = ZSTD_decompressDCtx(r->zd, r->raw, raw, r->stored, stored);
-		if (ZSTD_isError(z) || z != raw)
+		if (codec == TRACE_CODEC_ZSTD) {
+			z = ZSTD_decompressDCtx(r->zd, r->raw, raw, r->stored,
+						stored);
+			ok = !ZSTD_isError(z) && z == raw;
+			r->zopen = false;
+		} else {
+			ok = zstd_stream_block(r, codec, stored, raw);
+		}
+		if (!ok)
 			return stop(r, TRACE_CORRUPT,
-				    "is corrupted: chunk %u at byte %llu does not decompress",
+				    "is corrupted: block %u at byte %llu does not decompress",
 				    seq, (unsigned long long)r->offset);
+		r->cur = r->raw;
+	} else if ((uintptr_t)r->stored % 8) {
+		/* records after a compressed block may lie unaligned: copy */
+		if (grow(&r->raw, &r->cap_raw, raw ? raw : 1))
+			return -ENOMEM;
+		memcpy(r->raw, r->stored, raw);
+		r->cur = r->raw;
+		r->zopen = false;
 	} else {
-		/* stored as is: swap the buffers instead of copying */
-		unsigned char *t = r->raw;
-		size_t c = r->cap_raw;
-
-		r->raw = r->stored;
-		r->cap_raw = r->cap_stored;
-		r->stored = t;
-		r->cap_stored = c;
+		/* stored as is: hand the records out where they lie */
+		r->cur = r->stored;
+		r->zopen = false;
 	}
 	/* every record must frame before any of them is handed out */
 	for (pos = 0, cnt = 0; pos < raw; cnt++) {
-		const struct iova_rec_hdr *rec = (const void *)(r->raw + pos);
+		const struct iova_rec_hdr *rec = (const void *)(r->cur + pos);
 
 		if (!rec_ok(rec, raw - pos))
 			return stop(r, TRACE_CORRUPT,
-				    "is corrupted: record %u of chunk %u (byte %llu) is malformed",
+				    "is corrupted: record %u of block %u (byte %llu) is malformed",
 				    cnt, seq, (unsigned long long)r->offset);
 		pos += rec->size;
 	}
 	if (cnt != nrec || !nrec)
 		return stop(r, TRACE_CORRUPT,
-			    "is corrupted: chunk %u at byte %llu holds %u records, its frame says %u",
+			    "is corrupted: block %u at byte %llu holds %u records, its frame says %u",
 			    seq, (unsigned long long)r->offset, cnt, nrec);
-	r->offset += sizeof(h) + stored;
+	r->offset += TRACE_CHUNK_HDR_SIZE + stored;
 	r->totals.chunks++;
 	r->pos = 0;
 	r->len = raw;
@@ -829,7 +1009,7 @@ int trace_next(struct trace_reader *r, const struct iova_rec_hdr **rec)
 		if (ret <= 0)
 			return ret;
 	}
-	h = (const void *)(r->raw + r->pos);
+	h = (const void *)(r->cur + r->pos);
 	r->pos += h->size;
 	totals_count(&r->totals, h);
 	*rec = h;
@@ -881,7 +1061,7 @@ void trace_close(struct trace_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	ZSTD_freeDCtx(r->zd);
-	free(r->stored);
+	free(r->ibuf);
 	free(r->raw);
 	free(r->name);
 	free(r);

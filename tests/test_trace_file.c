@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * test_trace_file.c - the trace file: round trips, a file cut at every
- * byte, every byte flipped, wrong magic and version, file mode.
+ * byte, every byte flipped, wrong magic and version, file mode, and the
+ * version 1 traces recorded in the test VM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "trace_file.h"
 
@@ -108,9 +110,10 @@ static size_t make_record(unsigned int i, unsigned char *buf)
 }
 
 static void write_trace(const char *path, unsigned int nrec, uint32_t codec,
-			uint32_t chunk, bool close_cleanly)
+			uint32_t block, bool close_cleanly)
 {
-	struct trace_writer_opts o = { .codec = codec, .chunk_bytes = chunk };
+	struct trace_writer_opts o = { .codec = codec, .block_bytes = block,
+				       .zframe_bytes = block ? 4 * block : 0 };
 	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11, .rule = 0,
 				   .start_realtime_ns = 1700000000000000000ull,
 				   .start_mono_ns = 900 };
@@ -233,48 +236,69 @@ static void test_empty_trace(void **state)
 	trace_close(r);
 }
 
+/* Where each block ends and how many records precede that end. */
+struct blocks {
+	size_t n;
+	uint64_t end_off[4096];
+	uint64_t end_records[4096];
+};
+
+static void learn_blocks(const unsigned char *buf, size_t len, uint64_t nrec,
+			 struct blocks *b)
+{
+	const struct iova_rec_hdr *h;
+	struct trace_reader *r;
+	uint64_t n = 0, last_off;
+	char err[256];
+
+	r = trace_open_mem(buf, len, err, sizeof(err));
+	assert_non_null(r);
+	b->n = 0;
+	last_off = trace_offset(r);
+	while (trace_next(r, &h) == 1) {
+		if (trace_offset(r) != last_off) {
+			/* a new block was loaded for this record */
+			assert_true(b->n < 4096);
+			if (b->n)
+				b->end_records[b->n - 1] = n;
+			b->end_off[b->n++] = trace_offset(r);
+			last_off = trace_offset(r);
+		}
+		n++;
+	}
+	if (b->n)
+		b->end_records[b->n - 1] = n;
+	assert_int_equal(n, nrec);
+	assert_int_equal(trace_state(r), TRACE_OK);
+	assert_int_equal(trace_read_totals(r)->chunks, b->n);
+	trace_close(r);
+}
+
 /*
  * Cut the file at every byte: each prefix reads exactly the records of
- * the chunks it holds whole, and says it was cut short.
+ * the blocks it holds whole, says it was cut short, and never loses more
+ * than the records of the one block the cut falls into.
  */
-static void cut_everywhere(uint32_t codec)
+static void cut_everywhere(uint32_t codec, unsigned int nrec, uint32_t block)
 {
-	uint64_t chunk_end_records[64];	/* records read once chunk i is whole */
-	uint64_t chunk_end_off[64];
-	size_t len, cut, nchunks = 0, i;
+	static struct blocks b;
+	size_t len, cut, i, per_block = 0;
 	struct trace_reader *r;
 	unsigned char *buf;
 	char err[256];
 
-	write_trace(tpath("cut.trace"), 60, codec, 512, true);
+	write_trace(tpath("cut.trace"), nrec, codec, block, true);
 	buf = slurp(tpath("cut.trace"), &len);
+	learn_blocks(buf, len, nrec, &b);
+	assert_true(b.n >= 5);
+	for (i = 0; i < b.n; i++) {
+		size_t k = b.end_records[i] - (i ? b.end_records[i - 1] : 0);
 
-	/* learn the chunk boundaries from a full read */
-	r = trace_open_mem(buf, len, err, sizeof(err));
-	assert_non_null(r);
-	{
-		const struct iova_rec_hdr *h;
-		uint64_t n = 0, last_off = trace_offset(r);
-
-		while (trace_next(r, &h) == 1) {
-			if (trace_offset(r) != last_off) {
-				/* a new chunk was loaded for this record */
-				assert_true(nchunks < 64);
-				chunk_end_off[nchunks] = trace_offset(r);
-				chunk_end_records[nchunks] = 0;
-				if (nchunks)
-					chunk_end_records[nchunks - 1] = n;
-				nchunks++;
-				last_off = trace_offset(r);
-			}
-			n++;
-		}
-		chunk_end_records[nchunks - 1] = n;
-		assert_int_equal(n, 60);
-		assert_int_equal(trace_state(r), TRACE_OK);
-		trace_close(r);
+		if (k > per_block)
+			per_block = k;
 	}
-	assert_true(nchunks >= 5);
+	/* a block holds at most block bytes, and at least one record */
+	assert_true(per_block <= (block < 24 ? 1 : block / 24));
 
 	for (cut = 0; cut < len; cut++) {
 		uint64_t want = 0, got;
@@ -287,9 +311,9 @@ static void cut_everywhere(uint32_t codec)
 			continue;
 		}
 		assert_non_null(r);
-		for (i = 0; i < nchunks; i++)
-			if (chunk_end_off[i] <= cut)
-				want = chunk_end_records[i];
+		for (i = 0; i < b.n; i++)
+			if (b.end_off[i] <= cut)
+				want = b.end_records[i];
 		got = read_check(r);
 		if (got != want)
 			fail_msg("cut at %zu: read %llu records, want %llu", cut,
@@ -305,13 +329,90 @@ static void cut_everywhere(uint32_t codec)
 static void test_cut_every_byte_raw(void **state)
 {
 	(void)state;
-	cut_everywhere(TRACE_CODEC_NONE);
+	cut_everywhere(TRACE_CODEC_NONE, 60, 512);
 }
 
 static void test_cut_every_byte_zstd(void **state)
 {
 	(void)state;
-	cut_everywhere(TRACE_CODEC_ZSTD);
+	cut_everywhere(TRACE_CODEC_ZSTD, 60, 512);
+}
+
+/*
+ * One record per block (record --block-bytes 1): a cut loses no complete
+ * record. Uncompressed, a record's bytes end where its block does, so the
+ * expectation is computed from the record sizes alone, not learned.
+ */
+static void test_cut_every_byte_per_record(void **state)
+{
+	unsigned char rec[IOVA_REC_MAX_SIZE];
+	size_t len, cut, i, nrec = 40;
+	uint64_t end[40], off = TRACE_HEADER_SIZE;
+	struct trace_reader *r;
+	unsigned char *buf;
+	char err[256];
+
+	(void)state;
+	for (i = 0; i < nrec; i++) {
+		off += TRACE_CHUNK_HDR_SIZE + make_record((unsigned int)i, rec);
+		end[i] = off;
+	}
+	write_trace(tpath("rec.trace"), nrec, TRACE_CODEC_NONE, 1, true);
+	buf = slurp(tpath("rec.trace"), &len);
+	assert_int_equal(len, off + TRACE_CHUNK_HDR_SIZE + 96);
+	for (cut = TRACE_HEADER_SIZE; cut < len; cut++) {
+		uint64_t want = 0;
+
+		while (want < nrec && end[want] <= cut)
+			want++;
+		r = trace_open_mem(buf, cut, err, sizeof(err));
+		assert_non_null(r);
+		if (read_check(r) != want)
+			fail_msg("cut at %zu: want %llu records", cut,
+				 (unsigned long long)want);
+		assert_int_equal(trace_state(r), TRACE_TRUNCATED);
+		trace_close(r);
+	}
+	free(buf);
+
+	/* compressed, one flush per record: still one block per record */
+	cut_everywhere(TRACE_CODEC_ZSTD, 40, 1);
+}
+
+/*
+ * The default blocks on a longer trace: the zstd stream runs across
+ * blocks, several zstd frames follow each other, and a cut anywhere loses
+ * at most one block of about 4 KiB of records.
+ */
+static void test_cut_default_blocks(void **state)
+{
+	static struct blocks b;
+	unsigned char *buf;
+	size_t len, step, cut, i;
+	char err[256];
+
+	(void)state;
+	write_trace(tpath("long.trace"), 20000, TRACE_CODEC_ZSTD, 0, true);
+	buf = slurp(tpath("long.trace"), &len);
+	learn_blocks(buf, len, 20000, &b);
+	/* 20000 records of 24..128 bytes: about 300 blocks, 20 zstd frames */
+	assert_true(b.n > 200);
+	for (i = 1; i < b.n; i++)
+		assert_true(b.end_records[i] - b.end_records[i - 1] <=
+			    TRACE_BLOCK_DEFAULT / 24);
+	step = len / 1999;
+	for (cut = TRACE_HEADER_SIZE; cut < len; cut += step) {
+		struct trace_reader *r = trace_open_mem(buf, cut, err, sizeof(err));
+		uint64_t want = 0;
+
+		assert_non_null(r);
+		for (i = 0; i < b.n && b.end_off[i] <= cut; i++)
+			want = b.end_records[i];
+		assert_int_equal(read_check(r), want);
+		assert_int_equal(trace_state(r), TRACE_TRUNCATED);
+		trace_close(r);
+	}
+	free(buf);
 }
 
 /* Abandoned (the recorder killed) after a flush: whole chunks, no end. */
@@ -419,10 +520,13 @@ static void test_bad_headers(void **state)
 
 	write_trace(tpath("ver.trace"), 3, TRACE_CODEC_NONE, 0, true);
 	file = slurp(tpath("ver.trace"), &len);
-	file[8] = 2;	/* format version 2 */
+	file[8] = TRACE_VERSION + 1;	/* a format from the future */
 	assert_null(trace_open_mem(file, len, err, sizeof(err)));
-	assert_non_null(strstr(err, "version 2"));
-	file[8] = 1;
+	assert_non_null(strstr(err, "version 3"));
+	file[8] = 0;
+	assert_null(trace_open_mem(file, len, err, sizeof(err)));
+	assert_non_null(strstr(err, "version 0"));
+	file[8] = TRACE_VERSION;
 	file[16] = 9;	/* record ABI 9, checksum fixed up */
 	{
 		uint32_t c = trace_crc32c(file, 252);
@@ -513,6 +617,123 @@ static void test_writer_errors(void **state)
 	assert_int_equal(trace_writer_close(w, err, sizeof(err)), 0);
 }
 
+/* Rewrite the frame of the block at off with another codec, CRC fixed. */
+static void set_codec(unsigned char *buf, size_t off, uint16_t codec)
+{
+	uint32_t c;
+
+	buf[off + 6] = codec & 0xff;
+	buf[off + 7] = codec >> 8;
+	c = trace_crc32c(buf + off, 28);
+	memcpy(buf + off + 28, &c, 4);
+}
+
+/* A block that says it continues a zstd frame nobody opened is corrupt. */
+static void test_stream_order(void **state)
+{
+	struct trace_reader *r;
+	unsigned char *buf;
+	size_t len;
+	char err[256];
+
+	(void)state;
+	write_trace(tpath("order.trace"), 60, TRACE_CODEC_ZSTD, 512, true);
+	buf = slurp(tpath("order.trace"), &len);
+	assert_int_equal(buf[TRACE_HEADER_SIZE + 6], TRACE_CODEC_ZSTD_OPEN);
+	set_codec(buf, TRACE_HEADER_SIZE, TRACE_CODEC_ZSTD_MORE);
+	r = trace_open_mem(buf, len, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(read_check(r), 0);
+	assert_int_equal(trace_state(r), TRACE_CORRUPT);
+	assert_non_null(strstr(trace_status_msg(r), "does not decompress"));
+	trace_close(r);
+	/* version 1 knew no streams: the same codec there is refused */
+	set_codec(buf, TRACE_HEADER_SIZE, TRACE_CODEC_ZSTD_OPEN);
+	buf[8] = 1;
+	{
+		uint32_t c = trace_crc32c(buf, 252);
+
+		memcpy(buf + 252, &c, 4);
+	}
+	r = trace_open_mem(buf, len, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(read_check(r), 0);
+	assert_non_null(strstr(trace_status_msg(r), "impossible frame"));
+	trace_close(r);
+	free(buf);
+}
+
+static int rec_cmp_sink(void *ctx, const struct iova_rec_hdr *h)
+{
+	struct trace_writer *w = ctx;
+
+	return trace_writer_add(w, h);
+}
+
+/*
+ * The traces recorded in the test VM (tests/data/) are format version 1:
+ * they still read whole, and written again as version 2 they give back the
+ * same records byte for byte.
+ */
+static void test_version1_traces(void **state)
+{
+	const char *names[] = { "vm-6.12-demo.trace", "vm-6.1-multi.trace" };
+	char dir[512], path[700], err[256];
+	unsigned int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", __FILE__);
+	*strrchr(dir, '/') = '\0';
+	for (i = 0; i < 2; i++) {
+		struct trace_reader *r1, *r2;
+		struct trace_writer *w;
+		const struct iova_rec_hdr *a, *b;
+		struct trace_meta m;
+		size_t len1, len2;
+		uint64_t n = 0;
+
+		snprintf(path, sizeof(path), "%s/data/%s", dir, names[i]);
+		r1 = trace_open(path, err, sizeof(err));
+		if (!r1)
+			fail_msg("%s", err);
+		assert_int_equal(trace_meta(r1)->version, 1);
+		m = *trace_meta(r1);
+		w = trace_writer_open(tpath("v2.trace"), &m, NULL, err, sizeof(err));
+		assert_non_null(w);
+		assert_int_equal(trace_read_all(r1, rec_cmp_sink, w), 0);
+		assert_int_equal(trace_state(r1), TRACE_OK);
+		assert_int_equal(trace_writer_close(w, err, sizeof(err)), 0);
+		trace_close(r1);
+
+		r1 = trace_open(path, err, sizeof(err));
+		r2 = trace_open(tpath("v2.trace"), err, sizeof(err));
+		assert_non_null(r1);
+		assert_non_null(r2);
+		assert_int_equal(trace_meta(r2)->version, TRACE_VERSION);
+		assert_string_equal(trace_meta(r2)->kernel_release,
+				    trace_meta(r1)->kernel_release);
+		while (trace_next(r1, &a) == 1) {
+			assert_int_equal(trace_next(r2, &b), 1);
+			assert_int_equal(a->size, b->size);
+			assert_memory_equal(a, b, a->size);
+			n++;
+		}
+		assert_int_equal(trace_next(r2, &b), 0);
+		assert_int_equal(trace_state(r2), TRACE_OK);
+		assert_true(n > 10000);
+		assert_true(trace_end_totals(r2)->lost == trace_end_totals(r1)->lost);
+		trace_close(r1);
+		trace_close(r2);
+
+		/* what the smaller blocks cost in size, for the record */
+		free(slurp(path, &len1));
+		free(slurp(tpath("v2.trace"), &len2));
+		print_message("%s: %llu records, version 1 %zu bytes, version 2 %zu bytes (%.2fx)\n",
+			      names[i], (unsigned long long)n, len1, len2,
+			      (double)len2 / (double)len1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +742,10 @@ int main(void)
 		cmocka_unit_test(test_empty_trace),
 		cmocka_unit_test(test_cut_every_byte_raw),
 		cmocka_unit_test(test_cut_every_byte_zstd),
+		cmocka_unit_test(test_cut_every_byte_per_record),
+		cmocka_unit_test(test_cut_default_blocks),
+		cmocka_unit_test(test_stream_order),
+		cmocka_unit_test(test_version1_traces),
 		cmocka_unit_test(test_killed_recorder),
 		cmocka_unit_test(test_flip_every_byte_raw),
 		cmocka_unit_test(test_flip_every_byte_zstd),
