@@ -45,14 +45,18 @@ static uint64_t now_ns(clockid_t clk)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: iovatop record -o FILE [-d SECONDS] [--no-compress] [--verify] [-v]\n"
+		"usage: iovatop record -o FILE [-d SECONDS] [--no-compress] [--block-bytes N]\n"
+		"                      [--verify] [-v]\n"
 		"Record the iova_bitmap dirty-tracking records of this kernel to FILE\n"
 		"(mode 0600) until SECONDS have passed or Ctrl-C. Progress goes to\n"
 		"stderr. 'iovatop report FILE' and 'iovatop replay FILE' read it.\n"
 		"\n"
 		"  -o, --output FILE     the trace to write (replaced if it exists)\n"
 		"  -d, --duration SECS   stop after SECS seconds (default: until a signal)\n"
-		"      --no-compress     store chunks uncompressed (zstd by default)\n"
+		"      --no-compress     store blocks uncompressed (zstd by default)\n"
+		"      --block-bytes N   records per block, in raw bytes (default 4096):\n"
+		"                        a file cut short reads up to its last whole\n"
+		"                        block; 1 puts every record in its own block\n"
 		"      --verify          read user bitmaps back and compare (root)\n"
 		"  -v, --verbose         libbpf messages and probe choices\n"
 		"\n"
@@ -76,6 +80,7 @@ int cmd_record(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "no-compress", no_argument, NULL, 'N' },
+		{ "block-bytes", required_argument, NULL, 'B' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -113,6 +118,20 @@ int cmd_record(int argc, char **argv)
 		case 'N':
 			wo.codec = TRACE_CODEC_NONE;
 			break;
+		case 'B': {
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || *optarg == '-' || !v ||
+			    v > TRACE_CHUNK_MAX_RAW) {
+				fprintf(stderr, "iovatop: --block-bytes wants 1 to %u\n",
+					TRACE_CHUNK_MAX_RAW);
+				return EXIT_USAGE;
+			}
+			wo.block_bytes = (uint32_t)v;
+			break;
+		}
 		case 'V':
 			lo.verify = true;
 			break;
@@ -209,7 +228,7 @@ int cmd_record(int argc, char **argv)
 		}
 		w = NULL;
 		fprintf(stderr, "iovatop: wrote %" PRIu64 " records (%" PRIu64 " lost) in %"
-			PRIu64 " chunks to %s%s.\n", t.records, t.lost, t.chunks, out,
+			PRIu64 " blocks to %s%s.\n", t.records, t.lost, t.chunks, out,
 			stop_signal ? stop_signal == SIGINT ? ", stopped by SIGINT" :
 				", stopped by SIGTERM" : "");
 	}
