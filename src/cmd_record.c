@@ -4,10 +4,11 @@
  * (docs/trace-format.md) until the duration is up or SIGINT/SIGTERM.
  *
  * The writer gets every record the live source delivers, LOST records
- * included. Chunks are written when full and at least once a second, so a
- * recorder killed with SIGKILL loses at most the last second.
+ * included. Blocks are written every 64 KiB and at least once a second, so
+ * a recorder killed with SIGKILL loses at most the last second.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -74,6 +75,31 @@ static void progress(const struct trace_totals *t, uint64_t lost, double secs,
 		tty && !final ? "   " : "\n");
 }
 
+/*
+ * Can FILE be written? Asked before attaching, so that a wrong path is
+ * told at once and not after the probes are loaded, and without
+ * truncating: a recording that cannot start leaves an old trace alone.
+ * *created says whether FILE is new (and to be removed if we give up).
+ */
+static int check_output(const char *out, bool *created)
+{
+	int fd;
+
+	*created = false;
+	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		*created = true;
+	else if (errno == EEXIST)
+		fd = open(out, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "iovatop: cannot create %s: %s.\n", out,
+			strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -99,6 +125,7 @@ int cmd_record(int argc, char **argv)
 	bool tty = isatty(STDERR_FILENO);
 	char err[512], *end;
 	int c, ret = EXIT_RUNTIME, n;
+	bool created;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:d:vh", longopts, NULL)) != -1) {
@@ -158,9 +185,13 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	if (check_output(out, &created))
+		return EXIT_RUNTIME;
 	l = live_open(&lo, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "iovatop: %s\n", err);
+		if (created)
+			unlink(out);
 		return EXIT_RUNTIME;
 	}
 	if (!uname(&uts)) {

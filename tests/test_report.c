@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -386,7 +387,7 @@ static void test_truncated(void **state)
 	free(out);
 	free(err);
 
-	/* killed recorder: no end marker, but all chunks whole */
+	/* killed recorder: no end marker, but all blocks whole */
 	write_synthetic(tpath("killed.trace"), false);
 	assert_int_equal(run(&out, &err, tpath("killed.trace"), NULL), 0);
 	assert_non_null(strstr(out, "no end marker"));
@@ -463,6 +464,59 @@ static void test_usage(void **state)
 	assert_non_null(strstr(out, "usage: iovatop report"));
 	free(out);
 	free(err);
+}
+
+/*
+ * iovatop record checks its output before attaching: a wrong path is told
+ * first, and a recording that cannot start (this host has no traceable
+ * iova_bitmap_set(), or is not root) leaves an existing trace untouched
+ * and no new file behind.
+ */
+static void test_record_output(void **state)
+{
+	const char *bin = getenv("IOVATOP");
+	char cmd[1200], *out;
+	int rc;
+
+	(void)state;
+	if (!bin)
+		fail_msg("IOVATOP is not set: run the tests with make check");
+	snprintf(cmd, sizeof(cmd), "%s record -o %s/no/such/dir.trace 2>%s",
+		 bin, tmpdir, tpath("rec.err"));
+	rc = system(cmd);
+	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == EXIT_RUNTIME);
+	out = slurp(tpath("rec.err"), NULL);
+	if (!strstr(out, "cannot create") || !strstr(out, "No such file"))
+		fail_msg("record with a bad path said: %s", out);
+	assert_int_equal(lines(out), 1);
+	free(out);
+
+	write_synthetic(tpath("keep.trace"), true);
+	{
+		size_t before, after;
+		char *a = slurp(tpath("keep.trace"), &before), *b;
+
+		snprintf(cmd, sizeof(cmd), "%s record -o %s -d 1 2>%s", bin,
+			 tpath("keep.trace"), tpath("rec.err"));
+		rc = system(cmd);
+		b = slurp(tpath("keep.trace"), &after);
+		if (WIFEXITED(rc) && WEXITSTATUS(rc) == 0) {
+			/* a host that can trace: it recorded, as it should */
+			free(a);
+			free(b);
+			return;
+		}
+		assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == EXIT_RUNTIME);
+		assert_int_equal(before, after);
+		assert_memory_equal(a, b, before);
+		free(a);
+		free(b);
+	}
+	snprintf(cmd, sizeof(cmd), "%s record -o %s -d 1 2>%s", bin,
+		 tpath("new.trace"), tpath("rec.err"));
+	rc = system(cmd);
+	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == EXIT_RUNTIME);
+	assert_int_equal(access(tpath("new.trace"), F_OK), -1);
 }
 
 static void test_dump_bitmaps(void **state)
@@ -615,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_dump_bitmaps),
+		cmocka_unit_test(test_record_output),
 		cmocka_unit_test(test_vm_trace_6_12),
 		cmocka_unit_test(test_vm_trace_6_1),
 	};
