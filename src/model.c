@@ -243,7 +243,15 @@ static void device_name(char *buf, size_t len, uint32_t path, uint32_t hwpt,
 		snprintf(buf, len, "vfio %s", dn[0] ? dn : "?");
 		break;
 	case IOVA_PATH_IOMMUFD:
-		snprintf(buf, len, "iommufd hwpt %u", hwpt);
+		/*
+		 * iommufd numbers its objects from 1: 0 means the tracer saw
+		 * the report but not the ioctl that named the hwpt (it was
+		 * already running when the probes attached).
+		 */
+		if (hwpt)
+			snprintf(buf, len, "iommufd hwpt %u", hwpt);
+		else
+			snprintf(buf, len, "iommufd hwpt ?");
 		break;
 	default:
 		/* no begin record: all we know is who asked */

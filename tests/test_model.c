@@ -212,6 +212,9 @@ static void test_attribution(void **state)
 	assert_int_equal(r->reports, 1);
 	/* sorted by name */
 	assert_string_equal(s.rows[0].name, "iommufd hwpt 5");
+	/* a report whose hwpt ioctl ran before the probes: never "hwpt 0" */
+	report(m, 5 * MS, "#0", 0x8000000, 16 * MiB, 0x8000000, 1);
+	assert_string_equal(seen.device, "iommufd hwpt ?");
 	model_free(m);
 }
 
