@@ -162,6 +162,11 @@ const struct trace_totals *trace_end_totals(const struct trace_reader *r);
 /* The checksum of the format: CRC-32C (Castagnoli), init and final ~0. */
 uint32_t trace_crc32c(const void *p, size_t n);
 
+/*
+ * Records lost with a cut: those of the block the file was cut inside, as
+ * its frame counts them; 0 if the cut fell between blocks or in a frame.
+ */
+uint32_t trace_cut_lost(const struct trace_reader *r);
 /* Byte offset of the next block to read. */
 uint64_t trace_offset(const struct trace_reader *r);
 void trace_close(struct trace_reader *r);

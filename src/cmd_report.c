@@ -388,6 +388,7 @@ struct out {
 	const struct trace_totals *tot;
 	enum trace_state state;
 	const char *status;
+	uint32_t cut_lost;	/* records of the block a cut fell into */
 	struct model_snapshot *s;
 	struct report *rp;
 	struct model_anomaly *anom;
@@ -583,8 +584,8 @@ static void print_json(const struct out *o)
 		codec_name(o->meta->codec), o->meta->start_realtime_ns,
 		t->first_ts_ns, t->last_ts_ns);
 	json_num(f, span_s(t));
-	fprintf(f, ", \"records\": %" PRIu64 ", \"status\": \"%s\", \"status_message\": ",
-		t->records, state_name(o->state));
+	fprintf(f, ", \"records\": %" PRIu64 ", \"records_lost_in_cut\": %u, \"status\": \"%s\", \"status_message\": ",
+		t->records, o->cut_lost, state_name(o->state));
 	json_str(f, o->status);
 	fprintf(f, "},\n  \"totals\": {\"reports\": %" PRIu64 ", \"incomplete_reports\": %" PRIu64
 		", \"not_rebuilt\": %" PRIu64 ", \"anomalies\": %" PRIu64
@@ -895,6 +896,7 @@ int cmd_report(int argc, char **argv)
 	o.tot = trace_read_totals(tr);
 	o.state = trace_state(tr);
 	o.status = trace_status_msg(tr);
+	o.cut_lost = trace_cut_lost(tr);
 	o.s = &snap;
 	o.rp = &rp;
 	o.anom = anom;

@@ -573,6 +573,7 @@ struct trace_reader {
 	uint32_t seq;
 	ZSTD_DCtx *zd;
 	bool zopen;			/* a zstd stream frame runs on */
+	uint32_t cut_lost;		/* records of a block the cut fell into */
 	bool done;
 	enum trace_state state;
 	char msg[256];
@@ -826,6 +827,22 @@ static int cut(struct trace_reader *r, const char *where)
 		    (unsigned long long)r->totals.records, r->seq);
 }
 
+/*
+ * Cut inside a block's payload: its frame checked out, so how many records
+ * went with the cut is known and said, not hidden.
+ */
+static int cut_payload(struct trace_reader *r, uint32_t nrec, uint64_t have,
+		       uint32_t stored)
+{
+	r->cut_lost = nrec;
+	return stop(r, TRACE_TRUNCATED,
+		    "was cut short inside block %u at byte %llu (%llu of its %u bytes there), after %llu complete records; the %u record%s of that block %s lost; it has no end marker (the recorder was killed or the disk was full)",
+		    r->seq, (unsigned long long)r->offset,
+		    (unsigned long long)have, stored,
+		    (unsigned long long)r->totals.records, nrec,
+		    nrec == 1 ? "" : "s", nrec == 1 ? "is" : "are");
+}
+
 static int end_chunk(struct trace_reader *r, const unsigned char *p,
 		     uint32_t stored)
 {
@@ -938,7 +955,8 @@ static int load_chunk(struct trace_reader *r)
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n < stored)
-		return cut(r, "inside a block");
+		return kind == TRACE_CHUNK_DATA ? cut_payload(r, nrec, n, stored) :
+						  cut(r, "inside its end marker");
 	if (!crc_ok(pcrc, crc(r->stored, stored)))
 		return stop(r, TRACE_CORRUPT,
 			    "is corrupted: block %u at byte %llu fails its checksum (after %llu good records)",
@@ -1047,6 +1065,11 @@ const struct trace_totals *trace_read_totals(const struct trace_reader *r)
 const struct trace_totals *trace_end_totals(const struct trace_reader *r)
 {
 	return r->have_end ? &r->end : NULL;
+}
+
+uint32_t trace_cut_lost(const struct trace_reader *r)
+{
+	return r->cut_lost;
 }
 
 uint64_t trace_offset(const struct trace_reader *r)

@@ -321,6 +321,25 @@ static void cut_everywhere(uint32_t codec, unsigned int nrec, uint32_t block)
 		assert_int_equal(trace_state(r), TRACE_TRUNCATED);
 		assert_non_null(strstr(trace_status_msg(r), "cut short"));
 		assert_null(trace_end_totals(r));
+		/* a cut inside a payload counts that block's records as lost */
+		{
+			uint64_t lost = 0, start = TRACE_HEADER_SIZE;
+
+			for (i = 0; i < b.n; i++) {
+				if (cut >= start + TRACE_CHUNK_HDR_SIZE &&
+				    cut < b.end_off[i])
+					lost = b.end_records[i] -
+					       (i ? b.end_records[i - 1] : 0);
+				start = b.end_off[i];
+			}
+			if (trace_cut_lost(r) != lost)
+				fail_msg("cut at %zu: %u records said lost, want %llu",
+					 cut, trace_cut_lost(r),
+					 (unsigned long long)lost);
+			if (lost && !strstr(trace_status_msg(r), "of that block"))
+				fail_msg("cut at %zu: '%s' does not say what was lost",
+					 cut, trace_status_msg(r));
+		}
 		trace_close(r);
 	}
 	free(buf);
