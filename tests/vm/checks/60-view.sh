@@ -33,6 +33,12 @@ if ! wait_for "$t/record.log" '^iovatop: recording to' 30; then
 	kill -INT $rec 2>/dev/null
 	finish
 fi
+# a second recorder, one record per block, to be killed with SIGKILL;
+# uncompressed, so that it keeps up under emulation
+"$IOVATOP" record --no-compress --block-bytes 1 -o "$t/killed.trace" >"$t/killed.log" 2>&1 &
+krec=$!
+wait_for "$t/killed.log" '^iovatop: recording to' 30 ||
+	not_ok "view: the second recorder did not start: $(grep -m1 iovatop: "$t/killed.log")"
 "$IOVATOP" -b 1 >"$t/live.txt" 2>"$t/live.err" &
 live=$!
 # the first block means the live view is attached: records start after it
@@ -44,6 +50,8 @@ fi
 "$WORKLOAD" -s vfio-multi -o "$t/truth" >"$t/workload.log" 2>&1 ||
 	not_ok "view: the vfio-multi workload failed: $(tail -1 "$t/workload.log")"
 sleep 2.5	# the live view prints the interval of the last reports
+kill -KILL $krec
+wait $krec 2>/dev/null
 kill -INT $live
 wait $live
 lrc=$?
@@ -81,6 +89,70 @@ if "$IOVATOP" report --format json "$t/trace" >"$t/report.json" 2>"$t/report.err
 	fi
 else
 	not_ok "view: report on the recording failed: $(head -1 "$t/report.err")"
+fi
+
+# ---- traces cut short ------------------------------------------------------
+
+# jfield FILE KEY: the first number after "KEY": in a JSON report
+jfield() { grep -o "\"$2\": [0-9]*" "$1" | head -1 | grep -o '[0-9]*$'; }
+
+if "$IOVATOP" report --format json "$t/killed.trace" >"$t/killed.json" 2>"$t/killed.err" &&
+   grep -q '"status": "truncated"' "$t/killed.json"; then
+	kr=$(jfield "$t/killed.json" reports)
+	cr=$(jfield "$t/report.json" reports)
+	if [ -n "$kr" ] && [ "$kr" = "$cr" ] && [ "$kr" -gt 0 ]; then
+		ok "view: a recorder killed with SIGKILL left a trace with all $kr reports of the clean recording, marked cut short"
+	else
+		not_ok "view: the SIGKILLed recording reports '$kr' reports, the clean one '$cr'"
+	fi
+else
+	not_ok "view: report on the SIGKILLed recording: $(head -1 "$t/killed.err") $(grep -o '"status": "[a-z]*"' "$t/killed.json")"
+fi
+
+# The clean recording cut at 40 places, then just before and inside its
+# end block (32-byte frame + 96 bytes): the records read never decrease
+# with the cut, and a cut loses at most one block of records.
+full=$(jfield "$t/report.json" records)
+size=$(stat -c %s "$t/trace")
+endb=$((size - 128))
+prev=0 bad="" lost1=""
+maxrec=$((4096 / 24))	# a 4 KiB block of the smallest records
+for i in $(seq 0 39) end; do
+	if [ "$i" = end ]; then
+		cuts="$((endb - 1)) $endb $((size - 1))"
+	else
+		cuts=$((256 + (endb - 256) * i / 40))
+	fi
+	for c in $cuts; do
+		head -c "$c" "$t/trace" >"$t/cut.trace"
+		if ! "$IOVATOP" report --format json "$t/cut.trace" >"$t/cut.json" 2>"$t/cut.err"; then
+			bad="cut at $c: report failed: $(head -1 "$t/cut.err")"
+			break 2
+		fi
+		n=$(jfield "$t/cut.json" records)
+		grep -q '"status": "truncated"' "$t/cut.json" || { bad="cut at $c: not marked cut short"; break 2; }
+		[ "$n" -ge "$prev" ] || { bad="cut at $c: $n records, fewer than $prev at a shorter cut"; break 2; }
+		prev=$n
+		if [ "$c" -ge "$endb" ] && [ "$n" != "$full" ]; then
+			bad="cut at $c (only the end marker missing): $n of $full records"
+			break 2
+		fi
+		if [ "$c" = $((endb - 1)) ]; then
+			# one byte short of the end block: the last data block is cut,
+			# and the report says how many records went with it
+			lost1=$((full - n))
+			said=$(jfield "$t/cut.json" records_lost_in_cut)
+			if [ "$lost1" -gt $maxrec ] || [ "$said" != "$lost1" ]; then
+				bad="cut at $c (one byte into the last block): lost $lost1 records, said $said, a block holds at most $maxrec"
+				break 2
+			fi
+		fi
+	done
+done
+if [ -z "$bad" ]; then
+	ok "view: the recording cut at 43 places reads up to its last whole block ($full records whole; one byte short, the $lost1 records of the last block lost and counted)"
+else
+	not_ok "view: $bad"
 fi
 
 # Blocks in order, each with the wall clock of its boundary; the first
