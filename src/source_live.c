@@ -198,6 +198,40 @@ static bool have_bpf_caps(void)
 	return (eff & (1ULL << 38)) && (eff & (1ULL << 39));
 }
 
+/* Attach p now, if it is to be loaded; the skeleton skips it later. */
+static int attach_now(struct bpf_program *p, struct bpf_link **link)
+{
+	if (!bpf_program__autoload(p))
+		return 0;
+	*link = bpf_program__attach(p);
+	return *link ? 0 : -errno;
+}
+
+/*
+ * The probes on iommufd_hwpt_get_dirty_bitmap() go first, the exit before
+ * the entry. Attaching takes a while (each trampoline is a text patch,
+ * ~0.1 s under emulation), and in the old order, iova_bitmap first, the
+ * live demo showed the first reports of every hwpt as "hwpt ?": they ran
+ * before the probe that names their hwpt. An entry without its exit would
+ * leave a stale hwpt on the task and name a later vfio report wrongly.
+ */
+static int attach_hwpt_first(struct iova_trace_bpf *s)
+{
+	int ret;
+
+	ret = attach_now(s->progs.fexit_hwpt_dirty, &s->links.fexit_hwpt_dirty);
+	if (!ret)
+		ret = attach_now(s->progs.fentry_hwpt_dirty,
+				 &s->links.fentry_hwpt_dirty);
+	if (!ret)
+		ret = attach_now(s->progs.kretprobe_hwpt_dirty,
+				 &s->links.kretprobe_hwpt_dirty);
+	if (!ret)
+		ret = attach_now(s->progs.kprobe_hwpt_dirty,
+				 &s->links.kprobe_hwpt_dirty);
+	return ret;
+}
+
 /*
  * Can a fentry program attach to this function? Find its BTF (vmlinux or
  * its module's), load a two-instruction tracing program against it and
@@ -1050,7 +1084,9 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 				 strerror(-ret));
 		goto fail;
 	}
-	ret = iova_trace_bpf__attach(l->skel);
+	ret = attach_hwpt_first(l->skel);
+	if (!ret)
+		ret = iova_trace_bpf__attach(l->skel);
 	if (ret) {
 		snprintf(err, errlen,
 			 "attaching the %s programs failed: %s; run with -v, or try "
