@@ -55,7 +55,6 @@ struct view_state {
 	bool reverse;
 	bool paused;
 	bool replay;			/* step and speed keys are bound */
-	bool step;			/* replay: one interval per key press */
 	double speed;			/* replay: trace seconds per wall second */
 	char filter[VIEW_FILTER_LEN];
 	char filter_old[VIEW_FILTER_LEN];	/* Esc in filter mode restores it */
@@ -67,6 +66,10 @@ struct view_state {
 };
 
 void view_state_init(struct view_state *s);
+
+/* Replay speeds --speed and the + and - keys allow. */
+#define VIEW_SPEED_MIN		(1.0 / 64)
+#define VIEW_SPEED_MAX		4096.0
 
 /*
  * Dispatch one key (a character, or a curses KEY_* code) through the key
@@ -148,7 +151,6 @@ struct view_meta {
 	const char *kernel;	/* release of the traced kernel */
 	const char *probe;	/* "fentry", "kprobe" */
 	const char *layout;	/* iova_bitmap layout name */
-	double interval_s;
 	uint64_t t0_ns;		/* the time shown as +0.000s */
 	int64_t wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, 0: unknown */
 	bool live;
@@ -195,7 +197,14 @@ void view_heat_levels(const uint32_t *heat, int nbuckets, int width,
 int view_spark_levels(const uint64_t *hist, int n, int width, uint8_t *out,
 		      int nlevels);	/* returns the cells used */
 
-/* Detail panel line i of the selected row, for width columns. */
+/*
+ * Detail panel line i of the selected row, for width columns. Lines 1 and
+ * 3 are the heatmap and the sparkline: a label of VIEW_DETAIL_LABEL_W
+ * columns, then the cells between two '|', the heat cells drawn with
+ * VIEW_HEAT_LEVELS characters.
+ */
+#define VIEW_DETAIL_LABEL_W	6
+#define VIEW_HEAT_LEVELS	10
 size_t view_format_detail(char *buf, size_t len, int line,
 			  const struct model_row *r, int width);
 
@@ -254,17 +263,17 @@ struct view_run {
 	struct model_snapshot snap;
 };
 
-/* start_ns: the instant the interval grid starts from (first record or now). */
 /*
- * Live and replay stop the same way: view_on_signal, installed for SIGINT
- * and SIGTERM, sets view_stop, which their loops test between intervals.
+ * Live and replay stop the same way: view_catch_signals() has SIGINT,
+ * SIGTERM and SIGHUP set view_stop, which their loops test between
+ * intervals.
  */
 extern volatile sig_atomic_t view_stop;
-void view_on_signal(int sig);
-uint64_t view_mono_ns(void);	/* CLOCK_MONOTONIC in ns */
+void view_catch_signals(void);
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 		   long count);
+/* start_ns: the instant the interval grid starts from (first record or now). */
 void view_run_start(struct view_run *r, uint64_t start_ns);
 int view_run_record(void *ctx, const struct iova_rec_hdr *rec);
 /* Emit every boundary at or before now_ns. Returns intervals emitted. */
@@ -284,7 +293,6 @@ void view_run_redraw(struct view_run *r, bool clear);
  * Options live mode and replay share (src/view_args.c): -b, -s, -r, -f and
  * the positional [INTERVAL [COUNT]], after FILE for replay.
  */
-struct argp_state;
 struct view_args {
 	bool batch;
 	bool want_file;			/* replay: the first argument is the trace */
@@ -297,10 +305,13 @@ struct view_args {
 	int nargs;
 };
 
-void view_args_init(struct view_args *a);
-/* An argp parser step for the shared keys; ARGP_ERR_UNKNOWN for others. */
-int view_args_parse(struct view_args *a, int key, char *arg,
-		    struct argp_state *state);
+void view_args_init(struct view_args *a, bool want_file);
+/*
+ * The argp child that parses them: a command lists it in its argp's
+ * children and, at ARGP_KEY_INIT, passes its struct view_args as
+ * state->child_inputs[0].
+ */
+extern const struct argp view_args_argp;
 /* Batch when asked, or when stdout is not a terminal. */
 bool view_args_batch(const struct view_args *a);
 void view_args_apply(const struct view_args *a, struct view_state *s);

@@ -7,7 +7,6 @@
  * (or a driver developer) can hold the bytes a real ioctl returned next to
  * our arithmetic: `cmp` of the two must be silent.
  */
-#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "iova_bitmap_decode.h"
 
@@ -364,23 +364,14 @@ static void print_stats(const struct ibd *d)
 
 static int write_bitmap(const struct ibd *d, int hex)
 {
-	uint64_t buf[4096];
-	size_t i, n;
+	size_t i;
 
-	for (i = 0; i < d->nwords; i += n) {
-		size_t j;
-
-		n = d->nwords - i < 4096 ? d->nwords - i : 4096;
-		if (hex) {
-			for (j = 0; j < n; j++)
-				if (printf("%016" PRIx64 "\n", d->words[i + j]) < 0)
-					goto err;
-			continue;
-		}
-		for (j = 0; j < n; j++)
-			buf[j] = htole64(d->words[i + j]);
-		if (fwrite(buf, sizeof(buf[0]), n, stdout) != n)
-			goto err;
+	if (hex) {
+		for (i = 0; i < d->nwords; i++)
+			if (printf("%016" PRIx64 "\n", d->words[i]) < 0)
+				goto err;
+	} else if (fwrite_le64(stdout, d->words, d->nwords)) {
+		goto err;
 	}
 	if (fflush(stdout) == 0)
 		return 0;
@@ -388,6 +379,16 @@ err:
 	fprintf(stderr, "iovatop decode: cannot write the bitmap to stdout: "
 		"%s.\n", strerror(errno));
 	return EXIT_RUNTIME;
+}
+
+/* Every run that applied its calls ends so, a hung one included. */
+static int finish(const struct ibd *d, const uint64_t *kinds,
+		  const struct decode_env *env)
+{
+	report_summary(d, kinds);
+	if (env->stats)
+		print_stats(d);
+	return write_bitmap(d, env->hex);
 }
 
 int cmd_decode(int argc, char **argv)
@@ -453,10 +454,7 @@ int cmd_decode(int argc, char **argv)
 				"the output is what it wrote until then and "
 				"later lines are not applied.\n", lineno, iova,
 				length);
-			report_summary(&d, kinds);
-			if (env.stats)
-				print_stats(&d);
-			write_bitmap(&d, env.hex);
+			finish(&d, kinds, &env);
 			ret = EXIT_RUNTIME;
 			goto out;
 		}
@@ -477,10 +475,7 @@ int cmd_decode(int argc, char **argv)
 	if (shown > MAX_ANOMALY_LINES)
 		fprintf(stderr, "iovatop decode: (%lu more odd calls not shown)\n",
 			shown - MAX_ANOMALY_LINES);
-	report_summary(&d, kinds);
-	if (env.stats)
-		print_stats(&d);
-	ret = write_bitmap(&d, env.hex);
+	ret = finish(&d, kinds, &env);
 out:
 	free(line);
 	if (in && in != stdin)

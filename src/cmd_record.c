@@ -11,15 +11,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "source_live.h"
 #include "trace_file.h"
@@ -33,14 +32,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void usage(FILE *f)
@@ -66,12 +57,12 @@ static void usage(FILE *f)
 		"  iovatop record -o mig.trace & ... ; kill -INT %%1\n");
 }
 
-static void progress(const struct trace_totals *t, uint64_t lost, double secs,
-		     bool tty, bool final)
+static void progress(const struct trace_totals *t, double secs, bool tty,
+		     bool final)
 {
 	fprintf(stderr, "%srecording: %.0f s, %" PRIu64 " records, %.1f MiB, %" PRIu64
 		" lost%s", tty ? "\r" : "", secs, t->records,
-		(double)t->raw_bytes / (1 << 20), lost,
+		(double)t->raw_bytes / (1 << 20), t->lost,
 		tty && !final ? "   " : "\n");
 }
 
@@ -123,8 +114,9 @@ int cmd_record(int argc, char **argv)
 	double duration = 0;
 	uint64_t t0, last_flush, last_progress, now, deadline = 0;
 	bool tty = isatty(STDERR_FILENO);
-	char err[512], *end;
+	char err[512];
 	int c, ret = EXIT_RUNTIME, n;
+	long block_bytes;
 	bool created;
 
 	optind = 1;
@@ -134,10 +126,8 @@ int cmd_record(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'd':
-			errno = 0;
-			duration = strtod(optarg, &end);
-			if (errno || *end || !(duration > 0) || !isfinite(duration) ||
-			    duration > 1e7) {
+			if (parse_double(optarg, 0, 1e7, &duration) ||
+			    !(duration > 0)) {
 				fprintf(stderr, "iovatop: -d wants a positive number of seconds\n");
 				return EXIT_USAGE;
 			}
@@ -145,20 +135,14 @@ int cmd_record(int argc, char **argv)
 		case 'N':
 			wo.codec = TRACE_CODEC_NONE;
 			break;
-		case 'B': {
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || *optarg == '-' || !v ||
-			    v > TRACE_CHUNK_MAX_RAW) {
+		case 'B':
+			if (parse_long(optarg, 1, TRACE_CHUNK_MAX_RAW, &block_bytes)) {
 				fprintf(stderr, "iovatop: --block-bytes wants 1 to %u\n",
 					TRACE_CHUNK_MAX_RAW);
 				return EXIT_USAGE;
 			}
-			wo.block_bytes = (uint32_t)v;
+			wo.block_bytes = (uint32_t)block_bytes;
 			break;
-		}
 		case 'V':
 			lo.verify = true;
 			break;
@@ -201,8 +185,8 @@ int cmd_record(int argc, char **argv)
 	snprintf(meta.probe_mode, sizeof(meta.probe_mode), "%s", live_probe_mode(l));
 	meta.layout = live_layout(l);
 	meta.rule = live_rule(l);
-	meta.start_realtime_ns = now_ns(CLOCK_REALTIME);
-	meta.start_mono_ns = t0 = now_ns(CLOCK_MONOTONIC);
+	meta.start_realtime_ns = clock_ns(CLOCK_REALTIME);
+	meta.start_mono_ns = t0 = clock_ns(CLOCK_MONOTONIC);
 	w = trace_writer_open(out, &meta, &wo, err, sizeof(err));
 	if (!w) {
 		fprintf(stderr, "iovatop: %s.\n", err);
@@ -222,23 +206,19 @@ int cmd_record(int argc, char **argv)
 			else
 				fprintf(stderr, "\niovatop: reading the ring buffer failed: %s.\n",
 					strerror(-n));
-			trace_writer_abandon(w);
-			w = NULL;
 			goto out;
 		}
-		now = now_ns(CLOCK_MONOTONIC);
+		now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_flush >= FLUSH_NS) {
 			if (trace_writer_flush(w)) {
 				fprintf(stderr, "\niovatop: %s.\n", trace_writer_error(w));
-				trace_writer_abandon(w);
-				w = NULL;
 				goto out;
 			}
 			last_flush = now;
 		}
 		if (now - last_progress >= PROGRESS_NS) {
-			progress(trace_writer_totals(w), trace_writer_totals(w)->lost,
-				 (double)(now - t0) / 1e9, tty, false);
+			progress(trace_writer_totals(w), (double)(now - t0) / 1e9, tty,
+				 false);
 			last_progress = now;
 		}
 		if (deadline && now >= deadline)
@@ -247,17 +227,17 @@ int cmd_record(int argc, char **argv)
 	/* drain what is already in the ring before closing */
 	while (live_poll(l, 0, trace_writer_add, w) > 0)
 		;
-	progress(trace_writer_totals(w), trace_writer_totals(w)->lost,
-		 (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9, tty, true);
+	progress(trace_writer_totals(w),
+		 (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9, tty, true);
 	{
 		struct trace_totals t = *trace_writer_totals(w);
+		int cerr = trace_writer_close(w, err, sizeof(err));
 
-		if (trace_writer_close(w, err, sizeof(err))) {
-			w = NULL;
+		w = NULL;
+		if (cerr) {
 			fprintf(stderr, "iovatop: %s.\n", err);
 			goto out;
 		}
-		w = NULL;
 		fprintf(stderr, "iovatop: wrote %" PRIu64 " records (%" PRIu64 " lost) in %"
 			PRIu64 " blocks to %s%s.\n", t.records, t.lost, t.chunks, out,
 			stop_signal ? stop_signal == SIGINT ? ", stopped by SIGINT" :

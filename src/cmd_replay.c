@@ -10,16 +10,13 @@
  * file as fast as it can.
  */
 #include <argp.h>
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "model.h"
 #include "trace_file.h"
@@ -37,11 +34,11 @@ struct replay_args {
 struct replay {
 	struct view_run r;
 	struct trace_reader *tr;
-	union {
-		struct iova_rec_hdr hdr;
-		unsigned char bytes[IOVA_REC_MAX_SIZE];
-	} rec;			/* the next record, read but not yet due */
-	bool have_rec;
+	/*
+	 * The next record, read but not yet due: the reader's own, valid
+	 * until the next trace_next(), so it is never copied.
+	 */
+	const struct iova_rec_hdr *rec;
 	bool eof;
 	int read_err;		/* negative errno from the reader */
 	uint64_t vt_base;	/* virtual time at wall_base */
@@ -52,35 +49,29 @@ struct replay {
 enum { OPT_SPEED = 0x100, OPT_STEP };
 
 static const struct argp_option replay_options[] = {
-	{ "batch", 'b', NULL, 0, "Plain text every interval, like top -b (the default when stdout is not a terminal)", 0 },
 	{ "speed", OPT_SPEED, "X", 0, "Replay X times faster than real time (default 1; with -b, as fast as possible)", 0 },
 	{ "step", OPT_STEP, NULL, 0, "Start paused; n or Space moves one interval on", 0 },
-	{ "sort", 's', "KEY", 0, "Sort by rate (default), pages, pct, reports or name", 0 },
-	{ "reverse", 'r', NULL, 0, "Reverse the sort", 0 },
-	{ "filter", 'f', "TEXT", 0, "Show only devices whose name contains TEXT", 0 },
 	{ 0 },
 };
 
 static error_t replay_parse(int key, char *arg, struct argp_state *state)
 {
 	struct replay_args *a = state->input;
-	char *end;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->v;
+		return 0;
 	case OPT_SPEED:
-		errno = 0;
-		a->speed = strtod(arg, &end);
-		if (errno || end == arg || *end || !isfinite(a->speed) ||
-		    a->speed < 1.0 / 64 || a->speed > 4096)
+		if (parse_double(arg, VIEW_SPEED_MIN, VIEW_SPEED_MAX, &a->speed))
 			argp_error(state, "the speed '%s' is not a factor between 1/64 and 4096.",
 				   arg);
 		return 0;
 	case OPT_STEP:
 		a->step = true;
 		return 0;
-	default:
-		return (error_t)view_args_parse(&a->v, key, arg, state);
 	}
+	return ARGP_ERR_UNKNOWN;
 }
 
 static const char replay_doc[] =
@@ -94,61 +85,62 @@ static const char replay_doc[] =
 	"    iovatop replay --step t.trace     # one interval per key press\n"
 	"    iovatop replay -b t.trace 0.5     # plain text, half-second intervals";
 
+static const struct argp_child replay_children[] = {
+	{ &view_args_argp, 0, NULL, 0 },
+	{ 0 },
+};
+
 static const struct argp replay_argp = {
 	.options = replay_options,
 	.parser = replay_parse,
 	.args_doc = "FILE [INTERVAL [COUNT]]",
 	.doc = replay_doc,
+	.children = replay_children,
 };
 
 /* Read the next record into p->rec unless one is waiting. */
 static bool peek(struct replay *p)
 {
-	const struct iova_rec_hdr *rec;
 	int ret;
 
-	if (p->have_rec)
+	if (p->rec)
 		return true;
 	if (p->eof)
 		return false;
-	ret = trace_next(p->tr, &rec);
+	ret = trace_next(p->tr, &p->rec);
 	if (ret <= 0) {
+		p->rec = NULL;
 		p->eof = true;
 		p->read_err = ret;
 		return false;
 	}
-	if (rec->size > sizeof(p->rec)) {
-		/* the reader checks sizes; never overrun the copy anyway */
-		p->eof = true;
-		p->read_err = -EINVAL;
-		return false;
-	}
-	memcpy(p->rec.bytes, rec, rec->size);
-	p->have_rec = true;
 	return true;
 }
 
-/* Hand the model every record stamped at or before vt. */
+/*
+ * Hand the model every record stamped at or before vt, at most max of
+ * them; p->rec is then the next record, if any.
+ */
 static int feed_until(struct replay *p, uint64_t vt, long max)
 {
+	const struct iova_rec_hdr *rec;
 	int err;
 
-	while (max-- > 0 && !p->r.done && peek(p)) {
-		if (p->rec.hdr.ts_ns > vt)
-			return 0;
-		p->have_rec = false;
-		err = view_run_record(&p->r, &p->rec.hdr);
+	while (!p->r.done && peek(p) && p->rec->ts_ns <= vt && max-- > 0) {
+		rec = p->rec;
+		p->rec = NULL;
+		err = view_run_record(&p->r, rec);
 		if (err < 0)
 			return err;
 	}
 	return 0;
 }
 
-static uint64_t vclock(const struct replay *p, uint64_t now, double speed)
+static uint64_t vclock(const struct replay *p, uint64_t now)
 {
 	if (p->r.st.paused)
 		return p->vt_frozen;
-	return p->vt_base + (uint64_t)((double)(now - p->wall_base) * speed);
+	return p->vt_base + (uint64_t)((double)(now - p->wall_base) * p->r.st.speed);
 }
 
 /* Say how the trace ended; returns the exit status it deserves. */
@@ -171,19 +163,26 @@ static int end_status(struct replay *p)
 	}
 }
 
+static int bad_record(struct replay *p, int err)
+{
+	view_msg("iovatop: a record at byte %llu of the trace is malformed: %s.\n",
+		 (unsigned long long)trace_offset(p->tr), strerror(-err));
+	return EXIT_RUNTIME;
+}
+
+/* The records have run out: the last interval, and how the trace ended. */
+static int finish(struct replay *p)
+{
+	p->r.meta.trace_incomplete = trace_state(p->tr) != TRACE_OK;
+	view_run_finish(&p->r);
+	return end_status(p);
+}
+
 static int run_fast(struct replay *p)
 {
 	int err = feed_until(p, UINT64_MAX, LONG_MAX);
 
-	if (err < 0) {
-		view_msg("iovatop: a record at byte %llu of the trace is malformed: %s.\n",
-			 (unsigned long long)trace_offset(p->tr), strerror(-err));
-		return EXIT_RUNTIME;
-	}
-	p->r.meta.trace_incomplete = trace_state(p->tr) != TRACE_OK;
-	if (!p->r.done)
-		view_run_finish(&p->r);
-	return end_status(p);
+	return err < 0 ? bad_record(p, err) : finish(p);
 }
 
 static int run_paced(struct replay *p, double speed)
@@ -194,29 +193,29 @@ static int run_paced(struct replay *p, double speed)
 
 	if (p->r.vc)
 		pfd.fd = view_curses_fd(p->r.vc);
-	p->wall_base = view_mono_ns();
+	p->wall_base = clock_ns(CLOCK_MONOTONIC);
 	p->vt_frozen = p->vt_base;
 	p->r.st.speed = speed;
 	p->r.meta.paced = true;
 	while (!p->r.done && !view_stop) {
-		uint64_t now = view_mono_ns(), vt, due;
+		uint64_t now = clock_ns(CLOCK_MONOTONIC), vt, due;
 		unsigned int keys;
 		int timeout = WAIT_MAX_MS;
 
-		vt = vclock(p, now, p->r.st.speed);
+		vt = vclock(p, now);
 		err = feed_until(p, vt, FEED_MAX);
-		if (err < 0) {
-			view_msg("iovatop: a record at byte %llu of the trace is malformed: %s.\n",
-				 (unsigned long long)trace_offset(p->tr),
-				 strerror(-err));
-			return EXIT_RUNTIME;
-		}
-		if (!p->eof || p->have_rec)
-			view_run_clock(&p->r, vt);
-		if (p->eof && !p->have_rec && !finished) {
-			p->r.meta.trace_incomplete = trace_state(p->tr) != TRACE_OK;
-			view_run_finish(&p->r);
-			ret = end_status(p);
+		if (err < 0)
+			return bad_record(p, err);
+		/*
+		 * A turn cut short by FEED_MAX leaves records that are due:
+		 * the clock stops at the first of them, or the boundaries
+		 * after it would go out before its records went in.
+		 */
+		due = p->rec && p->rec->ts_ns < vt ? p->rec->ts_ns : vt;
+		if (p->rec || !p->eof)
+			view_run_clock(&p->r, due);
+		if (p->eof && !p->rec && !finished) {
+			ret = finish(p);
 			finished = true;
 			if (!p->r.vc)
 				break;	/* batch: the last interval is out */
@@ -248,8 +247,8 @@ static int run_paced(struct replay *p, double speed)
 
 		if (!p->r.st.paused && !finished) {
 			due = p->r.next_tick_ns;
-			if (p->have_rec && p->rec.hdr.ts_ns < due)
-				due = p->rec.hdr.ts_ns;
+			if (p->rec && p->rec->ts_ns < due)
+				due = p->rec->ts_ns;
 			if (due <= vt)
 				timeout = 0;
 			else if ((double)(due - vt) / p->r.st.speed < WAIT_MAX_MS * 1e6)
@@ -263,33 +262,25 @@ static int run_paced(struct replay *p, double speed)
 
 int cmd_replay(int argc, char **argv)
 {
-	struct replay_args a = { .v.want_file = true };
-	struct sigaction sa = { .sa_handler = view_on_signal };
+	struct replay_args a = { 0 };
 	struct model_opts mo = { 0 };
 	const struct trace_meta *tm;
-	struct replay *p;
+	struct replay rp = { 0 }, *p = &rp;
 	struct model *m = NULL;
-	const char *base;
 	char err[512];
 	int ret;
 
 	static char name[] = "iovatop replay";
 
-	view_args_init(&a.v);
+	view_args_init(&a.v, true);
 	argp_err_exit_status = EXIT_USAGE;
 	argv[0] = name;		/* what usage messages call us */
 	if (argp_parse(&replay_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
 
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		fprintf(stderr, "iovatop: out of memory.\n");
-		return EXIT_RUNTIME;
-	}
 	p->tr = trace_open(a.v.file, err, sizeof(err));
 	if (!p->tr) {
 		fprintf(stderr, "iovatop: %s\n", err);
-		free(p);
 		return EXIT_RUNTIME;
 	}
 	tm = trace_meta(p->tr);
@@ -303,8 +294,7 @@ int cmd_replay(int argc, char **argv)
 
 	view_run_init(&p->r, m, a.v.interval_ns, a.v.count);
 	view_args_apply(&a.v, &p->r.st);
-	base = strrchr(a.v.file, '/');
-	p->r.meta.source = base ? base + 1 : a.v.file;
+	p->r.meta.source = base_name(a.v.file);
 	p->r.meta.kernel = tm->kernel_release;
 	p->r.meta.probe = tm->probe_mode;
 	p->r.meta.layout = view_layout_name(tm->layout);
@@ -313,17 +303,13 @@ int cmd_replay(int argc, char **argv)
 		p->r.meta.wall_offset_ns = (int64_t)(tm->start_realtime_ns -
 						     tm->start_mono_ns);
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	view_catch_signals();
 
 	/* the trace's start, or its first record, is where the grid begins */
 	if (tm->start_mono_ns)
 		p->vt_base = tm->start_mono_ns;
 	else if (peek(p))
-		p->vt_base = p->rec.hdr.ts_ns;
-	if (p->have_rec && p->rec.hdr.ts_ns < p->vt_base)
-		p->vt_base = p->rec.hdr.ts_ns;
+		p->vt_base = p->rec->ts_ns;
 	if (p->vt_base)
 		view_run_start(&p->r, p->vt_base);
 
@@ -339,10 +325,7 @@ int cmd_replay(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}
-	if (a.step) {
-		p->r.st.step = true;
-		p->r.st.paused = true;
-	}
+	p->r.st.paused = a.step;
 	view_run_redraw(&p->r, true);
 	ret = run_paced(p, a.speed > 0 ? a.speed : 1);
 
@@ -350,6 +333,5 @@ cleanup:
 	view_curses_close(p->r.vc);
 	trace_close(p->tr);
 	model_free(m);
-	free(p);
 	return ret;
 }

@@ -17,13 +17,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "model.h"
 #include "trace_file.h"
+#include "view.h"
 
 #define GRANULE_SHIFT	21	/* hot regions are found in 2 MiB granules */
 #define HOT_FRACTION	8	/* granules >= max/8 of the device are hot */
 #define DEFAULT_TOP	5
+#define MAX_TOP		16	/* hot regions kept per device */
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 
@@ -46,9 +49,8 @@ struct rdev {
 	size_t gcap, gn;
 	uint64_t hits;		/* all dirty pages of all reports */
 	uint64_t dirty_pages;
-	struct region top[16];
+	struct region top[MAX_TOP];
 	size_t ntop;
-	uint32_t hwpt_id;
 };
 
 struct report {
@@ -60,14 +62,22 @@ struct report {
 	char errmsg[4200];
 };
 
-static struct rdev *rdev_get(struct report *rp, const char *name)
+static struct rdev *rdev_of(struct report *rp, const char *name)
 {
-	struct rdev *d;
 	size_t i;
 
 	for (i = 0; i < rp->ndevs; i++)
 		if (!strcmp(rp->devs[i].name, name))
 			return &rp->devs[i];
+	return NULL;
+}
+
+static struct rdev *rdev_get(struct report *rp, const char *name)
+{
+	struct rdev *d = rdev_of(rp, name);
+
+	if (d)
+		return d;
 	if (rp->ndevs == rp->cap) {
 		size_t cap = rp->cap ? rp->cap * 2 : 8;
 
@@ -170,9 +180,6 @@ static void tsv_field(FILE *f, const char *s)
 static int dump_bitmap(struct report *rp, const struct model_report *r)
 {
 	char path[4096], comm[IOVA_COMM_LEN + 1];
-	const struct ibd *b = r->bitmap;
-	unsigned char le[8 * 512];
-	size_t i, k, n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%" PRIu64 ".bin", rp->dump_dir,
@@ -180,15 +187,9 @@ static int dump_bitmap(struct report *rp, const struct model_report *r)
 	f = fopen(path, "wb");
 	if (!f)
 		goto fail;
-	for (i = 0; i < b->nwords; i += n) {
-		n = b->nwords - i < 512 ? b->nwords - i : 512;
-		for (k = 0; k < n; k++)
-			for (int j = 0; j < 8; j++)
-				le[8 * k + j] = (unsigned char)(b->words[i + k] >> (8 * j));
-		if (fwrite(le, 8, n, f) != n) {
-			fclose(f);
-			goto fail;
-		}
+	if (fwrite_le64(f, r->bitmap->words, r->bitmap->nwords)) {
+		fclose(f);
+		goto fail;
 	}
 	if (fclose(f))
 		goto fail;
@@ -224,7 +225,6 @@ static void on_report(void *ctx, const struct model_report *r)
 		rp->err = -ENOMEM;
 		return;
 	}
-	d->hwpt_id = r->hwpt_id;
 	d->dirty_pages += r->dirty_pages;
 	if (r->bitmap) {
 		c = (struct run_ctx){ .d = d, .base = r->iova, .page = r->page_size,
@@ -361,16 +361,6 @@ static const char *trend_name(uint32_t t)
 	return "unknown";
 }
 
-static const char *layout_name(uint32_t l)
-{
-	switch (l) {
-	case IOVA_LAYOUT_V6_1: return "6.1";
-	case IOVA_LAYOUT_V6_8: return "6.8";
-	case IOVA_LAYOUT_V6_11: return "6.11";
-	}
-	return "unknown";
-}
-
 static const char *codec_name(uint32_t c)
 {
 	return c == TRACE_CODEC_ZSTD ? "zstd" : "none";
@@ -395,17 +385,13 @@ struct out {
 	size_t nanom;
 };
 
-static struct rdev *rdev_of(struct report *rp, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < rp->ndevs; i++)
-		if (!strcmp(rp->devs[i].name, name))
-			return &rp->devs[i];
-	return NULL;
-}
-
 static const struct rdev empty_rdev;
+
+/* The part of a device's dirty page hits in hot region k, times scale. */
+static double share(const struct rdev *d, size_t k, double scale)
+{
+	return d->hits ? scale * (double)d->top[k].hits / (double)d->hits : 0;
+}
 
 static const struct rdev *row_rdev(const struct out *o, const struct model_row *r)
 {
@@ -444,7 +430,7 @@ static void print_text(const struct out *o)
 		o->meta->hostname[0] ? o->meta->hostname : "?",
 		o->meta->kernel_release[0] ? o->meta->kernel_release : "?",
 		o->meta->probe_mode[0] ? o->meta->probe_mode : "?",
-		layout_name(o->meta->layout), ibd_rule_name(o->meta->rule),
+		view_layout_name(o->meta->layout), ibd_rule_name(o->meta->rule),
 		codec_name(o->meta->codec));
 	fprintf(f, "  started %s, %.3f s of records, %" PRIu64 " records, %" PRIu64
 		" reports\n", when, span_s(t), t->records, o->s->reports);
@@ -471,7 +457,7 @@ static void print_text(const struct out *o)
 				" (%.1f MiB, %.0f%% of its dirty pages)",
 				d->top[0].lo, d->top[0].hi - 1,
 				mib((double)(d->top[0].hi - d->top[0].lo)),
-				d->hits ? 100.0 * (double)d->top[0].hits / (double)d->hits : 0);
+				share(d, 0, 100.0));
 		fprintf(f, "\n");
 	}
 	/* as wide as the longest name: mdev UUIDs make long ones */
@@ -521,7 +507,7 @@ static void print_text(const struct out *o)
 				k + 1, d->top[k].lo, d->top[k].hi - 1,
 				mib((double)(d->top[k].hi - d->top[k].lo)),
 				d->top[k].hits,
-				d->hits ? 100.0 * (double)d->top[k].hits / (double)d->hits : 0);
+				share(d, k, 100.0));
 		if (r->verified)
 			fprintf(f, "  verified %" PRIu64 " reports, %" PRIu64
 				" mismatched\n", r->verified, r->verify_mismatch);
@@ -580,7 +566,7 @@ static void print_json(const struct out *o)
 	json_str(f, o->meta->probe_mode);
 	fprintf(f, ", \"layout\": \"%s\", \"rule\": \"%s\", \"codec\": \"%s\", \"start_realtime_ns\": %" PRIu64
 		", \"first_ts_ns\": %" PRIu64 ", \"last_ts_ns\": %" PRIu64 ", \"duration_s\": ",
-		layout_name(o->meta->layout), ibd_rule_name(o->meta->rule),
+		view_layout_name(o->meta->layout), ibd_rule_name(o->meta->rule),
 		codec_name(o->meta->codec), o->meta->start_realtime_ns,
 		t->first_ts_ns, t->last_ts_ns);
 	json_num(f, span_s(t));
@@ -655,7 +641,7 @@ static void print_json(const struct out *o)
 				"\", \"dirty_page_hits\": %" PRIu64 ", \"share\": ",
 				k ? ", " : "", d->top[k].lo, d->top[k].hi - d->top[k].lo,
 				d->top[k].hits);
-			json_num(f, d->hits ? (double)d->top[k].hits / (double)d->hits : 0);
+			json_num(f, share(d, k, 1));
 			fprintf(f, "}");
 		}
 		fprintf(f, "]}");
@@ -711,7 +697,7 @@ static void print_csv(const struct out *o)
 		if (d->ntop)
 			fprintf(f, ",0x%" PRIx64 ",0x%" PRIx64 ",%.3f", d->top[0].lo,
 				d->top[0].hi - d->top[0].lo,
-				d->hits ? (double)d->top[0].hits / (double)d->hits : 0);
+				share(d, 0, 1));
 		else
 			fprintf(f, ",,,");
 		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%s\n", r->lost,
@@ -731,21 +717,14 @@ static void usage(FILE *f)
 		"the hottest IOVA regions, anomalies and lost records.\n"
 		"\n"
 		"  -f, --format FMT       text (default), json (docs/report-json.md), csv\n"
-		"  -n, --top N            hot regions per device (default %d, max 16)\n"
+		"  -n, --top N            hot regions per device (default %d, max %d)\n"
 		"  -D, --dump-bitmaps DIR write each rebuilt bitmap to DIR/<report>.bin\n"
 		"                         and an index to DIR/index.tsv\n"
 		"\n"
 		"examples:\n"
 		"  iovatop report mig.trace\n"
 		"  iovatop report --format json mig.trace | jq .hottest\n",
-		DEFAULT_TOP);
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s && s[1] ? s + 1 : p;
+		DEFAULT_TOP, MAX_TOP);
 }
 
 static int open_dump(struct report *rp, const char *dir)
@@ -787,7 +766,7 @@ int cmd_report(int argc, char **argv)
 	enum fmt fmt = FMT_TEXT;
 	long top = DEFAULT_TOP;
 	struct out o = { 0 };
-	char err[512], *end;
+	char err[512];
 	int c, ret = EXIT_RUNTIME, rd;
 	size_t i;
 
@@ -807,10 +786,9 @@ int cmd_report(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			errno = 0;
-			top = strtol(optarg, &end, 10);
-			if (errno || *end || top < 0 || top > 16) {
-				fprintf(stderr, "iovatop: --top wants a number from 0 to 16\n");
+			if (parse_long(optarg, 0, MAX_TOP, &top)) {
+				fprintf(stderr, "iovatop: --top wants a number from 0 to %d\n",
+					MAX_TOP);
 				return EXIT_USAGE;
 			}
 			break;
@@ -834,11 +812,6 @@ int cmd_report(int argc, char **argv)
 	if (!tr) {
 		fprintf(stderr, "iovatop: %s.\n", err);
 		return EXIT_RUNTIME;
-	}
-	if (trace_meta(tr)->rule > IBD_RULE_V6_1_Y) {
-		fprintf(stderr, "iovatop: %s names decode rule %u, which this iovatop does not know; use a newer iovatop.\n",
-			argv[optind], trace_meta(tr)->rule);
-		goto out;
 	}
 	mo.rule = (enum ibd_rule)trace_meta(tr)->rule;
 	m = model_new(&mo);

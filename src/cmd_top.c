@@ -9,14 +9,12 @@
  */
 #include <argp.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "model.h"
 #include "source_live.h"
@@ -37,10 +35,6 @@ struct top_args {
 enum { OPT_VERIFY = 0x100, OPT_KPROBE };
 
 static const struct argp_option top_options[] = {
-	{ "batch", 'b', NULL, 0, "Plain text every interval, like top -b (the default when stdout is not a terminal)", 0 },
-	{ "sort", 's', "KEY", 0, "Sort by rate (default), pages, pct, reports or name", 0 },
-	{ "reverse", 'r', NULL, 0, "Reverse the sort", 0 },
-	{ "filter", 'f', "TEXT", 0, "Show only devices whose name contains TEXT", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf messages and the probe choice", 0 },
 	{ "verify", OPT_VERIFY, NULL, 0, "Read each user bitmap back and compare it with the rebuild", 0 },
 	{ "kprobe", OPT_KPROBE, NULL, 0, "Attach kprobes even where fentry works (tests the fallback)", 0 },
@@ -51,7 +45,11 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 {
 	struct top_args *a = state->input;
 
+	(void)arg;
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->v;
+		return 0;
 	case 'v':
 		a->live.verbose = true;
 		return 0;
@@ -61,9 +59,8 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 	case OPT_KPROBE:
 		a->live.force_kprobe = true;
 		return 0;
-	default:
-		return (error_t)view_args_parse(&a->v, key, arg, state);
 	}
+	return ARGP_ERR_UNKNOWN;
 }
 
 static const char top_doc[] =
@@ -80,17 +77,22 @@ static const char top_doc[] =
 	"Other commands: iovatop record, replay, report, decode (each has --help); "
 	"keys: press ? in the view.";
 
+static const struct argp_child top_children[] = {
+	{ &view_args_argp, 0, NULL, 0 },
+	{ 0 },
+};
+
 static const struct argp top_argp = {
 	.options = top_options,
 	.parser = top_parse,
 	.args_doc = "[INTERVAL [COUNT]]",
 	.doc = top_doc,
+	.children = top_children,
 };
 
 int cmd_top(int argc, char **argv)
 {
 	struct top_args a = { 0 };
-	struct sigaction sa = { .sa_handler = view_on_signal };
 	struct model_opts mo = { 0 };
 	char err[512];
 	struct utsname uts;
@@ -100,7 +102,7 @@ int cmd_top(int argc, char **argv)
 	int ret = 0, n;
 
 	memset(&r, 0, sizeof(r));
-	view_args_init(&a.v);
+	view_args_init(&a.v, false);
 	argp_err_exit_status = EXIT_USAGE;
 	if (argp_parse(&top_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
@@ -132,9 +134,7 @@ int cmd_top(int argc, char **argv)
 	r.meta.probe = live_probe_mode(l);
 	r.meta.layout = view_layout_name(live_layout(l));
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	view_catch_signals();
 
 	if (view_args_batch(&a.v)) {
 		r.batch = stdout;
@@ -147,12 +147,9 @@ int cmd_top(int argc, char **argv)
 		}
 	}
 	{
-		struct timespec rt;
-		uint64_t mono = view_mono_ns();
+		uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
-		clock_gettime(CLOCK_REALTIME, &rt);
-		r.meta.wall_offset_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec -
-					(int64_t)mono;
+		r.meta.wall_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - mono);
 		if (a.live.verbose)
 			fprintf(stderr, "iovatop: starts at CLOCK_MONOTONIC %llu ns, CLOCK_REALTIME %lld ns ahead.\n",
 				(unsigned long long)mono, (long long)r.meta.wall_offset_ns);
@@ -161,7 +158,7 @@ int cmd_top(int argc, char **argv)
 	view_run_redraw(&r, true);
 
 	while (!r.done && !view_stop) {
-		uint64_t now = view_mono_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		int timeout = KEY_POLL_MS;
 
 		if (r.batch) {
@@ -177,7 +174,7 @@ int cmd_top(int argc, char **argv)
 			ret = EXIT_RUNTIME;
 			break;
 		}
-		now = view_mono_ns();
+		now = clock_ns(CLOCK_MONOTONIC);
 		view_run_clock(&r, now > LIVE_GRACE_NS ? now - LIVE_GRACE_NS : 0);
 		view_run_keys(&r);
 	}

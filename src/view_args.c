@@ -1,61 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * view_args.c - the options live mode and replay share, so that both read
- * "-b -s pct 2 10" the same way.
+ * "-b -s pct 2 10" the same way: an argp child with its own options.
  */
 #include <argp.h>
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "view.h"
 
 #define INTERVAL_MIN_S	0.01
 #define INTERVAL_MAX_S	86400.0
 
-void view_args_init(struct view_args *a)
+void view_args_init(struct view_args *a, bool want_file)
 {
-	bool want_file = a->want_file;
-
 	memset(a, 0, sizeof(*a));
 	a->want_file = want_file;
 	a->interval_ns = 1000000000ull;
 	a->sort = MODEL_SORT_RATE;
 }
 
-static int parse_interval(const char *s, uint64_t *ns)
+static error_t parse(int key, char *arg, struct argp_state *state)
 {
-	char *end;
-	double v;
+	struct view_args *a = state->input;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < INTERVAL_MIN_S ||
-	    v > INTERVAL_MAX_S)
-		return -1;
-	*ns = (uint64_t)llround(v * 1e9);
-	return 0;
-}
-
-static int parse_count(const char *s, long *count)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1)
-		return -1;
-	*count = v;
-	return 0;
-}
-
-int view_args_parse(struct view_args *a, int key, char *arg,
-		    struct argp_state *state)
-{
 	switch (key) {
 	case 'b':
 		a->batch = true;
@@ -76,15 +48,18 @@ int view_args_parse(struct view_args *a, int key, char *arg,
 		return 0;
 	case ARGP_KEY_ARG: {
 		int i = a->nargs++ - (a->want_file ? 1 : 0);
+		double secs;
 
 		if (i < 0) {
 			a->file = arg;
 		} else if (i == 0) {
-			if (parse_interval(arg, &a->interval_ns))
+			if (parse_double(arg, INTERVAL_MIN_S, INTERVAL_MAX_S, &secs))
 				argp_error(state, "the interval '%s' is not a number of seconds between %g and %g.",
 					   arg, INTERVAL_MIN_S, INTERVAL_MAX_S);
+			else
+				a->interval_ns = (uint64_t)llround(secs * 1e9);
 		} else if (i == 1) {
-			if (parse_count(arg, &a->count))
+			if (parse_long(arg, 1, LONG_MAX, &a->count))
 				argp_error(state, "the count '%s' is not a positive whole number.",
 					   arg);
 		} else {
@@ -99,6 +74,19 @@ int view_args_parse(struct view_args *a, int key, char *arg,
 	}
 	return ARGP_ERR_UNKNOWN;
 }
+
+static const struct argp_option options[] = {
+	{ "batch", 'b', NULL, 0, "Plain text every interval, like top -b (the default when stdout is not a terminal)", 0 },
+	{ "sort", 's', "KEY", 0, "Sort by rate (default), pages, pct, reports or name", 0 },
+	{ "reverse", 'r', NULL, 0, "Reverse the sort", 0 },
+	{ "filter", 'f', "TEXT", 0, "Show only devices whose name contains TEXT", 0 },
+	{ 0 },
+};
+
+const struct argp view_args_argp = {
+	.options = options,
+	.parser = parse,
+};
 
 bool view_args_batch(const struct view_args *a)
 {

@@ -185,6 +185,7 @@ static void draw_rows(struct view_curses *vc, const struct view_layout *l,
 	char line[LINE_MAX_W];
 	int hot = view_hottest(snap);
 	int i, x, w;
+	attr_t bold;
 
 	if (!snap || !snap->nrows) {
 		put(l->rows_y, 2, snap && snap->ndevices ?
@@ -207,22 +208,21 @@ static void draw_rows(struct view_curses *vc, const struct view_layout *l,
 			mvhline(y, 0, ' ', l->cols);
 		}
 		put(y, 0, line, l->cols);
+		bold = A_BOLD | (idx == s->selected ? A_REVERSE : 0);
 		if (idx == hot) {
 			/* the name and the rate of the hottest device, in red */
 			x = view_col_x(l, VIEW_COL_DEVICE, &w);
 			if (x >= 0 && x < l->cols)
-				mvchgat(y, 0, x + w, A_BOLD | (idx == s->selected ? A_REVERSE : 0),
-					vc->colour ? PAIR_HOT : 0, NULL);
+				mvchgat(y, 0, x + w, bold, vc->colour ? PAIR_HOT : 0,
+					NULL);
 			x = view_col_x(l, VIEW_COL_RATE, &w);
 			if (x >= 0 && x < l->cols)
-				mvchgat(y, x, w, A_BOLD | (idx == s->selected ? A_REVERSE : 0),
-					vc->colour ? PAIR_HOT : 0, NULL);
+				mvchgat(y, x, w, bold, vc->colour ? PAIR_HOT : 0, NULL);
 		}
 		if (r->trend == MODEL_TREND_DIVERGING) {
 			x = view_col_x(l, VIEW_COL_TREND, &w);
 			if (x >= 0 && x < l->cols)
-				mvchgat(y, x, w, A_BOLD | (idx == s->selected ? A_REVERSE : 0),
-					vc->colour ? PAIR_BAD : 0, NULL);
+				mvchgat(y, x, w, bold, vc->colour ? PAIR_BAD : 0, NULL);
 		}
 		if (idx == s->selected)
 			attroff(A_REVERSE);
@@ -234,6 +234,10 @@ static const char *const blocks[] = {
 	"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588",
 };
 
+#define NBLOCKS		((int)(sizeof(blocks) / sizeof(blocks[0])))
+/* where the heatmap and sparkline cells start in their detail lines */
+#define CELLS_X		(VIEW_DETAIL_LABEL_W + 1)
+
 static void draw_detail(struct view_curses *vc, const struct view_layout *l,
 			const struct view_state *s,
 			const struct model_snapshot *snap)
@@ -241,7 +245,7 @@ static void draw_detail(struct view_curses *vc, const struct view_layout *l,
 	const struct model_row *r = NULL;
 	char line[LINE_MAX_W];
 	uint8_t lv[LINE_MAX_W];
-	int i, k, y;
+	int i, k, n, w, y;
 
 	if (!l->detail_h)
 		return;
@@ -266,28 +270,27 @@ static void draw_detail(struct view_curses *vc, const struct view_layout *l,
 		put(y, 0, line, l->cols);
 		if (!r)
 			continue;
+		/* the cells between "label|" and the closing '|' */
+		w = (int)strlen(line) - (CELLS_X + 1);
+		if (w <= 0 || w > LINE_MAX_W)
+			continue;
 		if (i == 1 && vc->colour) {
 			/* colour the heat cells by level: blue cool, red hot */
-			int w = (int)strlen(line) - 8;
-
-			if (w <= 0 || w > LINE_MAX_W)
-				continue;
-			view_heat_levels(r->heat, MODEL_HEAT_BUCKETS, w, lv, 10);
+			view_heat_levels(r->heat, MODEL_HEAT_BUCKETS, w, lv,
+					 VIEW_HEAT_LEVELS);
 			for (k = 0; k < w; k++) {
 				if (!lv[k])
 					continue;
-				mvchgat(y, 7 + k, 1, lv[k] >= 9 ? A_BOLD : 0,
-					PAIR_HEAT0 + (lv[k] - 1) * HEAT_COLOURS / 9, NULL);
+				mvchgat(y, CELLS_X + k, 1,
+					lv[k] >= VIEW_HEAT_LEVELS - 1 ? A_BOLD : 0,
+					PAIR_HEAT0 + (lv[k] - 1) * HEAT_COLOURS /
+					(VIEW_HEAT_LEVELS - 1), NULL);
 			}
 		} else if (i == 3 && vc->utf8) {
-			int w = (int)strlen(line) - 8;
-			int n;
-
-			if (w <= 0 || w > LINE_MAX_W)
-				continue;
-			n = view_spark_levels(r->history, (int)r->nhistory, w, lv, 8);
+			n = view_spark_levels(r->history, (int)r->nhistory, w, lv,
+					      NBLOCKS);
 			for (k = 0; k < n; k++)
-				mvaddstr(y, 7 + k, blocks[lv[k]]);
+				mvaddstr(y, CELLS_X + k, blocks[lv[k]]);
 		}
 	}
 }

@@ -286,6 +286,7 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 	size_t off = 0;
 	int c;
 
+	(void)s;
 	if (len)
 		buf[0] = '\0';
 	for (c = 0; c < VIEW_NCOLS; c++) {
@@ -293,7 +294,6 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 
 		if (!(l->colmask & (1u << c)))
 			continue;
-		(void)s;
 		if (off)
 			off = put_cell(buf, len, off, " ", 1, false, false);
 		off = put_cell(buf, len, off, t, col_width(l, c), cols[c].right,
@@ -519,10 +519,11 @@ int view_spark_levels(const uint64_t *hist, int n, int width, uint8_t *out,
 static const char heat_ramp[] = " .:-=+*#%@";
 static const char spark_ramp[] = "_.-~=+*#";
 
-#define HEAT_LEVELS	((int)sizeof(heat_ramp) - 1)
 #define SPARK_LEVELS	((int)sizeof(spark_ramp) - 1)
-#define DETAIL_LABEL_W	6	/* "heat  " before the map */
 #define DETAIL_MAX_W	512
+
+/* the curses view colours the heat cells by these levels */
+_Static_assert(sizeof(heat_ramp) - 1 == VIEW_HEAT_LEVELS, "heat ramp");
 
 size_t view_format_detail(char *buf, size_t len, int line,
 			  const struct model_row *r, int width)
@@ -530,7 +531,7 @@ size_t view_format_detail(char *buf, size_t len, int line,
 	uint8_t lv[DETAIL_MAX_W];
 	char a[48], b[48];
 	size_t n = 0;
-	int w = width - DETAIL_LABEL_W - 2, i, k;
+	int w = width - VIEW_DETAIL_LABEL_W - 2, i, k;
 
 	if (!len)
 		return 0;
@@ -552,10 +553,12 @@ size_t view_format_detail(char *buf, size_t len, int line,
 			r->comm, a, b, view_trend_name(r->trend)), len);
 		break;
 	case 1:
-		if (w < 1 || (size_t)w + DETAIL_LABEL_W + 3 > len)
+		if (w < 1 || (size_t)w + VIEW_DETAIL_LABEL_W + 3 > len)
 			break;
-		view_heat_levels(r->heat, MODEL_HEAT_BUCKETS, w, lv, HEAT_LEVELS);
-		n = fitted(snprintf(buf, len, "%-*s|", DETAIL_LABEL_W, "heat"), len);
+		view_heat_levels(r->heat, MODEL_HEAT_BUCKETS, w, lv,
+				 VIEW_HEAT_LEVELS);
+		n = fitted(snprintf(buf, len, "%-*s|", VIEW_DETAIL_LABEL_W,
+				    "heat"), len);
 		for (i = 0; i < w; i++)
 			buf[n++] = heat_ramp[lv[i]];
 		buf[n++] = '|';
@@ -570,19 +573,21 @@ size_t view_format_detail(char *buf, size_t len, int line,
 		lb = snprintf(b, sizeof(b), "%#llx",
 			      (unsigned long long)(r->tracked_iova + r->tracked_length));
 		if (la + lb + 1 > w + 2) {
-			n = fitted(snprintf(buf, len, "%*s%s", DETAIL_LABEL_W, "", a), len);
+			n = fitted(snprintf(buf, len, "%*s%s",
+					    VIEW_DETAIL_LABEL_W, "", a), len);
 			break;
 		}
-		n = fitted(snprintf(buf, len, "%*s%s%*s", DETAIL_LABEL_W, "", a,
-				    w + 2 - la, b), len);
+		n = fitted(snprintf(buf, len, "%*s%s%*s", VIEW_DETAIL_LABEL_W,
+				    "", a, w + 2 - la, b), len);
 		break;
 	}
 	case 3:
-		if (w < 1 || (size_t)w + DETAIL_LABEL_W + 3 > len)
+		if (w < 1 || (size_t)w + VIEW_DETAIL_LABEL_W + 3 > len)
 			break;
 		k = view_spark_levels(r->history, (int)r->nhistory, w, lv,
 				      SPARK_LEVELS);
-		n = fitted(snprintf(buf, len, "%-*s|", DETAIL_LABEL_W, "pages"), len);
+		n = fitted(snprintf(buf, len, "%-*s|", VIEW_DETAIL_LABEL_W,
+				    "pages"), len);
 		for (i = 0; i < k; i++)
 			buf[n++] = spark_ramp[lv[i]];
 		for (; i < w; i++)
@@ -591,20 +596,17 @@ size_t view_format_detail(char *buf, size_t len, int line,
 		buf[n] = '\0';
 		break;
 	case 4: {
-		uint64_t mx = 0, last = 0;
-		uint32_t j;
+		uint32_t j, nh = r->nhistory < MODEL_HISTORY ? r->nhistory :
+			MODEL_HISTORY;
+		uint64_t mx = 0, last = nh ? r->history[nh - 1] : 0;
 
-		for (j = 0; j < r->nhistory && j < MODEL_HISTORY; j++)
+		for (j = 0; j < nh; j++)
 			if (r->history[j] > mx)
 				mx = r->history[j];
-		if (r->nhistory)
-			last = r->history[(r->nhistory < MODEL_HISTORY ?
-					   r->nhistory : MODEL_HISTORY) - 1];
 		view_fmt_region(a, sizeof(a), r->hot_iova, r->hot_length);
 		n = fitted(snprintf(buf, len,
 			"%-*sdirty pages per report, last %u: max %llu, now %llu;  hottest %s",
-			DETAIL_LABEL_W, "", r->nhistory < MODEL_HISTORY ?
-			r->nhistory : MODEL_HISTORY, (unsigned long long)mx,
+			VIEW_DETAIL_LABEL_W, "", nh, (unsigned long long)mx,
 			(unsigned long long)last, a), len);
 		break;
 	}

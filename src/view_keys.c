@@ -248,14 +248,11 @@ static unsigned int act_step(struct view_state *s, int key)
 	return VIEW_R_STEP | VIEW_R_PAUSE | VIEW_R_DRAW;
 }
 
-#define SPEED_MIN	(1.0 / 64)
-#define SPEED_MAX	4096.0
-
 static unsigned int act_speed(struct view_state *s, int key)
 {
 	double v = key == '-' ? s->speed / 2 : s->speed * 2;
 
-	if (v < SPEED_MIN || v > SPEED_MAX)
+	if (v < VIEW_SPEED_MIN || v > VIEW_SPEED_MAX)
 		return 0;
 	s->speed = v;
 	return VIEW_R_SPEED | VIEW_R_DRAW;
@@ -452,7 +449,6 @@ const char *view_help_line(const struct view_state *s, unsigned int i,
 	size_t k;
 	int m;
 
-	(void)s;
 	/* Every mode's keys, so the help screen is the full reference. */
 	for (m = 0; m < VIEW_NMODES; m++) {
 		for (k = 0; k < NKEYS; k++) {

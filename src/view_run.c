@@ -8,7 +8,7 @@
  * the same instants, and shows the same numbers, as a live view that ran
  * while it was recorded.
  */
-#include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,7 +28,6 @@ void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 	view_state_init(&r->st);
 	r->interval_ns = interval_ns ? interval_ns : 1000000000ull;
 	r->count = count;
-	r->meta.interval_s = (double)r->interval_ns / 1e9;
 	tzset();	/* the header's clock must not read files while drawing */
 }
 
@@ -64,7 +63,10 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 		return;
 	if (model_snapshot(r->model, tick_ns, r->st.sort, r->st.reverse,
 			   r->st.filter, &r->snap)) {
-		/* out of memory for the rows: keep showing the last snapshot */
+		/*
+		 * out of memory for the rows: show none until a snapshot
+		 * works again, but count the interval
+		 */
 		view_msg("iovatop: out of memory for a snapshot at +%.3fs.\n",
 			 (double)(tick_ns - r->meta.t0_ns) / 1e9);
 		r->have_snap = false;
@@ -184,16 +186,17 @@ unsigned int view_run_keys(struct view_run *r)
 
 volatile sig_atomic_t view_stop;
 
-void view_on_signal(int sig)
+static void on_signal(int sig)
 {
 	(void)sig;
 	view_stop = 1;
 }
 
-uint64_t view_mono_ns(void)
+void view_catch_signals(void)
 {
-	struct timespec ts;
+	struct sigaction sa = { .sa_handler = on_signal };
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cli_util.h - small helpers the subcommands share: numbers on the command
+ * line, file names in messages, clocks, bitmaps written as the kernel lays
+ * them out. Each caller words its own error message.
+ */
+#ifndef IOVATOP_CLI_UTIL_H
+#define IOVATOP_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+/*
+ * A whole string that is one finite number in [min, max] (strtod and
+ * strtol syntax: leading blanks and a sign are fine, nothing may follow).
+ * 0 with *out set, or -1 with *out untouched.
+ */
+int parse_double(const char *s, double min, double max, double *out);
+int parse_long(const char *s, long min, long max, long *out);
+
+/* The last component of a path, or the path when it ends in '/'. */
+const char *base_name(const char *path);
+
+/* clock_gettime() of clk in ns. */
+uint64_t clock_ns(clockid_t clk);
+
+/* n words little-endian, as a user bitmap is laid out. 0, or -1 (errno). */
+int fwrite_le64(FILE *f, const uint64_t *words, size_t n);
+
+#endif /* IOVATOP_CLI_UTIL_H */

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cli_util.c - helpers the subcommands share (include/cli_util.h).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+int parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s && s[1] ? s + 1 : path;
+}
+
+uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int fwrite_le64(FILE *f, const uint64_t *words, size_t n)
+{
+	uint64_t buf[1024];
+	size_t i, k, c;
+
+	for (i = 0; i < n; i += c) {
+		c = n - i < sizeof(buf) / sizeof(buf[0]) ? n - i :
+			sizeof(buf) / sizeof(buf[0]);
+		for (k = 0; k < c; k++)
+			buf[k] = htole64(words[i + k]);
+		if (fwrite(buf, sizeof(buf[0]), c, f) != c)
+			return -1;
+	}
+	return 0;
+}
