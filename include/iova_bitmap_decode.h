@@ -157,6 +157,13 @@ uint64_t ibd_count(const struct ibd *d);
 uint64_t ibd_count_range(const struct ibd *d, uint64_t first, uint64_t n);
 
 /*
+ * The first and the last set bit in bits [first, first + n) (of those below
+ * nbits), or UINT64_MAX when none of them is set.
+ */
+uint64_t ibd_first_set(const struct ibd *d, uint64_t first, uint64_t n);
+uint64_t ibd_last_set(const struct ibd *d, uint64_t first, uint64_t n);
+
+/*
  * Call fn for each maximal run of set bits below nbits, in order. Stops
  * early and returns fn's value when it is non-zero.
  */

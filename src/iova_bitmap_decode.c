@@ -37,7 +37,7 @@ _Static_assert(IBD_WRAPS == IOVA_ANOM_WRAPS, "anomaly ABI");
 #define KPAGE_SHIFT	12
 #define KPAGE_SIZE	(1ULL << KPAGE_SHIFT)
 #define BITS_PER_PAGE	(KPAGE_SIZE * 8)
-#define MAX_PIN_PAGES	(KPAGE_SIZE / 8)	/* PAGE_SIZE / sizeof(struct page *) */
+_Static_assert(KPAGE_SIZE == IBD_HOST_PAGE_SIZE, "host page");
 
 /* Shadow of the user memory around the array, in pages. */
 #define GUARD_BEFORE_PAGES	1
@@ -149,7 +149,14 @@ static uint64_t set_range_new(uint64_t *w, uint64_t start, uint64_t n)
 	return added;
 }
 
-/* Set bits in bits [first, first + n) of w. */
+/*
+ * Set bits in bits [first, first + n) of w. Without the popcnt instruction
+ * (not in baseline x86-64) each word costs a libgcc call; the model counts
+ * every report's words per heat bucket, so pick it at load time.
+ */
+#if defined(__x86_64__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
 static uint64_t count_bits(const uint64_t *w, uint64_t first, uint64_t n)
 {
 	uint64_t end, i, last, c = 0;
@@ -282,7 +289,7 @@ static int kget(const struct ibd *d, struct ibd_map *m)
 
 	if (d->rule != IBD_RULE_V6_1_0)
 		npages += !!(addr % KPAGE_SIZE);
-	npages = min_u64(npages, MAX_PIN_PAGES);
+	npages = min_u64(npages, IBD_MAX_PIN_PAGES);
 	if (!npages)
 		return -EFAULT;
 	m->npages = npages;
@@ -465,7 +472,7 @@ static uint64_t set_v6_1_y(struct ibd *d, uint64_t iova, uint64_t length)
 
 		if (page_idx > last_page_idx)
 			break;
-		if (++chunks > MAX_PIN_PAGES + HANG_SLACK) {
+		if (++chunks > IBD_MAX_PIN_PAGES + HANG_SLACK) {
 			/* cur_bit wrapped past 2^64: the walk restarts at 0 */
 			d->hangs++;
 			break;
@@ -687,21 +694,52 @@ uint64_t ibd_count(const struct ibd *d)
 	return ibd_count_range(d, 0, d->nbits);
 }
 
-/* First bit >= bit that equals want (1 or 0), or d->nbits. */
-static uint64_t find_next(const struct ibd *d, uint64_t bit, int want)
+/* First bit in [bit, end) that equals want (1 or 0), or end; end <= nbits. */
+static uint64_t find_next(const struct ibd *d, uint64_t bit, uint64_t end,
+			  int want)
 {
-	uint64_t i, w;
+	uint64_t i, last, w;
 
-	if (bit >= d->nbits)
-		return d->nbits;
+	if (bit >= end)
+		return end;
 	i = bit / 64;
+	last = (end - 1) / 64;
 	w = (want ? d->words[i] : ~d->words[i]) & (~0ULL << (bit % 64));
 	while (!w) {
-		if (++i >= d->nwords)
-			return d->nbits;
+		if (++i > last)
+			return end;
 		w = want ? d->words[i] : ~d->words[i];
 	}
-	return min_u64(i * 64 + (uint64_t)__builtin_ctzll(w), d->nbits);
+	return min_u64(i * 64 + (uint64_t)__builtin_ctzll(w), end);
+}
+
+uint64_t ibd_first_set(const struct ibd *d, uint64_t first, uint64_t n)
+{
+	uint64_t end, bit;
+
+	if (first >= d->nbits || !n)
+		return UINT64_MAX;
+	end = first + min_u64(n, d->nbits - first);
+	bit = find_next(d, first, end, 1);
+	return bit < end ? bit : UINT64_MAX;
+}
+
+uint64_t ibd_last_set(const struct ibd *d, uint64_t first, uint64_t n)
+{
+	uint64_t last, i, w;
+
+	if (first >= d->nbits || !n)
+		return UINT64_MAX;
+	last = first + min_u64(n, d->nbits - first) - 1;
+	i = last / 64;
+	w = d->words[i] & (~0ULL >> (63 - last % 64));
+	while (!w) {
+		if (i-- == first / 64)
+			return UINT64_MAX;
+		w = d->words[i];
+	}
+	last = i * 64 + 63 - (uint64_t)__builtin_clzll(w);
+	return last >= first ? last : UINT64_MAX;
 }
 
 int ibd_for_each_run(const struct ibd *d, ibd_run_fn fn, void *ctx)
@@ -710,11 +748,11 @@ int ibd_for_each_run(const struct ibd *d, ibd_run_fn fn, void *ctx)
 	int ret;
 
 	while (bit < d->nbits) {
-		uint64_t start = find_next(d, bit, 1), end;
+		uint64_t start = find_next(d, bit, d->nbits, 1), end;
 
 		if (start >= d->nbits)
 			break;
-		end = find_next(d, start, 0);
+		end = find_next(d, start, d->nbits, 0);
 		ret = fn(start, end - start, ctx);
 		if (ret)
 			return ret;

@@ -79,7 +79,6 @@ struct mbitmap {
 	bool have_geometry;		/* from ALLOC */
 	bool rebuild;			/* ibd is initialised */
 	uint64_t iova, length, page_size, user_addr;
-	uint32_t layout;
 	struct iova_rec_task task;
 	uint64_t last_ts;
 	int last_dev;
@@ -111,7 +110,7 @@ struct model {
 	uint32_t anom_next, nanom;
 
 	uint64_t now_ns, first_ts, last_snap_ns;
-	bool have_ts, have_snap;
+	bool have_snap;
 	uint64_t records, by_type[IOVA_REC_TYPE_MAX + 1], unknown_types;
 	uint64_t reports, lost, anomalies, incomplete, not_rebuilt;
 	uint64_t open_reports;
@@ -161,11 +160,19 @@ static int tab_grow(struct model *m)
 	return 0;
 }
 
-/* Remove by backward shift, so probes never need tombstones. */
+static void finish_report(struct model *m, struct mbitmap *b,
+			  const struct iova_rec_report_end *end, uint32_t flags);
+
+/*
+ * The bitmap is gone (freed, reused, evicted, idle): a report still open on
+ * it ends incomplete. Removal is by backward shift, so probes never need
+ * tombstones.
+ */
 static void bm_remove(struct model *m, struct mbitmap *b)
 {
 	uint32_t mask = m->tab_cap - 1, i = hash_id(b->id) & mask, j, k;
 
+	finish_report(m, b, NULL, IOVA_REPORT_INCOMPLETE);
 	while (m->tab[i] != b)
 		i = (i + 1) & mask;
 	m->tab[i] = NULL;
@@ -188,9 +195,6 @@ static void bm_remove(struct model *m, struct mbitmap *b)
 	m->nbitmaps--;
 }
 
-static void finish_report(struct model *m, struct mbitmap *b,
-			  const struct iova_rec_report_end *end, uint32_t flags);
-
 static void evict_oldest(struct model *m)
 {
 	struct mbitmap *old = NULL;
@@ -199,11 +203,8 @@ static void evict_oldest(struct model *m)
 	for (i = 0; i < m->tab_cap; i++)
 		if (m->tab[i] && (!old || m->tab[i]->last_ts < old->last_ts))
 			old = m->tab[i];
-	if (!old)
-		return;
-	if (old->rep.open)
-		finish_report(m, old, NULL, IOVA_REPORT_INCOMPLETE);
-	bm_remove(m, old);
+	if (old)
+		bm_remove(m, old);
 }
 
 static struct mbitmap *bm_add(struct model *m, uint64_t id)
@@ -308,9 +309,7 @@ const char *model_anomaly_name(uint32_t kind)
 	case IOVA_ANOM_ZERO_LENGTH: return "set of zero length";
 	case IOVA_ANOM_WRAPS: return "set wrapping past 2^64";
 	case IOVA_ANOM_NO_BITMAP: return "set on an unknown bitmap";
-#ifdef IOVA_ANOM_OUTSIDE_WINDOW
 	case IOVA_ANOM_OUTSIDE_WINDOW: return "set outside the pinned window";
-#endif
 	case MODEL_ANOM_VERIFY_MISMATCH: return "rebuild differs from the user bitmap";
 	case MODEL_ANOM_REPORT_FAILED: return "report returned an error";
 	case MODEL_ANOM_ALLOC_FAILED: return "bitmap allocation failed";
@@ -366,32 +365,49 @@ size_t model_anomalies(const struct model *m, struct model_anomaly *out,
 
 /* ---- heat ------------------------------------------------------------- */
 
+/* The end of [iova, iova + length), saturated at the top of the IOVA space. */
+static uint64_t span_end(uint64_t iova, uint64_t length)
+{
+	return iova + length < iova ? UINT64_MAX : iova + length;
+}
+
+/*
+ * Bytes per heat bucket of a span of len bytes: ceil(len / buckets), which
+ * must not overflow for a span reaching the top of the IOVA space. The
+ * heat math below works in offsets from the span's start for the same
+ * reason: no absolute address past it is ever formed.
+ */
+static uint64_t bucket_width(uint64_t len)
+{
+	return len / MODEL_HEAT_BUCKETS + !!(len % MODEL_HEAT_BUCKETS);
+}
+
 /* Grow the device's span to cover [lo, hi), moving heat to the new buckets. */
 static void heat_cover(struct mdev *d, uint64_t lo, uint64_t hi)
 {
 	double heat[MODEL_HEAT_BUCKETS] = { 0 };
 	struct span ext[MODEL_HEAT_BUCKETS] = { 0 };
-	uint64_t olo = d->span_lo, ohi = d->span_hi, ow, nw;
+	uint64_t olo = d->span_lo, ohi = d->span_hi, olen = ohi - olo, ow, nw;
 	unsigned int i, j;
 
-	if (ohi > olo && lo >= olo && hi <= ohi)
+	if (olen && lo >= olo && hi <= ohi)
 		return;
-	if (ohi > olo) {
+	if (olen) {
 		lo = lo < olo ? lo : olo;
 		hi = hi > ohi ? hi : ohi;
 	}
 	d->span_lo = lo;
 	d->span_hi = hi;
-	if (ohi <= olo)
+	if (!olen)
 		return;
-	ow = (ohi - olo + MODEL_HEAT_BUCKETS - 1) / MODEL_HEAT_BUCKETS;
-	nw = (hi - lo + MODEL_HEAT_BUCKETS - 1) / MODEL_HEAT_BUCKETS;
+	ow = bucket_width(olen);
+	nw = bucket_width(hi - lo);
 	for (i = 0; i < MODEL_HEAT_BUCKETS; i++) {
-		uint64_t mid = olo + i * ow + ow / 2;
+		uint64_t mid = i * ow + ow / 2;	/* in the old span */
 
-		if (mid >= ohi)
-			mid = ohi - 1;
-		j = (unsigned int)((mid - lo) / nw);
+		if (mid >= olen)
+			mid = olen - 1;
+		j = (unsigned int)((olo - lo + mid) / nw);
 		heat[j] += d->heat[i];
 		if (d->ext[i].hi > d->ext[i].lo) {
 			if (ext[j].hi <= ext[j].lo || d->ext[i].lo < ext[j].lo)
@@ -404,65 +420,62 @@ static void heat_cover(struct mdev *d, uint64_t lo, uint64_t hi)
 	memcpy(d->ext, ext, sizeof(ext));
 }
 
-struct heat_ctx {
-	struct mdev *d;
-	uint64_t base, page, end, width;
-	uint64_t dirty;
-	uint64_t pages[MODEL_HEAT_BUCKETS];
-	struct span ext[MODEL_HEAT_BUCKETS];
-};
-
-static int heat_run(uint64_t first_bit, uint64_t nbits, void *arg)
-{
-	struct heat_ctx *h = arg;
-	uint64_t lo = h->base + first_bit * h->page, hi = lo + nbits * h->page;
-
-	h->dirty += nbits;	/* the runs are the report's dirty pages */
-
-	/* the last bit may cover IOVA past the bitmap's length */
-	if (hi > h->end || hi < lo)
-		hi = h->end;
-	while (lo < hi) {
-		unsigned int b = (unsigned int)((lo - h->d->span_lo) / h->width);
-		uint64_t bend = h->d->span_lo + (uint64_t)(b + 1) * h->width;
-		uint64_t e = hi < bend ? hi : bend;
-
-		h->pages[b] += (e - lo + h->page - 1) / h->page;
-		if (h->ext[b].hi <= h->ext[b].lo)
-			h->ext[b].lo = lo;
-		h->ext[b].hi = e;
-		lo = e;
-	}
-	return 0;
-}
-
-/* Fold a rebuilt report into the heat; returns its dirty pages. */
+/*
+ * Fold a rebuilt report into the heat; returns its dirty pages. Each run of
+ * dirty pages adds to a bucket its IOVA bytes inside the bucket in pages,
+ * rounded up, and the bucket's extent runs from where the first such part
+ * begins to where the last ends. Only a run over the whole bucket can begin
+ * and end mid-page there, so that is the popcount of the pages the bucket
+ * touches, or its own bytes in pages when all of them are dirty: a word at
+ * a time, however many runs there are.
+ */
 static uint64_t heat_update(struct mdev *d, const struct mbitmap *b)
 {
-	struct heat_ctx h = { .d = d };
-	uint64_t end = b->iova + b->length;
-	unsigned int i, first, last;
+	const struct ibd *bm = &b->ibd;
+	uint64_t end = span_end(b->iova, b->length), len, w, base, stop;
+	unsigned int shift = bm->pgshift, k, first, last;
 
-	if (end < b->iova)
-		end = UINT64_MAX;
 	heat_cover(d, b->iova, end);
-	h.base = b->iova;
-	h.page = b->page_size;
-	h.end = end;
-	h.width = (d->span_hi - d->span_lo + MODEL_HEAT_BUCKETS - 1) /
-		  MODEL_HEAT_BUCKETS;
-	if (!h.width)
-		return ibd_count(&b->ibd);
-	ibd_for_each_run(&b->ibd, heat_run, &h);
+	len = d->span_hi - d->span_lo;
+	w = bucket_width(len);
+	/* the report's IOVA range, as offsets in the span */
+	base = b->iova - d->span_lo;
+	stop = end - d->span_lo;
+	if (stop <= base)	/* empty span, or one byte at 2^64 - 1 */
+		return ibd_count(bm);
+	first = (unsigned int)(base / w);
+	last = (unsigned int)((stop - 1) / w);
 	/* only the buckets this report covered age: others were not read */
-	first = (unsigned int)((b->iova - d->span_lo) / h.width);
-	last = (unsigned int)((end - 1 - d->span_lo) / h.width);
-	for (i = first; i <= last && i < MODEL_HEAT_BUCKETS; i++) {
-		d->heat[i] = d->heat[i] * HEAT_DECAY + (double)h.pages[i];
-		if (h.pages[i])
-			d->ext[i] = h.ext[i];
+	for (k = first; k <= last; k++) {
+		uint64_t lo = (uint64_t)k * w, hi = k + 1 < MODEL_HEAT_BUCKETS ?
+						    (uint64_t)(k + 1) * w : len;
+		uint64_t a, z, n, pages;
+
+		lo = lo > base ? lo : base;
+		hi = hi < stop ? hi : stop;
+		/* bits a..z: the pages [lo, hi) touches */
+		a = (lo - base) >> shift;
+		z = (hi - 1 - base) >> shift;
+		n = ibd_count_range(bm, a, z - a + 1);
+		pages = n;
+		if (n == z - a + 1) {
+			pages = ((hi - lo - 1) >> shift) + 1;	/* ceil */
+		} else if (n) {
+			/* the extent ends at the first and last dirty page */
+			uint64_t fs = ibd_first_set(bm, a, z - a + 1);
+			uint64_t ls = ibd_last_set(bm, a, z - a + 1);
+
+			if (fs > a)
+				lo = base + (fs << shift);
+			if (ls < z)
+				hi = base + ((ls + 1) << shift);
+		}
+		d->heat[k] = d->heat[k] * HEAT_DECAY + (double)pages;
+		if (pages)
+			d->ext[k] = (struct span){ d->span_lo + lo,
+						   d->span_lo + hi };
 	}
-	return h.dirty;
+	return ibd_count(bm);
 }
 
 /*
@@ -563,10 +576,8 @@ static void known_add(struct mdev *d, uint64_t lo, uint64_t hi)
 static void iteration_add(struct model *m, struct mdev *d,
 			  const struct model_report *r)
 {
-	uint64_t lo = r->iova, hi = r->iova + r->length;
+	uint64_t lo = r->iova, hi = span_end(r->iova, r->length);
 
-	if (hi < lo)
-		hi = UINT64_MAX;
 	known_add(d, lo, hi);
 	if (d->it_reports && overlaps(d->it_ranges, d->it_nranges, lo, hi)) {
 		iteration_close(m, d);
@@ -649,8 +660,8 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 	r->task = b->task;
 	m->open_reports++;
 	if (b->rebuild) {
+		/* keeps user_addr and re-pins as iova_bitmap_alloc() did */
 		ibd_clear(&b->ibd);
-		ibd_set_user_addr(&b->ibd, b->user_addr);
 		return;
 	}
 	if (!b->have_geometry || !b->page_size)
@@ -668,6 +679,7 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 	}
 }
 
+/* End the report open on b, if any: fold it into its device, call the hooks. */
 static void finish_report(struct model *m, struct mbitmap *b,
 			  const struct iova_rec_report_end *end, uint32_t flags)
 {
@@ -730,7 +742,6 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	r.flags = flags;
 	if (b->rebuild) {
 		r.bitmap = &b->ibd;
-		/* one walk over the runs gives the heat and the count */
 		r.dirty_pages = dev >= 0 ? heat_update(&m->devs[dev], b) :
 					   ibd_count(&b->ibd);
 		if (b->ibd.spill_bits)
@@ -781,8 +792,7 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	d->iv_reports++;
 	d->iv_dirty_bytes += r.dirty_pages * r.page_size;
 	if (!b->rebuild && b->have_geometry && b->length)
-		heat_cover(d, b->iova, b->iova + b->length < b->iova ?
-				       UINT64_MAX : b->iova + b->length);
+		heat_cover(d, b->iova, span_end(b->iova, b->length));
 
 	if (m->report_fn)
 		m->report_fn(m->report_ctx, &r);
@@ -809,12 +819,9 @@ static void on_alloc(struct model *m, const struct iova_rec_alloc *a)
 		return;
 	}
 	b = bm_find(m, a->bitmap_id);
-	if (b) {
-		/* ids are unique per boot: a repeat means FREE was lost */
-		if (b->rep.open)
-			finish_report(m, b, NULL, IOVA_REPORT_INCOMPLETE);
+	/* ids are unique per boot: a repeat means FREE was lost */
+	if (b)
 		bm_remove(m, b);
-	}
 	b = bm_add(m, a->bitmap_id);
 	if (!b)
 		return;
@@ -823,7 +830,6 @@ static void on_alloc(struct model *m, const struct iova_rec_alloc *a)
 	b->length = a->length;
 	b->page_size = a->page_size;
 	b->user_addr = a->user_addr;
-	b->layout = a->layout;
 	b->task = a->task;
 	b->last_ts = a->hdr.ts_ns;
 }
@@ -839,8 +845,7 @@ static struct mbitmap *report_for(struct model *m, uint64_t bitmap_id,
 	b->last_ts = ts;
 	if (b->rep.open && b->rep.report_id == report_id)
 		return b;
-	if (b->rep.open)
-		finish_report(m, b, NULL, IOVA_REPORT_INCOMPLETE);
+	finish_report(m, b, NULL, IOVA_REPORT_INCOMPLETE);
 	start_report(m, b, report_id, ts);
 	return b;
 }
@@ -926,8 +931,6 @@ static void on_free(struct model *m, const struct iova_rec_free *f)
 	if (!b)
 		return;
 	b->last_ts = f->hdr.ts_ns;
-	if (b->rep.open)
-		finish_report(m, b, NULL, IOVA_REPORT_INCOMPLETE);
 	bm_remove(m, b);
 }
 
@@ -989,12 +992,9 @@ int model_apply(void *ctx, const struct iova_rec_hdr *rec)
 	}
 	if (rec->size != want)
 		return -EINVAL;
-	m->records++;
-	m->by_type[rec->type]++;
-	if (!m->have_ts) {
+	if (!m->records++)
 		m->first_ts = rec->ts_ns;
-		m->have_ts = true;
-	}
+	m->by_type[rec->type]++;
 	if (rec->ts_ns > m->now_ns)
 		m->now_ns = rec->ts_ns;
 
@@ -1044,8 +1044,6 @@ static void expire(struct model *m)
 
 		if (!b || b->last_ts + IDLE_NS > m->now_ns)
 			continue;
-		if (b->rep.open)
-			finish_report(m, b, NULL, IOVA_REPORT_INCOMPLETE);
 		bm_remove(m, b);
 		i--;	/* the backward shift may have moved one here */
 	}
@@ -1101,7 +1099,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 
 	expire(m);
 	if (!m->have_snap) {
-		m->last_snap_ns = m->have_ts ? m->first_ts : now_ns;
+		m->last_snap_ns = m->records ? m->first_ts : now_ns;
 		m->have_snap = true;
 	}
 	dt = now_ns > m->last_snap_ns ? (double)(now_ns - m->last_snap_ns) / 1e9 : 0;
@@ -1164,7 +1162,7 @@ void model_finish(struct model *m)
 	uint32_t i;
 
 	for (i = 0; i < m->tab_cap; i++)
-		if (m->tab[i] && m->tab[i]->rep.open)
+		if (m->tab[i])
 			finish_report(m, m->tab[i], NULL, IOVA_REPORT_INCOMPLETE);
 	for (i = 0; i < m->ndevs; i++)
 		iteration_close(m, &m->devs[i]);

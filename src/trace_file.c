@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include "iova_bitmap_decode.h"
 #include "trace_file.h"
 
 #define END_PAYLOAD_SIZE	(12 * 8)
@@ -115,11 +115,6 @@ uint32_t trace_crc32c(const void *p, size_t n)
 	return ~crc32c_fn(~0u, p, n);
 }
 
-static uint32_t crc(const void *p, size_t n)
-{
-	return trace_crc32c(p, n);
-}
-
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 /* let the fuzzer past the checksums into what they protect */
 #define crc_ok(stored, computed) ((void)(stored), (void)(computed), true)
@@ -201,7 +196,7 @@ static void chunk_hdr(unsigned char *p, uint16_t kind, uint16_t codec,
 	put32(p + 16, nrec);
 	put32(p + 20, seq);
 	put32(p + 24, payload_crc);
-	put32(p + 28, crc(p, 28));
+	put32(p + 28, trace_crc32c(p, 28));
 }
 
 /* ---- writer ----------------------------------------------------------- */
@@ -234,26 +229,19 @@ struct trace_writer {
 	char errmsg[256];
 };
 
-static int write_all(int fd, struct iovec *iov, int n)
+static int write_all(int fd, const unsigned char *p, size_t n)
 {
 	ssize_t w;
 
 	while (n > 0) {
-		w = writev(fd, iov, n);
+		w = write(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= w;
-		}
+		p += w;
+		n -= (size_t)w;
 	}
 	return 0;
 }
@@ -274,12 +262,11 @@ static int writer_fail(struct trace_writer *w, int err, const char *what)
 /* Write out the finished blocks. */
 static int write_out(struct trace_writer *w, const char *what)
 {
-	struct iovec iov = { w->out, w->outlen };
 	int ret;
 
 	if (!w->outlen)
 		return 0;
-	ret = write_all(w->fd, &iov, 1);
+	ret = write_all(w->fd, w->out, w->outlen);
 	if (ret)
 		return writer_fail(w, ret, what);
 	w->offset += w->outlen;
@@ -287,23 +274,31 @@ static int write_out(struct trace_writer *w, const char *what)
 	return 0;
 }
 
-static int out_room(struct trace_writer *w, size_t need)
+/* Make *buf hold at least want bytes. */
+static int grow(unsigned char **buf, size_t *cap, size_t want)
 {
 	unsigned char *p;
-	size_t cap;
 
+	if (*cap >= want)
+		return 0;
+	p = realloc(*buf, want);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = want;
+	return 0;
+}
+
+static int out_room(struct trace_writer *w, size_t need)
+{
 	if (w->outcap - w->outlen >= need)
 		return 0;
-	cap = w->outlen + need + TRACE_WRITE_BYTES;
-	p = realloc(w->out, cap);
-	if (!p) {
+	if (grow(&w->out, &w->outcap, w->outlen + need + TRACE_WRITE_BYTES)) {
 		w->err = -ENOMEM;
 		snprintf(w->errmsg, sizeof(w->errmsg),
 			 "out of memory buffering the trace for %s", w->path);
 		return -ENOMEM;
 	}
-	w->out = p;
-	w->outcap = cap;
 	return 0;
 }
 
@@ -314,7 +309,7 @@ static void put_block(struct trace_writer *w, uint16_t kind, uint16_t codec,
 	unsigned char *h = w->out + w->outlen;
 
 	chunk_hdr(h, kind, codec, stored, raw, nrec, w->seq,
-		  crc(h + TRACE_CHUNK_HDR_SIZE, stored));
+		  trace_crc32c(h + TRACE_CHUNK_HDR_SIZE, stored));
 	w->seq++;
 	w->outlen += TRACE_CHUNK_HDR_SIZE + stored;
 }
@@ -351,7 +346,7 @@ static int close_block(struct trace_writer *w, bool end_frame)
 
 	if (!w->nrec)
 		return 0;
-	ret = out_room(w, TRACE_CHUNK_HDR_SIZE + (bound > w->used ? bound : w->used));
+	ret = out_room(w, TRACE_CHUNK_HDR_SIZE + bound);
 	if (ret)
 		return ret;
 	payload = w->out + w->outlen + TRACE_CHUNK_HDR_SIZE;
@@ -441,7 +436,6 @@ struct trace_writer *trace_writer_open(const char *path,
 {
 	unsigned char h[TRACE_HEADER_SIZE] = { 0 };
 	struct trace_writer *w = calloc(1, sizeof(*w));
-	struct iovec iov;
 	int ret;
 
 	if (!w) {
@@ -498,9 +492,8 @@ struct trace_writer *trace_writer_open(const char *path,
 	memcpy(h + 48, meta->kernel_release, TRACE_KREL_LEN - 1);
 	memcpy(h + 113, meta->probe_mode, TRACE_PROBE_LEN - 1);
 	memcpy(h + 129, meta->hostname, TRACE_HOST_LEN - 1);
-	put32(h + HDR_CRC_OFF, crc(h, HDR_CRC_OFF));
-	iov = (struct iovec){ h, sizeof(h) };
-	ret = write_all(w->fd, &iov, 1);
+	put32(h + HDR_CRC_OFF, trace_crc32c(h, HDR_CRC_OFF));
+	ret = write_all(w->fd, h, sizeof(h));
 	if (ret) {
 		snprintf(err, errlen, "cannot write the header of %s: %s", path,
 			 strerror(-ret));
@@ -565,8 +558,7 @@ struct trace_reader {
 	unsigned char *ibuf;		/* file bytes from ibuf_off on */
 	uint64_t ibuf_off;
 	size_t ibuf_len, ibuf_cap;
-	const unsigned char *stored;	/* the block's payload, in ibuf or mem */
-	const unsigned char *cur;	/* its records: stored, or raw */
+	const unsigned char *cur;	/* block records: in ibuf, mem or raw */
 	unsigned char *raw;		/* decompressed records */
 	size_t cap_raw;
 	uint32_t pos, len;		/* within raw */
@@ -582,20 +574,12 @@ struct trace_reader {
 	bool have_end;
 };
 
-/* Read up to n bytes at offset; returns how many (short at EOF) or -errno. */
+/* Read up to n bytes of the file at off; how many (short at EOF), or -errno. */
 static ssize_t in_read(struct trace_reader *r, uint64_t off, void *dst, size_t n)
 {
 	size_t got = 0;
 	ssize_t k;
 
-	if (r->fd < 0) {
-		if (off >= r->mem_len)
-			return 0;
-		if (n > r->mem_len - off)
-			n = r->mem_len - off;
-		memcpy(dst, r->mem + off, n);
-		return (ssize_t)n;
-	}
 	while (got < n) {
 		k = pread(r->fd, (char *)dst + got, n - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
@@ -619,7 +603,6 @@ static ssize_t in_read(struct trace_reader *r, uint64_t off, void *dst, size_t n
 static ssize_t in_get(struct trace_reader *r, uint64_t off, size_t n,
 		      const unsigned char **p)
 {
-	size_t want;
 	ssize_t k;
 
 	if (r->fd < 0) {
@@ -629,15 +612,9 @@ static ssize_t in_get(struct trace_reader *r, uint64_t off, size_t n,
 		return (ssize_t)(n < r->mem_len - off ? n : r->mem_len - off);
 	}
 	if (off < r->ibuf_off || off + n > r->ibuf_off + r->ibuf_len) {
-		want = n > TRACE_READ_AHEAD ? n : TRACE_READ_AHEAD;
-		if (want > r->ibuf_cap) {
-			unsigned char *b = realloc(r->ibuf, want);
-
-			if (!b)
-				return -ENOMEM;
-			r->ibuf = b;
-			r->ibuf_cap = want;
-		}
+		if (grow(&r->ibuf, &r->ibuf_cap,
+			 n > TRACE_READ_AHEAD ? n : TRACE_READ_AHEAD))
+			return -ENOMEM;
 		k = in_read(r, off, r->ibuf, r->ibuf_cap);
 		if (k < 0) {
 			r->ibuf_len = 0;
@@ -661,8 +638,8 @@ static void cstr(char *dst, const unsigned char *src, size_t n)
 
 static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 {
-	unsigned char h[TRACE_HEADER_SIZE];
-	ssize_t n = in_read(r, 0, h, sizeof(h));
+	const unsigned char *h;
+	ssize_t n = in_get(r, 0, TRACE_HEADER_SIZE, &h);
 	uint32_t v;
 
 	if (n < 0) {
@@ -690,14 +667,14 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 		}
 		r->meta.version = v;
 	}
-	if ((size_t)n < sizeof(h)) {
+	if (n < TRACE_HEADER_SIZE) {
 		snprintf(err, errlen,
 			 "%s was cut short inside its header (%zd of %d bytes): it holds no records",
 			 r->name, n, TRACE_HEADER_SIZE);
 		return -1;
 	}
 	if (get32(h + 12) != TRACE_HEADER_SIZE ||
-	    !crc_ok(get32(h + HDR_CRC_OFF), crc(h, HDR_CRC_OFF))) {
+	    !crc_ok(get32(h + HDR_CRC_OFF), trace_crc32c(h, HDR_CRC_OFF))) {
 		snprintf(err, errlen,
 			 "%s has a corrupted header (checksum mismatch): it cannot be read",
 			 r->name);
@@ -710,9 +687,17 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 			 r->name, v, IOVA_TRACE_ABI_VERSION);
 		return -1;
 	}
-	r->meta.abi_version = v;
+	v = get32(h + 24);
+	if (v > IBD_RULE_V6_1_Y) {
+		/* every reader needs the rule: refuse here, not in each command */
+		snprintf(err, errlen,
+			 "%s names decode rule %u, which this iovatop does not know; use a newer iovatop",
+			 r->name, v);
+		return -1;
+	}
+	r->meta.rule = v;
+	r->meta.abi_version = get32(h + 16);
 	r->meta.layout = get32(h + 20);
-	r->meta.rule = get32(h + 24);
 	r->meta.codec = get32(h + 28);
 	r->meta.start_realtime_ns = get64(h + 32);
 	r->meta.start_mono_ns = get64(h + 40);
@@ -805,20 +790,6 @@ static int stop(struct trace_reader *r, enum trace_state s, const char *fmt, ...
 	return 0;
 }
 
-static int grow(unsigned char **buf, size_t *cap, size_t want)
-{
-	unsigned char *p;
-
-	if (*cap >= want)
-		return 0;
-	p = realloc(*buf, want);
-	if (!p)
-		return -ENOMEM;
-	*buf = p;
-	*cap = want;
-	return 0;
-}
-
 static int cut(struct trace_reader *r, const char *where)
 {
 	return stop(r, TRACE_TRUNCATED,
@@ -879,9 +850,10 @@ static int end_chunk(struct trace_reader *r, const unsigned char *p,
  * exactly raw bytes from exactly these stored bytes.
  */
 static bool zstd_stream_block(struct trace_reader *r, uint32_t codec,
-			      uint32_t stored, uint32_t raw)
+			      const unsigned char *p, uint32_t stored,
+			      uint32_t raw)
 {
-	ZSTD_inBuffer in = { r->stored, stored, 0 };
+	ZSTD_inBuffer in = { p, stored, 0 };
 	ZSTD_outBuffer out = { r->raw, raw, 0 };
 	size_t left = 1;
 
@@ -910,7 +882,7 @@ static bool zstd_stream_block(struct trace_reader *r, uint32_t codec,
 /* Load the next block into raw; 1 when records are ready, 0 at the end. */
 static int load_chunk(struct trace_reader *r)
 {
-	const unsigned char *h;
+	const unsigned char *h, *p;
 	uint32_t kind, codec, stored, raw, nrec, seq, pos, cnt, pcrc;
 	uint32_t max_codec = r->meta.version >= 2 ? TRACE_CODEC_ZSTD_MORE :
 						     TRACE_CODEC_ZSTD;
@@ -925,7 +897,8 @@ static int load_chunk(struct trace_reader *r)
 		return cut(r, "between blocks");
 	if ((size_t)n < TRACE_CHUNK_HDR_SIZE)
 		return cut(r, "inside a block frame");
-	if (get32(h) != TRACE_CHUNK_MAGIC || !crc_ok(get32(h + 28), crc(h, 28)))
+	if (get32(h) != TRACE_CHUNK_MAGIC ||
+	    !crc_ok(get32(h + 28), trace_crc32c(h, 28)))
 		return stop(r, TRACE_CORRUPT,
 			    "is corrupted: the block frame at byte %llu does not check out (after %llu good records)",
 			    (unsigned long long)r->offset,
@@ -951,48 +924,45 @@ static int load_chunk(struct trace_reader *r)
 			    "is corrupted: block %u at byte %llu has an impossible frame",
 			    seq, (unsigned long long)r->offset);
 	/* h is not valid past this read */
-	n = in_get(r, r->offset + TRACE_CHUNK_HDR_SIZE, stored, &r->stored);
+	n = in_get(r, r->offset + TRACE_CHUNK_HDR_SIZE, stored, &p);
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n < stored)
 		return kind == TRACE_CHUNK_DATA ? cut_payload(r, nrec, n, stored) :
 						  cut(r, "inside its end marker");
-	if (!crc_ok(pcrc, crc(r->stored, stored)))
+	if (!crc_ok(pcrc, trace_crc32c(p, stored)))
 		return stop(r, TRACE_CORRUPT,
 			    "is corrupted: block %u at byte %llu fails its checksum (after %llu good records)",
 			    seq, (unsigned long long)r->offset,
 			    (unsigned long long)r->totals.records);
 	r->seq++;
 	if (kind == TRACE_CHUNK_END)
-		return end_chunk(r, r->stored, stored);
+		return end_chunk(r, p, stored);
 
-	if (codec != TRACE_CODEC_NONE) {
+	/* only the zstd stream codecs carry a frame on into the next block */
+	if (codec != TRACE_CODEC_ZSTD_OPEN && codec != TRACE_CODEC_ZSTD_MORE)
+		r->zopen = false;
+	if (codec == TRACE_CODEC_NONE && (uintptr_t)p % 8 == 0) {
+		/* stored as is: hand the records out where they lie */
+		r->cur = p;
+	} else {
 		if (grow(&r->raw, &r->cap_raw, raw ? raw : 1))
 			return -ENOMEM;
-		if (codec == TRACE_CODEC_ZSTD) {
-			z = ZSTD_decompressDCtx(r->zd, r->raw, raw, r->stored,
-						stored);
+		r->cur = r->raw;
+		if (codec == TRACE_CODEC_NONE) {
+			/* records after a compressed block may lie unaligned */
+			memcpy(r->raw, p, raw);
+			ok = true;
+		} else if (codec == TRACE_CODEC_ZSTD) {
+			z = ZSTD_decompressDCtx(r->zd, r->raw, raw, p, stored);
 			ok = !ZSTD_isError(z) && z == raw;
-			r->zopen = false;
 		} else {
-			ok = zstd_stream_block(r, codec, stored, raw);
+			ok = zstd_stream_block(r, codec, p, stored, raw);
 		}
 		if (!ok)
 			return stop(r, TRACE_CORRUPT,
 				    "is corrupted: block %u at byte %llu does not decompress",
 				    seq, (unsigned long long)r->offset);
-		r->cur = r->raw;
-	} else if ((uintptr_t)r->stored % 8) {
-		/* records after a compressed block may lie unaligned: copy */
-		if (grow(&r->raw, &r->cap_raw, raw ? raw : 1))
-			return -ENOMEM;
-		memcpy(r->raw, r->stored, raw);
-		r->cur = r->raw;
-		r->zopen = false;
-	} else {
-		/* stored as is: hand the records out where they lie */
-		r->cur = r->stored;
-		r->zopen = false;
 	}
 	/* every record must frame before any of them is handed out */
 	for (pos = 0, cnt = 0; pos < raw; cnt++) {

@@ -848,6 +848,54 @@ static int count_runs_cb(uint64_t first, uint64_t n, void *ctx)
 	return 0;
 }
 
+/*
+ * ibd_first_set()/ibd_last_set() against a bit-by-bit scan: random words
+ * (tail bits past nbits set too, which must not count), ranges that start
+ * or end past nbits, empty ranges and ranges that would wrap.
+ */
+static void test_first_last_set_against_naive(void **state)
+{
+	int i, k;
+
+	(void)state;
+	rng_state = 4242;
+	for (i = 0; i < 200; i++) {
+		uint64_t nbits = 1 + rnd_below(1000), w;
+		struct ibd d;
+
+		assert_int_equal(ibd_init(&d, 0, nbits * 4096, 4096,
+					  IBD_RULE_CURRENT), 0);
+		for (w = 0; w < d.nwords; w++)
+			d.words[w] = rnd() & rnd() & (i % 3 ? rnd() : ~0ull);
+		for (k = 0; k < 50; k++) {
+			uint64_t first = rnd_below(nbits + 70), b, end;
+			uint64_t n = k % 10 == 0 ? 0 : k % 10 == 1 ? UINT64_MAX - first / 2 :
+				     rnd_below(nbits + 70);
+			uint64_t want_first = UINT64_MAX, want_last = UINT64_MAX;
+
+			end = first >= nbits ? first :
+			      n > nbits - first ? nbits : first + n;
+			for (b = first; b < end; b++) {
+				if (!bit_is_set(&d, b))
+					continue;
+				if (want_first == UINT64_MAX)
+					want_first = b;
+				want_last = b;
+			}
+			if (ibd_first_set(&d, first, n) != want_first ||
+			    ibd_last_set(&d, first, n) != want_last)
+				fail_msg("nbits %llu [%llu, +%llu): first %llu/%llu last %llu/%llu",
+					 (unsigned long long)nbits,
+					 (unsigned long long)first, (unsigned long long)n,
+					 (unsigned long long)ibd_first_set(&d, first, n),
+					 (unsigned long long)want_first,
+					 (unsigned long long)ibd_last_set(&d, first, n),
+					 (unsigned long long)want_last);
+		}
+		ibd_free(&d);
+	}
+}
+
 static void test_runs_random_against_naive(void **state)
 {
 	int i;
@@ -1282,6 +1330,7 @@ int main(void)
 	T(test_offset_index_math);
 	T(test_runs);
 	T(test_runs_random_against_naive);
+	T(test_first_last_set_against_naive);
 	T(test_histogram);
 	T(test_clear_keeps_geometry);
 	T(test_rule_names);

@@ -218,6 +218,36 @@ static void test_attribution(void **state)
 	model_free(m);
 }
 
+/*
+ * Bitmaps that end at 2^64: the heat buckets once summed absolute IOVAs
+ * and wrapped (a stack overflow in the heat walk, or a division by zero
+ * when one device also had a bitmap at 0).
+ */
+static void test_heat_top_of_space(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	const uint64_t top = 0xfffffffffff00000ull;
+	struct model_snapshot s;
+	struct model_row *r;
+	uint32_t i, hot = 0;
+
+	(void)state;
+	report(m, 1 * MS, "0000:3b:00.7", top, 1 << 20, 0xfffffffffffff000ull, 1);
+	assert_int_equal(seen.last.dirty_pages, 1);
+	assert_int_equal(model_snapshot(m, 2 * MS, MODEL_SORT_NAME, false, NULL, &s), 0);
+	r = row(&s, "vfio 0000:3b:00.7");
+	assert_true(r->hot_iova == 0xfffffffffffff000ull);
+	assert_true(r->hot_length == 0xfff);
+	/* the same device at the bottom of the space as well */
+	report(m, 3 * MS, "0000:3b:00.7", 0, 1 << 20, 0, 1);
+	assert_int_equal(model_snapshot(m, 4 * MS, MODEL_SORT_NAME, false, NULL, &s), 0);
+	r = row(&s, "vfio 0000:3b:00.7");
+	for (i = 0; i < MODEL_HEAT_BUCKETS; i++)
+		hot += r->heat[i] != 0;
+	assert_int_equal(hot, 2);
+	model_free(m);
+}
+
 static void test_rebuild_bits(void **state)
 {
 	struct model *m = new_model(IBD_RULE_CURRENT, 0);
@@ -662,6 +692,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attribution),
+		cmocka_unit_test(test_heat_top_of_space),
 		cmocka_unit_test(test_rebuild_bits),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_trend),
