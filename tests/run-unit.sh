@@ -7,7 +7,8 @@
 # "[  PASSED  ] N test(s).", "[  FAILED  ] N test(s), listed below:",
 # "[  SKIPPED ] N test(s).") are parsed. A binary that crashes, is killed,
 # times out (UNIT_TIMEOUT seconds, default 600), exits non-zero without a
-# failed test, or prints no summary counts as failed too; so do skipped
+# failed test, prints no summary or one that does not add up counts as
+# failed too; so do skipped
 # tests, because a test that cannot run here must say so by failing. The
 # output of a binary that did not pass is shown in full. The last line is
 # exactly "N passed, N failed"; the exit status is non-zero if anything
@@ -67,6 +68,10 @@ for bin in "$@"; do
 	elif [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
 		why="exited with status $status although no test failed"
 		fail=1
+	elif [ $((pass + fail + skip)) -ne "$run" ]; then
+		# every test that ran passed, failed or was skipped
+		why="ran $run tests but $pass passed, $fail failed, $skip skipped"
+		fail=$((fail + 1))
 	fi
 	if [ "$skip" -gt 0 ]; then
 		why="${why:+$why; }$skip test(s) skipped"

@@ -4,7 +4,8 @@
  * JSON and CSV; a cut trace still reports; bad files get one sentence and
  * exit 1; --dump-bitmaps writes what the kernel would have.
  *
- * IOVATOP_UPDATE_GOLDEN=1 rewrites tests/golden/report.* from this run.
+ * UPDATE_GOLDEN=1 rewrites tests/golden/report*.* from this run
+ * (tests/test_util.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,13 +23,13 @@
 
 #include "commands.h"
 #include "trace_file.h"
+#include "test_util.h"
 
 #define MS	1000000ull
 #define MiB	(1ull << 20)
 #define T0	5000000000000ull	/* the records' clock */
 
 static char tmpdir[] = "/tmp/iovatop-test-report-XXXXXX";
-static char golden_dir[512];
 static char data_dir[512];
 
 static const char *tpath(const char *name)
@@ -202,8 +203,6 @@ static int setup(void **state)
 	(void)state;
 	if (!mkdtemp(tmpdir))
 		return -1;
-	snprintf(golden_dir, sizeof(golden_dir), "%.*sgolden",
-		 slash ? (int)(slash - f + 1) : 0, f);
 	snprintf(data_dir, sizeof(data_dir), "%.*sdata",
 		 slash ? (int)(slash - f + 1) : 0, f);
 	return 0;
@@ -219,24 +218,6 @@ static int teardown(void **state)
 }
 
 /* ---- running the command ---------------------------------------------- */
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	char *buf;
-
-	if (!f)
-		return NULL;
-	assert_int_equal(fstat(fileno(f), &st), 0);
-	buf = calloc(1, st.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, st.st_size, f), (size_t)st.st_size);
-	fclose(f);
-	if (len)
-		*len = st.st_size;
-	return buf;
-}
 
 /* Run `iovatop report ARGS`; stdout and stderr go to files. */
 static int run(char **out, char **errout, ...)
@@ -267,46 +248,9 @@ static int run(char **out, char **errout, ...)
 	close(e);
 	close(so);
 	close(se);
-	*out = slurp(tpath("stdout"), NULL);
-	*errout = slurp(tpath("stderr"), NULL);
+	*out = tu_slurp(tpath("stdout"), NULL);
+	*errout = tu_slurp(tpath("stderr"), NULL);
 	return ret;
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static void golden(const char *name, const char *got)
-{
-	char path[600];
-	char *want;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", golden_dir, name);
-	if (getenv("IOVATOP_UPDATE_GOLDEN")) {
-		f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-		return;
-	}
-	want = slurp(path, NULL);
-	if (!want)
-		fail_msg("no golden file %s (IOVATOP_UPDATE_GOLDEN=1 makes it)", path);
-	if (strcmp(want, got)) {
-		snprintf(path, sizeof(path), "%s/%s.got", tmpdir, name);
-		f = fopen(path, "w");
-		fputs(got, f);
-		fclose(f);
-		fail_msg("%s differs from the golden file; see diff -u %s/%s %s",
-			 name, golden_dir, name, path);
-	}
-	free(want);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -322,7 +266,7 @@ static void test_golden(void **state)
 	/* the hottest device and its hot spot are named up front */
 	assert_non_null(strstr(out, "hottest device: vfio 0000:3b:00.1"));
 	assert_non_null(strstr(out, "hottest region 0x140400000-0x1407"));
-	golden("report.txt", out);
+	tu_golden("report.txt", out);
 	free(out);
 	free(err);
 
@@ -330,16 +274,30 @@ static void test_golden(void **state)
 			     tpath("synthetic.trace"), NULL), 0);
 	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/1\""));
 	assert_non_null(strstr(out, "\"trend\": \"diverging\""));
-	golden("report.json", out);
+	tu_golden("report.json", out);
 	free(out);
 	free(err);
 
 	assert_int_equal(run(&out, &err, "-f", "csv", tpath("synthetic.trace"),
 			     NULL), 0);
-	assert_int_equal(lines(out), 4);
-	golden("report.csv", out);
+	assert_int_equal(tu_lines(out), 4);
+	tu_golden("report.csv", out);
 	free(out);
 	free(err);
+}
+
+/* The CSV row that starts with start holds ",word," (in its trend column). */
+static void csv_row_has(const char *csv, const char *start, const char *word)
+{
+	const char *row = strstr(csv, start), *end, *w;
+
+	if (!row)
+		fail_msg("no CSV row starts with %s:\n%s", start, csv);
+	end = strchr(row, '\n');
+	w = strstr(row, word);
+	if (!w || (end && w > end))
+		fail_msg("the row %.*s is not %s", end ? (int)(end - row) : (int)strlen(row),
+			 row, word);
 }
 
 static void test_trends(void **state)
@@ -350,13 +308,13 @@ static void test_trends(void **state)
 	write_synthetic(tpath("synthetic.trace"), true);
 	assert_int_equal(run(&out, &err, "-f", "csv", tpath("synthetic.trace"),
 			     NULL), 0);
-	assert_non_null(strstr(out, "\"vfio 0000:3b:00.1\",vfio,2001,\"qemu-vm1\",12,12,"));
-	assert_non_null(strstr(out, ",converging,"));
-	assert_non_null(strstr(out, "\"iommufd hwpt 7\",iommufd,3001,"));
-	assert_non_null(strstr(out, ",diverging,"));
-	assert_non_null(strstr(out, ",flat,"));
+	/* each device's own row carries its trend */
+	csv_row_has(out, "\"vfio 0000:3b:00.1\",vfio,2001,\"qemu-vm1\",12,12,",
+		    ",converging,");
+	csv_row_has(out, "\"iommufd hwpt 7\",iommufd,3001,", ",diverging,");
 	/* the two-range device: 24 reports, 12 iterations */
-	assert_non_null(strstr(out, "\"vfio 0000:3c:00.0\",vfio,2001,\"qemu-vm1\",24,12,"));
+	csv_row_has(out, "\"vfio 0000:3c:00.0\",vfio,2001,\"qemu-vm1\",24,12,",
+		    ",flat,");
 	free(out);
 	free(err);
 }
@@ -369,7 +327,7 @@ static void test_truncated(void **state)
 
 	(void)state;
 	write_synthetic(tpath("full.trace"), true);
-	buf = slurp(tpath("full.trace"), &len);
+	buf = tu_slurp(tpath("full.trace"), &len);
 	f = fopen(tpath("cut.trace"), "w");
 	fwrite(buf, 1, len * 2 / 3, f);
 	fclose(f);
@@ -379,7 +337,7 @@ static void test_truncated(void **state)
 	assert_non_null(strstr(out, "cut.trace was cut short"));
 	assert_non_null(strstr(out, "hottest device:"));
 	assert_non_null(strstr(err, "was cut short"));
-	assert_int_equal(lines(err), 1);
+	assert_int_equal(tu_lines(err), 1);
 	free(out);
 	free(err);
 	assert_int_equal(run(&out, &err, "-f", "json", tpath("cut.trace"), NULL), 0);
@@ -403,7 +361,7 @@ static void expect_failure(const char *file, const char *words)
 	assert_string_equal(out, "");
 	if (!strstr(err, words))
 		fail_msg("stderr '%s' lacks '%s'", err, words);
-	assert_int_equal(lines(err), 1);	/* one sentence */
+	assert_int_equal(tu_lines(err), 1);	/* one sentence */
 	free(out);
 	free(err);
 }
@@ -426,7 +384,7 @@ static void test_bad_files(void **state)
 	expect_failure(tmpdir, "directory");
 
 	write_synthetic(tpath("v.trace"), true);
-	buf = slurp(tpath("v.trace"), &len);
+	buf = tu_slurp(tpath("v.trace"), &len);
 	/* only the header: cut inside it */
 	f = fopen(tpath("hdr.trace"), "w");
 	fwrite(buf, 1, 100, f);
@@ -485,21 +443,21 @@ static void test_record_output(void **state)
 		 bin, tmpdir, tpath("rec.err"));
 	rc = system(cmd);
 	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == EXIT_RUNTIME);
-	out = slurp(tpath("rec.err"), NULL);
+	out = tu_slurp(tpath("rec.err"), NULL);
 	if (!strstr(out, "cannot create") || !strstr(out, "No such file"))
 		fail_msg("record with a bad path said: %s", out);
-	assert_int_equal(lines(out), 1);
+	assert_int_equal(tu_lines(out), 1);
 	free(out);
 
 	write_synthetic(tpath("keep.trace"), true);
 	{
 		size_t before, after;
-		char *a = slurp(tpath("keep.trace"), &before), *b;
+		char *a = tu_slurp(tpath("keep.trace"), &before), *b;
 
 		snprintf(cmd, sizeof(cmd), "%s record -o %s -d 1 2>%s", bin,
 			 tpath("keep.trace"), tpath("rec.err"));
 		rc = system(cmd);
-		b = slurp(tpath("keep.trace"), &after);
+		b = tu_slurp(tpath("keep.trace"), &after);
 		if (WIFEXITED(rc) && WEXITSTATUS(rc) == 0) {
 			/* a host that can trace: it recorded, as it should */
 			free(a);
@@ -534,7 +492,7 @@ static void test_dump_bitmaps(void **state)
 	free(out);
 	free(err);
 	snprintf(bpath, sizeof(bpath), "%s/index.tsv", dir);
-	index = slurp(bpath, NULL);
+	index = tu_slurp(bpath, NULL);
 	assert_non_null(index);
 	{
 		const char *hdr = "report_id\tbitmap_id\tpath\tdevice\tpid\tcomm\t"
@@ -543,7 +501,7 @@ static void test_dump_bitmaps(void **state)
 		assert_true(!strncmp(index, hdr, strlen(hdr)));
 	}
 	/* 12 + 6 + 24 reports, all rebuilt */
-	assert_int_equal(lines(index), 1 + 42);
+	assert_int_equal(tu_lines(index), 1 + 42);
 	/* check every file's size and its popcount against dirty_pages */
 	for (line = strchr(index, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
 		char dev[64], comm[32], path[16], file[64];
@@ -554,7 +512,7 @@ static void test_dump_bitmaps(void **state)
 					&rid, &bid, path, dev, &pid, comm, &iova,
 					&length, &page, &flags, &dirty, file), 12);
 		snprintf(bpath, sizeof(bpath), "%s/%s", dir, file);
-		bin = slurp(bpath, &len);
+		bin = tu_slurp(bpath, &len);
 		assert_non_null(bin);
 		words = ((length + page - 1) / page + 63) / 64;
 		assert_int_equal(len, words * 8);
@@ -599,12 +557,12 @@ static void vm_trace(const char *name, int ndevices)
 	assert_non_null(strstr(out, "lost records: 0 "));
 	assert_non_null(strstr(out, "incomplete reports: 0;"));
 	snprintf(gname, sizeof(gname), "report-%s.txt", name);
-	golden(gname, out);
+	tu_golden(gname, out);
 	free(out);
 	free(err);
 
 	assert_int_equal(run(&out, &err, "-f", "csv", trace, NULL), 0);
-	truth = slurp(tsv, NULL);
+	truth = tu_slurp(tsv, NULL);
 	assert_non_null(truth);
 	for (line = strchr(truth, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
 		char dev[64], path[16], dname[80], want[160], *row;

@@ -4,7 +4,7 @@
  * ($IOVATOP, set by make check):
  *
  *   - batch output of a replayed trace against golden files in
- *     tests/golden/ (UPDATE_GOLDEN=1 rewrites them);
+ *     tests/golden/ (UPDATE_GOLDEN=1 rewrites them; tests/test_util.h);
  *   - cut, empty and foreign files: one sentence, the right exit status;
  *   - the live view on this machine: it runs where the kernel has
  *     iova_bitmap_set, and fails with one sentence and exit 1 where not;
@@ -13,8 +13,8 @@
  *     and the screen showing the same rows as the batch output.
  *
  * The traces are synthetic (tests/synth_trace.h), written with the trace
- * writer when the tests start; traces recorded in the test VM live in
- * tests/data/ and are replayed here too when present.
+ * writer when the tests start, and the traces recorded in the test VM
+ * that are committed in tests/data/ (a test fails when they are gone).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "synth_trace.h"
+#include "test_util.h"
 
 static char tmpdir[] = "/tmp/iovatop-view-XXXXXX";
 static char bin[512];
@@ -42,30 +43,6 @@ static char synth[600], empty[600], cut[600];
 static char sock[64];
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
-
-	if (!f)
-		return NULL;
-	do {
-		if (n + 4096 + 1 > cap) {
-			cap = (n + 4096 + 1) * 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		r = fread(buf + n, 1, 4096, f);
-		n += r;
-	} while (r);
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
 
 struct run {
 	int status;		/* exit status, or -1 if it did not exit */
@@ -87,9 +64,9 @@ static void run(struct run *r, const char *fmt, ...)
 	st = system(full);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	snprintf(path, sizeof(path), "%s/out", tmpdir);
-	r->out = slurp(path, NULL);
+	r->out = tu_slurp(path, NULL);
 	snprintf(path, sizeof(path), "%s/err", tmpdir);
-	r->err = slurp(path, NULL);
+	r->err = tu_slurp(path, NULL);
 	assert_non_null(r->out);
 	assert_non_null(r->err);
 }
@@ -98,51 +75,6 @@ static void run_free(struct run *r)
 {
 	free(r->out);
 	free(r->err);
-}
-
-static int lines_of(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-/*
- * Compare with tests/golden/NAME, or write it when UPDATE_GOLDEN=1. On a
- * difference the new output is left beside it as NAME.out for diff.
- */
-static void golden(const char *name, const char *text)
-{
-	char path[700], outp[720];
-	char *want;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/golden/%s", tests_dir, name);
-	snprintf(outp, sizeof(outp), "%s.out", path);
-	if (getenv("UPDATE_GOLDEN")) {
-		f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(text, f);
-		fclose(f);
-		return;
-	}
-	want = slurp(path, NULL);
-	if (!want)
-		fail_msg("%s is missing; run UPDATE_GOLDEN=1 make check to create it",
-			 path);
-	if (strcmp(want, text)) {
-		f = fopen(outp, "w");
-		if (f) {
-			fputs(text, f);
-			fclose(f);
-		}
-		free(want);
-		fail_msg("output differs from %s; see diff -u %s %s", path, path, outp);
-	}
-	free(want);
-	remove(outp);	/* a stale one from an earlier failure */
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -208,7 +140,7 @@ static void test_golden_synth(void **unused)
 	/* one block per second of the 6 s trace */
 	assert_non_null(strstr(r.out, "+6.000s  [end of trace]"));
 	assert_null(strstr(r.out, "+7.000s"));
-	golden("replay-synth.txt", r.out);
+	tu_golden("replay-synth.txt", r.out);
 	run_free(&r);
 }
 
@@ -223,7 +155,7 @@ static void test_golden_options(void **unused)
 	assert_null(strstr(r.out, "iommufd hwpt"));
 	assert_non_null(strstr(r.out, "+4.000s"));
 	assert_null(strstr(r.out, "+6.000s"));
-	golden("replay-synth-name-vfio.txt", r.out);
+	tu_golden("replay-synth-name-vfio.txt", r.out);
 	run_free(&r);
 }
 
@@ -235,7 +167,7 @@ static void test_golden_empty(void **unused)
 	run(&r, "%s replay -b %s", bin, empty);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "devices 0 (0 shown)"));
-	golden("replay-empty.txt", r.out);
+	tu_golden("replay-empty.txt", r.out);
 	run_free(&r);
 }
 
@@ -249,7 +181,7 @@ static void test_paced_same_numbers(void **unused)
 	run(&paced, "%s replay -b --speed 64 %s 0.5", bin, synth);
 	assert_int_equal(fast.status, 0);
 	assert_int_equal(paced.status, 0);
-	assert_int_equal(lines_of(fast.out), lines_of(paced.out));
+	assert_int_equal(tu_lines(fast.out), tu_lines(paced.out));
 	/* the first line of each block differs only by the speed note */
 	{
 		char *a = fast.out, *b = paced.out;
@@ -277,7 +209,7 @@ static void test_cut_trace(void **unused)
 	FILE *f;
 
 	(void)unused;
-	whole = slurp(synth, &len);
+	whole = tu_slurp(synth, &len);
 	assert_non_null(whole);
 	f = fopen(cut, "w");
 	assert_non_null(f);
@@ -291,7 +223,7 @@ static void test_cut_trace(void **unused)
 	assert_non_null(strstr(r.out, "[trace cut short]"));
 	assert_non_null(strstr(r.out, "+2.000s"));
 	assert_non_null(strstr(r.err, "cut short"));
-	assert_int_equal(lines_of(r.err), 1);
+	assert_int_equal(tu_lines(r.err), 1);
 	out = strstr(r.out, "vfio 0000:3b:00.1");
 	assert_non_null(out);
 	run_free(&r);
@@ -310,13 +242,13 @@ static void test_bad_files(void **unused)
 	fclose(f);
 	run(&r, "%s replay -b %s", bin, path);
 	assert_int_equal(r.status, 1);
-	assert_int_equal(lines_of(r.err), 1);
+	assert_int_equal(tu_lines(r.err), 1);
 	assert_string_equal(r.out, "");
 	run_free(&r);
 
 	run(&r, "%s replay -b %s/golden/replay-empty.txt", bin, tests_dir);
 	assert_int_equal(r.status, 1);
-	assert_int_equal(lines_of(r.err), 1);
+	assert_int_equal(tu_lines(r.err), 1);
 	run_free(&r);
 
 	run(&r, "%s replay -b %s/no-such-file", bin, tmpdir);
@@ -362,12 +294,12 @@ static void test_live_here(void **unused)
 	run(&r, "%s -b 0.2 2", bin);
 	if (kernel_has_iova_bitmap()) {
 		assert_int_equal(r.status, 0);
-		assert_int_equal(lines_of(r.out) > 6, true);
+		assert_int_equal(tu_lines(r.out) > 6, true);
 		assert_non_null(strstr(r.out, "iovatop  live"));
 	} else {
 		assert_int_equal(r.status, 1);
 		assert_string_equal(r.out, "");
-		assert_int_equal(lines_of(r.err), 1);
+		assert_int_equal(tu_lines(r.err), 1);
 		assert_int_equal(strncmp(r.err, "iovatop: ", 9), 0);
 	}
 	run_free(&r);
@@ -386,7 +318,7 @@ static void test_recorded_traces(void **unused)
 	snprintf(dir, sizeof(dir), "%s/data", tests_dir);
 	d = opendir(dir);
 	if (!d)
-		return;	/* none recorded yet; the synthetic ones above still ran */
+		fail_msg("%s is missing: the traces recorded in the test VM live there", dir);
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 
@@ -401,6 +333,9 @@ static void test_recorded_traces(void **unused)
 		n++;
 	}
 	closedir(d);
+	/* they are committed: none at all means they were lost, not skipped */
+	if (!n)
+		fail_msg("no .trace file in %s", dir);
 	print_message("replayed %d recorded traces from %s\n", n, dir);
 }
 
@@ -429,7 +364,7 @@ static void capture(void)
 
 	snprintf(path, sizeof(path), "%s/screen", tmpdir);
 	assert_int_equal(tmux("capture-pane -p -t view > %s", path), 0);
-	s = slurp(path, NULL);
+	s = tu_slurp(path, NULL);
 	assert_non_null(s);
 	snprintf(screen, sizeof(screen), "%s", s);
 	free(s);
@@ -512,14 +447,12 @@ static void quit_ok(void)
 	tmux("kill-session -t view");
 }
 
-/* The row text of a device on the screen. */
-static bool screen_line(const char *needle, char *out, size_t len)
+/* The line of text (which starts at or before p) that holds p, without trailing blanks. */
+static void line_at(const char *text, const char *p, char *out, size_t len)
 {
-	const char *p = strstr(screen, needle), *b, *e;
+	const char *b, *e;
 
-	if (!p)
-		return false;
-	for (b = p; b > screen && b[-1] != '\n'; b--)
+	for (b = p; b > text && b[-1] != '\n'; b--)
 		;
 	e = strchr(p, '\n');
 	if (!e)
@@ -527,29 +460,38 @@ static bool screen_line(const char *needle, char *out, size_t len)
 	while (e > b && e[-1] == ' ')
 		e--;
 	snprintf(out, len, "%.*s", (int)(e - b), b);
+}
+
+/* A line of text that holds needle, below from (text itself if NULL). */
+static bool find_line(const char *text, const char *from, const char *needle,
+		      char *out, size_t len)
+{
+	const char *p = from ? strstr(from, needle) : strstr(text, needle);
+
+	if (!p)
+		return false;
+	line_at(text, p, out, len);
 	return true;
 }
 
-/* A device's row (below the titles, not the header's hottest line). */
+/* A device's row in text (below the titles, not the header's hottest line). */
+static bool find_row(const char *text, const char *needle, char *out, size_t len)
+{
+	const char *t = strstr(text, "  DEVICE");
+
+	/* needle is "  NAME ": the mark column may hold '*' */
+	return t && find_line(text, t, needle + 1, out, len);
+}
+
+/* The row text of a device on the screen. */
+static bool screen_line(const char *needle, char *out, size_t len)
+{
+	return find_line(screen, NULL, needle, out, len);
+}
+
 static bool screen_row(const char *needle, char *out, size_t len)
 {
-	const char *t = strstr(screen, "  DEVICE"), *p, *b, *e;
-
-	if (!t)
-		return false;
-	/* needle is "  NAME ": the mark column may hold '*' */
-	p = strstr(t, needle + 1);
-	if (!p)
-		return false;
-	for (b = p; b > screen && b[-1] != '\n'; b--)
-		;
-	e = strchr(p, '\n');
-	if (!e)
-		e = p + strlen(p);
-	while (e > b && e[-1] == ' ')
-		e--;
-	snprintf(out, len, "%.*s", (int)(e - b), b);
-	return true;
+	return find_row(screen, needle, out, len);
 }
 
 /*
@@ -628,27 +570,15 @@ static void test_tmux_step_same_rows_as_batch(void **unused)
 			"  iommufd hwpt 7 ", "  vfio 0000:3b:00.1 ",
 			"  vfio 0000:3c:00.0 ",
 		};
-		const char *titles = strstr(block, "  DEVICE");
 
-		assert_non_null(titles);
 		for (i = 0; i < 3; i++) {
-			const char *p = strstr(titles, names[i] + 1), *b, *e;
-
-			assert_non_null(p);
-			for (b = p; b[-1] != '\n'; b--)
-				;
-			e = strchr(p, '\n');
-			snprintf(want, sizeof(want), "%.*s", (int)(e - b), b);
+			assert_true(find_row(block, names[i], want, sizeof(want)));
 			wait_line(screen_row, names[i], want);
 		}
 	}
 	/* and so is the summary line */
-	{
-		const char *p = strstr(block, "devices 3"), *e = strchr(p, '\n');
-
-		snprintf(want, sizeof(want), "%.*s", (int)(e - p), p);
-		wait_line(screen_line, "devices 3", want);
-	}
+	assert_true(find_line(block, NULL, "devices 3", want, sizeof(want)));
+	wait_line(screen_line, "devices 3", want);
 	keys("n");
 	WAIT("[end of trace]");
 	quit_ok();

@@ -6,7 +6,9 @@
 #   tests/vm/vmtest.sh [6.12] [6.1]      (default: both)
 #
 # Ends with one line "N passed, N failed"; exits non-zero on any failure,
-# on a guest that timed out or never ran the checks, or if nothing ran.
+# on a guest that timed out, never ran the checks or did not run them all
+# (guest-vmtest.sh writes its own count to guest-vmtest.done; it must
+# agree with the console), or if nothing ran.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +24,12 @@ timeout=${VMTEST_TIMEOUT:-900}
 for v in "${vers[@]}"; do
 	"$vm_dir/build-kernel.sh" "$v" >/dev/null || die "no $v kernel"
 	"$vm_dir/build-module.sh" "$v" >/dev/null || die "no test driver for $v"
+done
+
+# every tests/vm/checks/*.sh but lib.sh runs in each guest
+nchecks=0
+for c in "$vm_dir"/checks/*.sh; do
+	[ "${c##*/}" = lib.sh ] || nchecks=$((nchecks + 1))
 done
 
 passed=0 failed=0
@@ -75,6 +83,24 @@ for v in "${vers[@]}"; do
 	if [ $((p + f)) -eq 0 ]; then
 		echo "  FAIL no checks ran in the $v guest; console: $log"
 		f=1
+	elif [ $rc -eq 0 ]; then
+		# The guest's own count (guest-vmtest.sh writes it last): every
+		# check ran, and no ok or not ok line went missing on the way.
+		if ! read -r gchecks gok gfail 2>/dev/null <"$results/guest-vmtest.done"; then
+			echo "  FAIL the $v guest never wrote guest-vmtest.done: guest-vmtest.sh did not finish"
+			f=$((f + 1))
+		else
+			fc=$f
+			if [ "$gok" != "$p" ] || [ "$gfail" != "$fc" ]; then
+				echo "  FAIL the $v guest printed $gok ok and $gfail not ok lines, the console shows $p and $fc"
+				[ "$gfail" -gt "$fc" ] 2>/dev/null && f=$gfail
+				f=$((f + 1))
+			fi
+			if [ "$gchecks" != "$nchecks" ]; then
+				echo "  FAIL the $v guest ran $gchecks checks, tests/vm/checks has $nchecks"
+				f=$((f + 1))
+			fi
+		fi
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))

@@ -175,7 +175,7 @@ verify_run() {
 	local oor=0 seq iova length anom
 	while IFS=$'\t' read -r seq iova length; do
 		oor=$((oor + $(out_of_range "$t/truth" "$seq" "$iova" "$length")))
-	done < <(tsv_col "$t/truth/truth.tsv" seq iova length | tail -n +1)
+	done < <(tsv_col "$t/truth/truth.tsv" seq iova length)
 	anom=$(jq '.totals.anomalies' "$t/report.json")
 	if [ "$anom" = "$oor" ]; then
 		ok "tracer $label $sc: $anom anomalies counted, one per out-of-range set call made"
@@ -185,7 +185,9 @@ verify_run() {
 }
 
 # Without privileges: one sentence that says root is needed, exit 1.
-if command -v setpriv >/dev/null; then
+if ! command -v setpriv >/dev/null; then
+	not_ok "tracer: setpriv (util-linux) is missing, so record was not run unprivileged"
+else
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$IOVATOP" record -o "$TMPDIR/nobody.trace" 2>&1)
 	rc=$?
@@ -246,7 +248,9 @@ if traced "$name" "$busy" IOVATOP_RINGBUF_BYTES=4096; then
 		wrong=$((wrong + 1))
 		[ $((flags & 1)) -eq 0 ] && silent=$((silent + 1))
 	done <"$t/pairs.tsv"
-	if [ "$silent" -eq 0 ]; then
+	if [ "$total" -eq 0 ]; then
+		not_ok "tracer overflow $busy: no report of the workload to compare"
+	elif [ "$silent" -eq 0 ]; then
 		ok "tracer overflow $busy: of $total reports $wrong rebuilt short and $missing missing, every short one marked incomplete"
 	else
 		not_ok "tracer overflow $busy: $silent of $wrong short rebuilds are not marked incomplete"
