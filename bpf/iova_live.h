@@ -60,30 +60,18 @@ struct iova_live_ranges {
 
 /* Index of the counters in the "counters" per-CPU array. */
 #define IOVA_CNT_RINGBUF_DROPS	0	/* bpf_ringbuf_reserve() failed */
-#define IOVA_CNT_SET_CALLS	1	/* every iova_bitmap_set() seen */
 #define IOVA_CNT_UNATTRIBUTED	2	/* set calls outside any traced report */
 #define IOVA_CNT_SET_AHEAD	3	/* 6.8 .. 6.10 set-ahead replays skipped */
 #define IOVA_CNT_PREEMPTED	4	/* set calls that found the slot busy */
 #define IOVA_CNT_END_STASHED	5	/* REPORT_ENDs kept in unsent_ends */
 #define IOVA_CNT_MAX		8
 
-/* Per-device counters (map "devstats"), kept even when records are lost. */
+/* What names a report's device (bm_state.dev). */
 struct iova_devkey {
 	__u32 path;		/* IOVA_PATH_* */
 	__u32 hwpt_id;
 	char devname[IOVA_DEVNAME_LEN];
 };
 
-struct iova_devstat {
-	__u64 reports;
-	__u64 set_calls;
-	__u64 range_bytes;	/* IOVA bytes of the coalesced ranges */
-	__u64 lost;		/* records of its reports that were dropped */
-	__u64 anomalies;
-	__u64 incomplete;	/* reports with lost records */
-	__u64 last_ts_ns;	/* end of its latest report */
-	__u32 last_pid;
-	__u32 reserved;
-};
 
 #endif /* IOVA_LIVE_H */

@@ -137,7 +137,6 @@ struct slot {
 	__u64 bm_first;		/* the owner's bitmap, inclusive */
 	__u64 bm_last;
 	__u64 win_iova;		/* window when the slot was set up */
-	__u64 win_npages;
 	__u64 win_last;		/* last IOVA the pinned pages hold */
 	/*
 	 * Calls inside [fast_first, fast_last] are inside both the bitmap
@@ -161,7 +160,6 @@ struct slot {
 	__u32 bq_n;		/* ranges waiting in bq[] */
 	__u32 pad32;
 	struct iova_live_range bq[IOVA_LIVE_BATCH];
-	__u64 pad[6];		/* whole cache lines: no false sharing */
 };
 
 struct {
@@ -220,13 +218,6 @@ struct {
 
 /* What new bitmaps_state entries start from, kept off the stack too. */
 static const struct bm_state bm_zero;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct iova_devkey);
-	__type(value, struct iova_devstat);
-} devstats SEC(".maps");
 
 /* Sequence numbers: a bitmap's and a report's name in the records. */
 __u64 bitmap_seq = 0;
@@ -439,8 +430,6 @@ struct win {
 	__u64 iova;
 	__u64 npages;
 	__u64 pgoff;
-	__u64 base_index;
-	__u64 length;		/* only filled when a WINDOW record is made */
 };
 
 /* Last IOVA the pinned pages can hold: 6.1 drops bits past it. */
@@ -459,12 +448,10 @@ static __always_inline void read_win(struct iova_bitmap *b, struct win *w,
 		w->iova = b->mapped.iova;
 		w->npages = b->mapped.npages;
 		w->pgoff = b->mapped.pgoff;
-		w->base_index = b->mapped_base_index;
 	} else {
 		w->iova = BPF_CORE_READ(b, mapped.iova);
 		w->npages = BPF_CORE_READ(b, mapped.npages);
 		w->pgoff = BPF_CORE_READ(b, mapped.pgoff);
-		w->base_index = BPF_CORE_READ(b, mapped_base_index);
 	}
 }
 
@@ -512,14 +499,44 @@ static __always_inline bool is_set_ahead(struct bm_state *bm, __u64 iova,
 }
 
 /*
- * Apply one call to the slot, which belongs to this report. Out-of-range
+ * A call inside the bitmap and the window: merge it into the pending range
+ * when it touches or overlaps it, else queue that range and start anew.
+ */
+static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
+{
+	if (coalesce && s->ncalls) {
+		if (iova - 1 == s->last) {
+			/* the common case: the next page up */
+			s->last = last;
+			s->ncalls++;
+			return;
+		}
+		if ((iova <= s->last || iova - s->last == 1) &&
+		    (last >= s->first || s->first - last == 1)) {
+			if (iova < s->first)
+				s->first = iova;
+			if (last > s->last)
+				s->last = last;
+			s->ncalls++;
+			return;
+		}
+	}
+	if (s->ncalls)
+		slot_emit(s);
+	s->first = iova;
+	s->last = last;
+	s->ncalls = 1;
+}
+
+/*
+ * Apply one call to the slot, which belongs to bm's report. Out-of-range
  * calls are never merged: each is its own RANGE (the decode library gives
  * it the kernel's treatment) plus an ANOMALY.
  */
-static __always_inline void slot_apply(struct slot *s, __u64 iova, __u64 len)
+static __always_inline void slot_apply(struct slot *s, struct bm_state *bm,
+				       __u64 iova, __u64 len)
 {
 	__u64 last = iova + len - 1;
-	struct bm_state *bm;
 	__u32 kind = 0;
 
 	if (!len)
@@ -538,15 +555,11 @@ static __always_inline void slot_apply(struct slot *s, __u64 iova, __u64 len)
 		kind = IOVA_ANOM_OUTSIDE_WINDOW;
 	if (!kind && s->layout == IOVA_LAYOUT_V6_8 && last > s->win_last) {
 		/* remember what the set-ahead will replay */
-		bm = bpf_map_lookup_elem(&bitmaps, &s->bitmap);
-		if (bm) {
-			bm->ahead_first = iova > s->win_last ? iova : s->win_last + 1;
-			bm->ahead_last = last;
-		}
+		bm->ahead_first = iova > s->win_last ? iova : s->win_last + 1;
+		bm->ahead_last = last;
 	}
 
 	if (kind) {
-		bm = bpf_map_lookup_elem(&bitmaps, &s->bitmap);
 		if (s->ncalls)
 			slot_emit(s);
 		slot_flush_batch(s);
@@ -559,8 +572,7 @@ static __always_inline void slot_apply(struct slot *s, __u64 iova, __u64 len)
 			 * only what it wrote.
 			 */
 			if (iova < s->win_iova) {
-				if (bm && bm->report_id == s->report_id)
-					__sync_fetch_and_add(&bm->set_calls, 1);
+				__sync_fetch_and_add(&bm->set_calls, 1);
 				return;
 			}
 			last = s->win_last;
@@ -568,22 +580,7 @@ static __always_inline void slot_apply(struct slot *s, __u64 iova, __u64 len)
 		emit_range(bm, s->bitmap_id, s->report_id, iova, last, 1);
 		return;
 	}
-
-	if (coalesce && s->ncalls &&
-	    (iova <= s->last || iova - s->last == 1) &&
-	    (last >= s->first || s->first - last == 1)) {
-		if (iova < s->first)
-			s->first = iova;
-		if (last > s->last)
-			s->last = last;
-		s->ncalls++;
-		return;
-	}
-	if (s->ncalls)
-		slot_emit(s);
-	s->first = iova;
-	s->last = last;
-	s->ncalls = 1;
+	slot_merge(s, iova, last);
 }
 
 /* A call that cannot use the slot: recorded on its own. */
@@ -654,13 +651,8 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 			set_direct(bm, iova, len);
 			return;
 		}
+		/* released: no range, no queue, counters zero */
 		s->bitmap_id = bm->bitmap_id;
-		s->ncalls = 0;
-		s->calls = 0;
-		s->ranges = 0;
-		s->bytes = 0;
-		s->lost = 0;
-		s->bq_n = 0;
 		s->bm_first = bm->iova;
 		s->bm_last = bm->iova + bm->length - 1;
 		s->layout = bm->layout;
@@ -678,37 +670,9 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 	if (w->iova != bm->win_iova || w->npages != bm->win_npages)
 		emit_window(bm, b, w);
 	s->win_iova = w->iova;
-	s->win_npages = w->npages;
 	s->win_last = win_capacity_last(w, bm->pgshift);
 	set_fast_range(s, b, w, bm);
-	slot_apply(s, iova, len);
-}
-
-/* A call in the fast range: merge it, or queue the pending range. */
-static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
-{
-	if (coalesce && s->ncalls) {
-		if (iova - 1 == s->last) {
-			/* the common case: the next page up */
-			s->last = last;
-			s->ncalls++;
-			return;
-		}
-		if ((iova <= s->last || iova - s->last == 1) &&
-		    (last >= s->first || s->first - last == 1)) {
-			if (iova < s->first)
-				s->first = iova;
-			if (last > s->last)
-				s->last = last;
-			s->ncalls++;
-			return;
-		}
-	}
-	if (s->ncalls)
-		slot_emit(s);
-	s->first = iova;
-	s->last = last;
-	s->ncalls = 1;
+	slot_apply(s, bm, iova, len);
 }
 
 static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
@@ -763,13 +727,7 @@ static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 	}
 	s->busy = 1;
 	asm volatile("" ::: "memory");
-	if (btf) {
-		w.pgoff = b->mapped.pgoff;
-		w.base_index = b->mapped_base_index;
-	} else {
-		w.pgoff = BPF_CORE_READ(b, mapped.pgoff);
-		w.base_index = BPF_CORE_READ(b, mapped_base_index);
-	}
+	w.pgoff = btf ? b->mapped.pgoff : BPF_CORE_READ(b, mapped.pgoff);
 	set_slow(s, b, iova, len, &w, ahead, btf);
 	asm volatile("" ::: "memory");
 	s->busy = 0;
@@ -1079,29 +1037,6 @@ static long flush_cpu(__u32 cpu, struct flush_ctx *c)
 	return 0;
 }
 
-static __always_inline void devstat_update(struct bm_state *bm,
-					   struct iova_rec_report_end *e)
-{
-	struct iova_devstat *d, zero = {};
-
-	d = bpf_map_lookup_elem(&devstats, &bm->dev);
-	if (!d) {
-		bpf_map_update_elem(&devstats, &bm->dev, &zero, BPF_NOEXIST);
-		d = bpf_map_lookup_elem(&devstats, &bm->dev);
-		if (!d)
-			return;
-	}
-	__sync_fetch_and_add(&d->reports, 1);
-	__sync_fetch_and_add(&d->set_calls, e->set_calls);
-	__sync_fetch_and_add(&d->range_bytes, bm->range_bytes);
-	__sync_fetch_and_add(&d->lost, e->lost);
-	__sync_fetch_and_add(&d->anomalies, e->anomalies);
-	if (e->flags & IOVA_REPORT_INCOMPLETE)
-		__sync_fetch_and_add(&d->incomplete, 1);
-	d->last_ts_ns = e->hdr.ts_ns;
-	d->last_pid = bm->task.pid;
-}
-
 static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 						__s32 ret, const bool btf)
 {
@@ -1161,7 +1096,6 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		bpf_map_update_elem(&unsent_ends, &end.report_id, &end,
 				    BPF_ANY);
 	}
-	devstat_update(bm, &end);
 	bm->report_id = 0;
 	bm->alloc_lost = 0;
 	return 0;

@@ -76,27 +76,9 @@ enum ibd_rule live_rule(const struct live *l);
 uint64_t live_lost(const struct live *l);		/* all drops so far */
 
 /*
- * Per-device totals kept in a BPF map at each report's end, independent of
- * the ring buffer: they stay right when records are lost (set calls come
- * from the kernel-side counters, not from the records that arrived).
+ * Detach and free; safe on NULL. Says on stderr how many set calls
+ * belonged to reports begun before the probes attached (in no record).
  */
-struct live_devstat {
-	uint32_t path;			/* IOVA_PATH_* */
-	uint32_t hwpt_id;		/* iommufd path */
-	char devname[IOVA_DEVNAME_LEN];	/* vfio path: dev_name() */
-	uint64_t reports;
-	uint64_t set_calls;
-	uint64_t range_bytes;		/* IOVA bytes of the merged ranges */
-	uint64_t lost;			/* records of its reports dropped */
-	uint64_t anomalies;
-	uint64_t incomplete;		/* reports with drops */
-	uint64_t last_ts_ns;		/* end of its latest report */
-	uint32_t last_pid;
-};
-/* Fill up to max rows; returns how many. */
-int live_devstats(struct live *l, struct live_devstat *out, int max);
-
-/* Detach and free; safe on NULL. */
 void live_close(struct live *l);
 
 #endif /* IOVATOP_SOURCE_LIVE_H */

@@ -4,10 +4,10 @@
  * pick fentry/fexit or kprobes, load and attach bpf/iova_trace.bpf.c, and
  * hand every record of its ring buffer, in order, to a sink.
  *
- * Besides the ring buffer it reads three maps the BPF side keeps: the
- * per-CPU drop counters (turned into IOVA_REC_LOST records), unsent_ends
- * (REPORT_ENDs the ring had no room for, delivered marked incomplete) and
- * devstats (per-device totals that stay right when records are lost).
+ * Besides the ring buffer it reads the maps the BPF side keeps: the per-CPU
+ * counters (drops turned into IOVA_REC_LOST records, set calls of reports
+ * begun before the probes attached), and the records the ring had no room
+ * for (unsent_allocs, unsent_begins, unsent_ends), delivered in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,10 +119,10 @@ static bool verbose_libbpf;
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	if (!verbose_libbpf && level != LIBBPF_WARN)
-		return 0;
+	(void)level;
+	/* warnings too: our own sentences say what failed */
 	if (!verbose_libbpf)
-		return 0;	/* warnings too: our own sentences say what failed */
+		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
 
@@ -233,6 +233,21 @@ static int attach_hwpt_first(struct iova_trace_bpf *s)
 }
 
 /*
+ * The BTF that describes the functions of ks: vmlinux's, or its module's
+ * (split BTF on top of vmlinux's). NULL when it is missing; free both.
+ */
+static struct btf *load_btf(const struct ksym *ks, struct btf **vmlinux,
+			    struct btf **mod)
+{
+	*mod = NULL;
+	*vmlinux = btf__load_vmlinux_btf();
+	if (!*vmlinux || !ks->module[0])
+		return *vmlinux;
+	*mod = btf__load_module_btf(ks->module, *vmlinux);
+	return *mod;
+}
+
+/*
  * Can a fentry program attach to this function? Find its BTF (vmlinux or
  * its module's), load a two-instruction tracing program against it and
  * attach it. This is the only reliable test: a kernel may have BTF but no
@@ -252,19 +267,13 @@ static bool fentry_can_attach(const struct ksym *ks, const char *fn,
 		    .expected_attach_type = BPF_TRACE_FENTRY);
 	bool ok = false;
 
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
-		snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
-		return false;
-	}
-	btf = vmlinux;
-	if (ks->module[0]) {
-		mod = btf__load_module_btf(ks->module, vmlinux);
-		if (!mod) {
+	btf = load_btf(ks, &vmlinux, &mod);
+	if (!btf) {
+		if (!vmlinux)
+			snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		else
 			snprintf(why, whylen, "module %s has no BTF", ks->module);
-			goto out;
-		}
-		btf = mod;
+		goto out;
 	}
 	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
 	if (id <= 0) {
@@ -273,13 +282,10 @@ static bool fentry_can_attach(const struct ksym *ks, const char *fn,
 		goto out;
 	}
 	if (mod) {
-		char path[128];
 		struct bpf_btf_info info;
-		uint32_t len = sizeof(info);
-		uint32_t next = 0;
+		uint32_t len, next = 0;
 
 		/* the module's BTF object fd: walk the loaded BTF objects */
-		snprintf(path, sizeof(path), "%s", ks->module);
 		while (!bpf_btf_get_next_id(next, &next)) {
 			char name[64] = "";
 			int fd = bpf_btf_get_fd_by_id(next);
@@ -291,7 +297,7 @@ static bool fentry_can_attach(const struct ksym *ks, const char *fn,
 			info.name_len = sizeof(name);
 			len = sizeof(info);
 			if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-			    !strcmp(name, path)) {
+			    !strcmp(name, ks->module)) {
 				obj_fd = fd;
 				break;
 			}
@@ -365,15 +371,11 @@ static uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits)
 	int id, i, psz = 0;
 
 	*index_bits = 8;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
+	btf = load_btf(ks, &vmlinux, &mod);
+	if (!btf)
+		btf = vmlinux;	/* a module without BTF: vmlinux may have it */
+	if (!btf)
 		return IOVA_LAYOUT_UNKNOWN;
-	btf = vmlinux;
-	if (ks->module[0]) {
-		mod = btf__load_module_btf(ks->module, vmlinux);
-		if (mod)
-			btf = mod;
-	}
 	id = btf__find_by_name_kind(btf, "iova_bitmap", BTF_KIND_STRUCT);
 	if (id > 0) {
 		found = true;
@@ -779,10 +781,8 @@ static void vb_record(struct live *l, const struct iova_rec_hdr *h)
 			break;
 		v->report_id = b->report_id;
 		v->after_got = 0;
-		if (v->rebuild_ok) {
-			ibd_clear(&v->d);
-			ibd_set_user_addr(&v->d, v->d.user_addr);
-		}
+		if (v->rebuild_ok)
+			ibd_clear(&v->d);	/* keeps user_addr, re-pins */
 		break;
 	}
 	case IOVA_REC_RANGE: {
@@ -1145,36 +1145,6 @@ enum ibd_rule live_rule(const struct live *l)
 	return l->rule;
 }
 
-int live_devstats(struct live *l, struct live_devstat *out, int max)
-{
-	int fd = bpf_map__fd(l->skel->maps.devstats);
-	struct iova_devkey key, next;
-	struct iova_devstat v;
-	void *prev = NULL;
-	int n = 0;
-
-	while (n < max && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v))
-			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].path = key.path;
-		out[n].hwpt_id = key.hwpt_id;
-		memcpy(out[n].devname, key.devname, sizeof(out[n].devname) - 1);
-		out[n].reports = v.reports;
-		out[n].set_calls = v.set_calls;
-		out[n].range_bytes = v.range_bytes;
-		out[n].lost = v.lost;
-		out[n].anomalies = v.anomalies;
-		out[n].incomplete = v.incomplete;
-		out[n].last_ts_ns = v.last_ts_ns;
-		out[n].last_pid = v.last_pid;
-		n++;
-	}
-	return n;
-}
-
 uint64_t live_lost(const struct live *l)
 {
 	return l->lost_total;
@@ -1186,6 +1156,19 @@ void live_close(struct live *l)
 
 	if (!l)
 		return;
+	if (l->rb) {	/* it attached */
+		uint64_t untraced = sum_counter(l, IOVA_CNT_UNATTRIBUTED);
+
+		/* not lost, but not in any record either: say so */
+		if (untraced)
+			fprintf(stderr, "iovatop: %llu iova_bitmap_set() calls belonged to reports already running when iovatop attached; they are in no record.\n",
+				(unsigned long long)untraced);
+	}
+	if (l->rb)
+		vlog(l, "counters: %llu set-ahead replays skipped, %llu set calls bypassed a busy slot, %llu report ends kept for lack of ring space",
+		     (unsigned long long)sum_counter(l, IOVA_CNT_SET_AHEAD),
+		     (unsigned long long)sum_counter(l, IOVA_CNT_PREEMPTED),
+		     (unsigned long long)sum_counter(l, IOVA_CNT_END_STASHED));
 	for (i = 0; i < VERIFY_BITMAPS; i++)
 		vb_release(&l->vb[i]);
 	ring_buffer__free(l->rb);
