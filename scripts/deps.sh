@@ -15,32 +15,83 @@ build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev
 	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev tmux)
 vm_pkgs=(linux-source-6.12 linux-source-6.1 build-essential bc bison flex
 	libelf-dev libssl-dev dwarves cpio kmod qemu-system-x86 busybox-static
-	bpftrace)
+	bpftrace python3)
+# Packages from other suites, each named exactly: "package suite
+# minimum-version". linux-source-7.2 exists only in unstable; QEMU 10 (vfio
+# migration v2 with PRE_COPY, DMA logging, iommufd) is in bookworm-backports
+# while bookworm has 7.2.
+extra_pkgs=("linux-source-7.2 unstable 7.2"
+	"qemu-system-x86 bookworm-backports 1:10.0")
 
 case "${1:-all}" in
-build) want=("${build_pkgs[@]}") ;;
-vm) want=("${vm_pkgs[@]}") ;;
-all) want=("${build_pkgs[@]}" "${vm_pkgs[@]}") ;;
+build) want=("${build_pkgs[@]}") extra=() ;;
+vm) want=("${vm_pkgs[@]}") extra=("${extra_pkgs[@]}") ;;
+all) want=("${build_pkgs[@]}" "${vm_pkgs[@]}") extra=("${extra_pkgs[@]}") ;;
 *)
 	echo "usage: scripts/deps.sh [build|vm|all]" >&2
 	exit 2
 	;;
 esac
 
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
 missing=()
 for p in "${want[@]}"; do
-	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$status" = installed ] || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# name suite: the extra packages that are missing or older than wanted
+missing_extra=()
+for e in "${extra[@]}"; do
+	read -r p suite minver <<<"$e"
+	if ! installed "$p" ||
+		dpkg --compare-versions "$(dpkg-query -W -f='${Version}' "$p")" lt "$minver"; then
+		missing_extra+=("$p $suite")
+		# the extra suite's version replaces the base one, if any
+		missing=("${missing[@]/#$p/}")
+	fi
+done
+# drop the entries emptied above
+want=()
+for p in "${missing[@]}"; do [ -n "$p" ] && want+=("$p"); done
+missing=("${want[@]}")
+[ ${#missing[@]} -eq 0 ] && [ ${#missing_extra[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "iovatop needs these Debian packages: ${missing[*]}" >&2
-	echo "run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+	echo "iovatop needs these Debian packages: ${missing[*]} ${missing_extra[*]%% *}" >&2
+	echo "run this script as root to install them: sudo $0 ${1:-all}" >&2
 	exit 1
 fi
-echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+
+if [ ${#missing_extra[@]} -gt 0 ]; then
+	# The two suites are added with a pin that keeps them out of every
+	# upgrade: backports is NotAutomatic already (priority 100), and
+	# unstable gets priority 1, so only a package asked for by name with
+	# -t comes from it and nothing installed is ever replaced from it.
+	cat >/etc/apt/sources.list.d/iovatop-extra-suites.sources <<-'EOF'
+	Types: deb
+	URIs: http://deb.debian.org/debian
+	Suites: bookworm-backports unstable
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	cat >/etc/apt/preferences.d/iovatop-extra-suites <<-'EOF'
+	Package: *
+	Pin: release a=unstable
+	Pin-Priority: 1
+
+	Package: *
+	Pin: release a=bookworm-backports
+	Pin-Priority: 100
+	EOF
+fi
+echo "deps: installing ${missing[*]} ${missing_extra[*]%% *}" >&2
 # The package lists can be missing or stale on a fresh machine.
 apt-get update -qq >&2
-apt-get install -y -qq "${missing[@]}" >&2
+[ ${#missing[@]} -eq 0 ] || apt-get install -y -qq "${missing[@]}" >&2
+for e in "${missing_extra[@]}"; do
+	read -r p suite <<<"$e"
+	apt-get install -y -qq --no-install-recommends -t "$suite" "$p" >&2
+done

@@ -11,8 +11,8 @@ set -euo pipefail
 
 ver=${1:-}
 case "$ver" in
-6.1 | 6.12) ;;
-*) die "usage: build-kernel.sh 6.1|6.12" ;;
+6.1 | 6.12 | 7.2) ;;
+*) die "usage: build-kernel.sh 6.1|6.12|7.2" ;;
 esac
 
 tarball=/usr/src/linux-source-$ver.tar.xz

@@ -12,8 +12,8 @@ set -euo pipefail
 
 ver=${1:-}
 case "$ver" in
-6.1 | 6.12) ;;
-*) die "usage: build-module.sh 6.1|6.12 [OUTDIR]" ;;
+6.1 | 6.12 | 7.2) ;;
+*) die "usage: build-module.sh 6.1|6.12|7.2 [OUTDIR]" ;;
 esac
 repo=$(cd "$vm_dir/../.." && pwd)
 out=${2:-$repo/.output/vm/$ver/module}

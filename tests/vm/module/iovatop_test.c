@@ -551,8 +551,12 @@ static void itest_platform_remove(struct platform_device *pdev)
 
 static struct platform_driver itest_driver = {
 	.probe = itest_probe,
-	/* remove_new: void in both 6.1 and 6.12 */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	/* .remove returns void since 0edb555a65d1; 6.13 dropped .remove_new */
+	.remove = itest_platform_remove,
+#else
 	.remove_new = itest_platform_remove,
+#endif
 	.driver = {
 		.name = "iovatop_test",
 	},
@@ -633,6 +637,9 @@ module_init(itest_init);
 module_exit(itest_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vfio test devices whose DMA logging dirties programmed IOVA");
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+/* namespaces are string literals since cdd30ebb1b9f */
+MODULE_IMPORT_NS("IOMMUFD");
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 MODULE_IMPORT_NS(IOMMUFD);
 #endif
