@@ -89,9 +89,9 @@ if [ ${#missing_extra[@]} -gt 0 ]; then
 fi
 echo "deps: installing ${missing[*]} ${missing_extra[*]%% *}" >&2
 # The package lists can be missing or stale on a fresh machine.
-apt-get update -qq >&2
-[ ${#missing[@]} -eq 0 ] || apt-get install -y -qq "${missing[@]}" >&2
+apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+[ ${#missing[@]} -eq 0 ] || apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >&2
 for e in "${missing_extra[@]}"; do
 	read -r p suite <<<"$e"
-	apt-get install -y -qq --no-install-recommends -t "$suite" "$p" >&2
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends -t "$suite" "$p" >&2
 done
