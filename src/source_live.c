@@ -3,7 +3,7 @@
  * source_live.c - the live source: with what src/live_probe.c found
  * about the kernel, pick fentry/fexit or kprobes, load and attach
  * bpf/iova_trace.bpf.c, and hand every record of its ring buffer, in
- * order, to a sink.
+ * order, to a sink (with the --verify verdicts of src/verify.c).
  *
  * Besides the ring buffer it reads the maps the BPF side keeps: the per-CPU
  * counters (drops turned into IOVA_REC_LOST records, set calls of reports
@@ -24,40 +24,18 @@
 #include "iova_bitmap_decode.h"
 #include "live_probe.h"
 #include "source_live.h"
+#include "verify.h"
 #include "iova_trace.skel.h"
 #include "../bpf/iova_live.h"
 
 #define DEFAULT_RINGBUF_BYTES	(8u << 20)
 #define OPEN_REPORTS		64
-#define VERIFY_BITMAPS		64
 #define SEEN_ALLOCS		256
 
 struct open_report {
 	uint64_t report_id;
 	uint64_t bitmap_id;
 	bool used;
-};
-
-/*
- * --verify: the live source rebuilds each report itself, with the decode
- * library and from the very records the sink gets, and compares the
- * rebuild with the user bitmap the BPF side read back in the ioctl's task.
- * The kernel ORs into whatever the buffer held, so the buffer's contents
- * at iova_bitmap_alloc() are read too and ORed into the rebuild.
- */
-struct vbitmap {
-	bool used;
-	bool rebuild_ok;	/* ibd_init() took the geometry */
-	bool before_ok;		/* every byte of "before" arrived */
-	bool after_ok;
-	uint64_t bitmap_id;
-	uint64_t report_id;	/* report in progress, 0 when none */
-	uint64_t nbytes;	/* bytes of the user bitmap */
-	uint64_t before_got;
-	uint64_t after_got;
-	uint8_t *before;
-	uint8_t *after;
-	struct ibd d;
 };
 
 struct live {
@@ -82,9 +60,7 @@ struct live {
 	uint64_t no_begin;		/* report whose BEGIN is nowhere */
 	enum ibd_rule rule;
 	uint32_t index_bits;		/* 8 or 64: unit of mapped_base_index */
-	uint64_t verify_max;		/* bytes; 0 when --verify is off */
-	bool verify_flip;		/* IOVATOP_VERIFY_FLIP=1, see the header */
-	struct vbitmap vb[VERIFY_BITMAPS];
+	struct verify vf;		/* --verify; vf.max 0 when off */
 };
 
 static bool verbose_libbpf;
@@ -219,8 +195,6 @@ static void open_add(struct live *l, uint64_t report_id, uint64_t bitmap_id)
 	l->open[victim].bitmap_id = bitmap_id;
 }
 
-static void vb_record(struct live *l, const struct iova_rec_hdr *h);
-
 static bool alloc_seen(struct live *l, uint64_t bitmap_id)
 {
 	int i;
@@ -253,8 +227,8 @@ static int deliver_unsent_alloc(struct live *l, uint64_t bitmap_id)
 		return 0;
 	bpf_map_delete_elem(fd, &bitmap_id);
 	alloc_mark(l, bitmap_id);
-	if (l->verify_max)
-		vb_record(l, &a.hdr);
+	if (l->vf.max)
+		verify_record(&l->vf, &a.hdr);
 	return deliver(l, &a.hdr);
 }
 
@@ -275,8 +249,8 @@ static int ensure_begin(struct live *l, uint64_t report_id)
 	if (ret)
 		return ret;
 	open_add(l, b.report_id, b.bitmap_id);
-	if (l->verify_max)
-		vb_record(l, &b.hdr);
+	if (l->vf.max)
+		verify_record(&l->vf, &b.hdr);
 	return deliver(l, &b.hdr);
 }
 
@@ -356,180 +330,6 @@ static int deliver_lost(struct live *l)
 	return deliver(l, &r.hdr);
 }
 
-static struct vbitmap *vb_find(struct live *l, uint64_t bitmap_id)
-{
-	int i;
-
-	for (i = 0; i < VERIFY_BITMAPS; i++)
-		if (l->vb[i].used && l->vb[i].bitmap_id == bitmap_id)
-			return &l->vb[i];
-	return NULL;
-}
-
-static void vb_release(struct vbitmap *v)
-{
-	if (!v->used)
-		return;
-	if (v->rebuild_ok)
-		ibd_free(&v->d);
-	free(v->before);
-	free(v->after);
-	memset(v, 0, sizeof(*v));
-}
-
-static void vb_alloc(struct live *l, const struct iova_rec_alloc *a)
-{
-	struct vbitmap *v = NULL;
-	uint64_t nbits;
-	int i;
-
-	if (a->ret || !a->length || !a->page_size ||
-	    (a->page_size & (a->page_size - 1)))
-		return;
-	nbits = (a->length - 1) / a->page_size + 1;
-	for (i = 0; i < VERIFY_BITMAPS; i++)
-		if (!l->vb[i].used || l->vb[i].bitmap_id == a->bitmap_id) {
-			v = &l->vb[i];
-			break;
-		}
-	if (!v) {
-		/* more live bitmaps than slots: reuse the oldest */
-		v = &l->vb[0];
-		for (i = 1; i < VERIFY_BITMAPS; i++)
-			if (l->vb[i].bitmap_id < v->bitmap_id)
-				v = &l->vb[i];
-	}
-	vb_release(v);
-	v->used = true;
-	v->bitmap_id = a->bitmap_id;
-	v->nbytes = (nbits + 63) / 64 * 8;
-	if (v->nbytes > l->verify_max)
-		return;		/* the BPF side does not read it either */
-	v->before = calloc(1, v->nbytes);
-	v->after = calloc(1, v->nbytes);
-	if (!v->before || !v->after)
-		return;
-	if (ibd_init(&v->d, a->iova, a->length, a->page_size, l->rule))
-		return;
-	ibd_set_user_addr(&v->d, a->user_addr);
-	v->rebuild_ok = true;
-}
-
-static void vb_ubits(struct live *l, const struct iova_live_ubits *u)
-{
-	struct vbitmap *v = vb_find(l, u->bitmap_id);
-	uint8_t *dst;
-
-	if (!v || !v->before || !v->after || u->total != v->nbytes ||
-	    u->offset >= v->nbytes || u->nbytes > v->nbytes - u->offset)
-		return;
-	if (u->phase == IOVA_UBITS_AFTER && u->report_id != v->report_id)
-		return;
-	dst = u->phase == IOVA_UBITS_BEFORE ? v->before : v->after;
-	memcpy(dst + u->offset, u->data, u->nbytes);
-	if (u->err)
-		return;		/* not counted: the read-back stays incomplete */
-	if (u->phase == IOVA_UBITS_BEFORE)
-		v->before_got += u->nbytes;
-	else
-		v->after_got += u->nbytes;
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Build the VERIFY record of a report that just ended. */
-static bool vb_end(struct live *l, const struct iova_rec_report_end *e,
-		   struct iova_rec_verify *out)
-{
-	struct vbitmap *v = vb_find(l, e->bitmap_id);
-	uint64_t i, words, kw, rw;
-
-	if (!v || v->report_id != e->report_id)
-		return false;
-	memset(out, 0, sizeof(*out));
-	out->hdr.type = IOVA_REC_VERIFY;
-	out->hdr.size = sizeof(*out);
-	out->hdr.cpu = e->hdr.cpu;
-	out->hdr.ts_ns = e->hdr.ts_ns;
-	out->bitmap_id = e->bitmap_id;
-	out->report_id = e->report_id;
-	out->status = IOVA_VERIFY_SKIPPED;
-	v->report_id = 0;
-	/*
-	 * Skipped: too large to read back, a read-back chunk was lost or
-	 * faulted, or records of the report were lost (then the rebuild is
-	 * known to be short, and that is already flagged as incomplete).
-	 */
-	if (!v->rebuild_ok || v->before_got != v->nbytes ||
-	    v->after_got != v->nbytes || (e->flags & IOVA_REPORT_INCOMPLETE))
-		return true;
-	words = v->nbytes / 8;
-	if (words > v->d.nwords)
-		words = v->d.nwords;
-	if (l->verify_flip && words)
-		v->d.words[0] ^= 1;	/* the comparison must catch this */
-	out->words = words;
-	out->status = IOVA_VERIFY_OK;
-	for (i = 0; i < words; i++) {
-		kw = le64_at(v->after + i * 8);
-		rw = v->d.words[i] | le64_at(v->before + i * 8);
-		if (kw == rw)
-			continue;
-		if (!out->mismatches++) {
-			out->first_bad_word = i;
-			out->kernel_word = kw;
-			out->rebuilt_word = rw;
-		}
-	}
-	if (out->mismatches)
-		out->status = IOVA_VERIFY_MISMATCH;
-	return true;
-}
-
-/* Feed the records the sink gets to the --verify rebuild. */
-static void vb_record(struct live *l, const struct iova_rec_hdr *h)
-{
-	struct vbitmap *v;
-
-	switch (h->type) {
-	case IOVA_REC_ALLOC:
-		vb_alloc(l, (const void *)h);
-		break;
-	case IOVA_REC_REPORT_BEGIN: {
-		const struct iova_rec_report_begin *b = (const void *)h;
-
-		v = vb_find(l, b->bitmap_id);
-		if (!v)
-			break;
-		v->report_id = b->report_id;
-		v->after_got = 0;
-		if (v->rebuild_ok)
-			ibd_clear(&v->d);	/* keeps user_addr, re-pins */
-		break;
-	}
-	case IOVA_REC_RANGE: {
-		const struct iova_rec_range *r = (const void *)h;
-
-		v = vb_find(l, r->bitmap_id);
-		if (v && v->rebuild_ok && v->report_id == r->report_id)
-			ibd_set(&v->d, r->iova, r->length);
-		break;
-	}
-	case IOVA_REC_FREE:
-		v = vb_find(l, ((const struct iova_rec_free *)h)->bitmap_id);
-		if (v)
-			vb_release(v);
-		break;
-	}
-}
 
 /* A batch of merged ranges becomes the RANGE records the sink knows. */
 static int deliver_batch(struct live *l, const struct iova_live_ranges *b)
@@ -550,8 +350,8 @@ static int deliver_batch(struct live *l, const struct iova_live_ranges *b)
 		r.iova = b->r[i].iova;
 		r.length = b->r[i].length;
 		r.ncalls = b->r[i].ncalls;
-		if (l->verify_max)
-			vb_record(l, &r.hdr);
+		if (l->vf.max)
+			verify_record(&l->vf, &r.hdr);
 		if (deliver(l, &r.hdr))
 			return -ECANCELED;
 	}
@@ -574,8 +374,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (h->type == IOVA_LIVE_UBITS) {
 		/* --verify read-backs stay here, the sink gets the verdict */
-		if (h->size == sizeof(struct iova_live_ubits) && l->verify_max)
-			vb_ubits(l, data);
+		if (h->size == sizeof(struct iova_live_ubits) && l->vf.max)
+			verify_ubits(&l->vf, data);
 		return 0;
 	}
 	if (iova_rec_size(h->type) != h->size)
@@ -603,8 +403,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (ret)
 		return -ECANCELED;
-	if (l->verify_max)
-		vb_record(l, h);
+	if (l->vf.max)
+		verify_record(&l->vf, h);
 
 	switch (h->type) {
 	case IOVA_REC_ALLOC:
@@ -650,10 +450,10 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (deliver(l, h))
 		return -ECANCELED;
-	if (h->type == IOVA_REC_REPORT_END && l->verify_max) {
+	if (h->type == IOVA_REC_REPORT_END && l->vf.max) {
 		struct iova_rec_verify vr;
 
-		if (vb_end(l, data, &vr) && deliver(l, &vr.hdr))
+		if (verify_end(&l->vf, data, &vr) && deliver(l, &vr.hdr))
 			return -ECANCELED;
 	}
 	return 0;
@@ -757,6 +557,7 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	}
 	l->layout = btf_layout(&l->ksyms[FN_SET], &l->index_bits);
 	l->rule = layout_rule(l->layout, l->index_bits);
+	l->vf.rule = l->rule;
 	vlog(l, "struct iova_bitmap layout %u (1: 6.1, 2: 6.8, 3: 6.11), "
 	     "%u-bit index unit, decode rule %s", l->layout, l->index_bits,
 	     ibd_rule_name(l->rule));
@@ -785,11 +586,11 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	 */
 	l->skel->rodata->coalesce = l->rule != IBD_RULE_V6_1_0;
 	if (opts->verify) {
-		l->verify_max = opts->verify_max_bytes ? opts->verify_max_bytes :
+		l->vf.max = opts->verify_max_bytes ? opts->verify_max_bytes :
 							 LIVE_VERIFY_MAX_BYTES;
-		l->verify_flip = env_verify_flip();
+		l->vf.flip = env_verify_flip();
 	}
-	l->skel->rodata->verify_max_bytes = l->verify_max;
+	l->skel->rodata->verify_max_bytes = l->vf.max;
 	rb_bytes = round_ringbuf(opts->ringbuf_bytes ? opts->ringbuf_bytes :
 						       DEFAULT_RINGBUF_BYTES);
 	l->skel->rodata->wakeup_bytes = rb_bytes / 4;
@@ -882,8 +683,6 @@ uint64_t live_lost(const struct live *l)
 
 void live_close(struct live *l)
 {
-	int i;
-
 	if (!l)
 		return;
 	if (l->rb) {	/* it attached */
@@ -899,8 +698,7 @@ void live_close(struct live *l)
 		     (unsigned long long)sum_counter(l, IOVA_CNT_SET_AHEAD),
 		     (unsigned long long)sum_counter(l, IOVA_CNT_PREEMPTED),
 		     (unsigned long long)sum_counter(l, IOVA_CNT_END_STASHED));
-	for (i = 0; i < VERIFY_BITMAPS; i++)
-		vb_release(&l->vb[i]);
+	verify_free(&l->vf);
 	ring_buffer__free(l->rb);
 	iova_trace_bpf__destroy(l->skel);
 	free(l);
