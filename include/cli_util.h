@@ -7,6 +7,8 @@
 #ifndef IOVATOP_CLI_UTIL_H
 #define IOVATOP_CLI_UTIL_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,15 @@ const char *base_name(const char *path);
 
 /* clock_gettime() of clk in ns. */
 uint64_t clock_ns(clockid_t clk);
+
+/*
+ * Every command stops the same way: catch_signals() has SIGINT and SIGTERM
+ * (and SIGHUP when hangup is set: the interactive views) store their
+ * number in stop_signal, which the loops test. No SA_RESTART, so a poll
+ * in progress returns at once.
+ */
+extern volatile sig_atomic_t stop_signal;
+void catch_signals(bool hangup);
 
 /* n words little-endian, as a user bitmap is laid out. 0, or -1 (errno). */
 int fwrite_le64(FILE *f, const uint64_t *words, size_t n);

@@ -19,7 +19,6 @@
 #ifndef IOVATOP_VIEW_H
 #define IOVATOP_VIEW_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,14 +261,6 @@ struct view_run {
 	bool done;			/* count reached or quit */
 	struct model_snapshot snap;
 };
-
-/*
- * Live and replay stop the same way: view_catch_signals() has SIGINT,
- * SIGTERM and SIGHUP set view_stop, which their loops test between
- * intervals.
- */
-extern volatile sig_atomic_t view_stop;
-void view_catch_signals(void);
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 		   long count);

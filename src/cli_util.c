@@ -51,6 +51,24 @@ uint64_t clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void catch_signals(bool hangup)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (hangup)
+		sigaction(SIGHUP, &sa, NULL);
+}
+
 int fwrite_le64(FILE *f, const uint64_t *words, size_t n)
 {
 	uint64_t buf[1024];

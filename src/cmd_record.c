@@ -27,13 +27,6 @@
 #define FLUSH_NS	1000000000ull
 #define PROGRESS_NS	1000000000ull
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -107,7 +100,6 @@ int cmd_record(int argc, char **argv)
 	struct live_opts lo = { 0 };
 	struct trace_writer *w = NULL;
 	struct trace_meta meta = { 0 };
-	struct sigaction sa = { 0 };
 	struct live *l = NULL;
 	struct utsname uts;
 	const char *out = NULL;
@@ -164,10 +156,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	/* handlers first: a Ctrl-C while attaching must still close cleanly */
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_signals(false);
 
 	if (check_output(out, &created))
 		return EXIT_RUNTIME;

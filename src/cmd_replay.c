@@ -197,7 +197,7 @@ static int run_paced(struct replay *p, double speed)
 	p->vt_frozen = p->vt_base;
 	p->r.st.speed = speed;
 	p->r.meta.paced = true;
-	while (!p->r.done && !view_stop) {
+	while (!p->r.done && !stop_signal) {
 		uint64_t now = clock_ns(CLOCK_MONOTONIC), vt, due;
 		unsigned int keys;
 		int timeout = WAIT_MAX_MS;
@@ -303,7 +303,7 @@ int cmd_replay(int argc, char **argv)
 		p->r.meta.wall_offset_ns = (int64_t)(tm->start_realtime_ns -
 						     tm->start_mono_ns);
 
-	view_catch_signals();
+	catch_signals(true);
 
 	/* the trace's start, or its first record, is where the grid begins */
 	if (tm->start_mono_ns)

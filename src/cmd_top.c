@@ -134,7 +134,7 @@ int cmd_top(int argc, char **argv)
 	r.meta.probe = live_probe_mode(l);
 	r.meta.layout = view_layout_name(live_layout(l));
 
-	view_catch_signals();
+	catch_signals(true);
 
 	if (view_args_batch(&a.v)) {
 		r.batch = stdout;
@@ -157,7 +157,7 @@ int cmd_top(int argc, char **argv)
 	}
 	view_run_redraw(&r, true);
 
-	while (!r.done && !view_stop) {
+	while (!r.done && !stop_signal) {
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		int timeout = KEY_POLL_MS;
 

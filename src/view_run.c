@@ -8,7 +8,6 @@
  * the same instants, and shows the same numbers, as a live view that ran
  * while it was recorded.
  */
-#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -182,21 +181,4 @@ unsigned int view_run_keys(struct view_run *r)
 	if (flags & (VIEW_R_DRAW | VIEW_R_CLEAR))
 		view_run_redraw(r, flags & VIEW_R_CLEAR);
 	return flags;
-}
-
-volatile sig_atomic_t view_stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	view_stop = 1;
-}
-
-void view_catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
