@@ -41,6 +41,7 @@
 
 #include "iova_bitmap_decode.h"
 #include "source.h"
+#include "trace_file.h"
 
 #define LIVE_VERIFY_MAX_BYTES	(1u << 20)	/* 8 Mi bits: 32 GiB at 4 KiB */
 
@@ -69,6 +70,14 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen);
  * non-zero return / a negative errno.
  */
 int live_poll(struct live *l, int timeout_ms, iova_sink_fn sink, void *ctx);
+
+/*
+ * What a session on this source records about itself: the kernel's
+ * release and the host's name (uname), probe mode, layout, decode rule,
+ * and both clocks now. record stores it in the trace; the live view shows
+ * it as replay shows the trace's.
+ */
+void live_meta(const struct live *l, struct trace_meta *meta);
 
 const char *live_probe_mode(const struct live *l);	/* "fentry" or "kprobe" */
 uint32_t live_layout(const struct live *l);		/* IOVA_LAYOUT_* */

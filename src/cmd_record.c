@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,9 +98,8 @@ int cmd_record(int argc, char **argv)
 	struct trace_writer_opts wo = { .codec = TRACE_CODEC_ZSTD };
 	struct live_opts lo = { 0 };
 	struct trace_writer *w = NULL;
-	struct trace_meta meta = { 0 };
+	struct trace_meta meta;
 	struct live *l = NULL;
-	struct utsname uts;
 	const char *out = NULL;
 	double duration = 0;
 	uint64_t t0, last_flush, last_progress, now, deadline = 0;
@@ -167,15 +165,8 @@ int cmd_record(int argc, char **argv)
 			unlink(out);
 		return EXIT_RUNTIME;
 	}
-	if (!uname(&uts)) {
-		snprintf(meta.kernel_release, sizeof(meta.kernel_release), "%s", uts.release);
-		snprintf(meta.hostname, sizeof(meta.hostname), "%s", uts.nodename);
-	}
-	snprintf(meta.probe_mode, sizeof(meta.probe_mode), "%s", live_probe_mode(l));
-	meta.layout = live_layout(l);
-	meta.rule = live_rule(l);
-	meta.start_realtime_ns = clock_ns(CLOCK_REALTIME);
-	meta.start_mono_ns = t0 = clock_ns(CLOCK_MONOTONIC);
+	live_meta(l, &meta);
+	t0 = meta.start_mono_ns;
 	w = trace_writer_open(out, &meta, &wo, err, sizeof(err));
 	if (!w) {
 		fprintf(stderr, "iovatop: %s.\n", err);

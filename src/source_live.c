@@ -16,11 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli_util.h"
 #include "iova_bitmap_decode.h"
 #include "live_probe.h"
 #include "source_live.h"
@@ -659,6 +662,24 @@ int live_poll(struct live *l, int timeout_ms, iova_sink_fn sink, void *ctx)
 	if (ret)
 		return ret;
 	return l->delivered;
+}
+
+void live_meta(const struct live *l, struct trace_meta *meta)
+{
+	struct utsname uts;
+
+	memset(meta, 0, sizeof(*meta));
+	if (!uname(&uts)) {
+		snprintf(meta->kernel_release, sizeof(meta->kernel_release), "%s",
+			 uts.release);
+		snprintf(meta->hostname, sizeof(meta->hostname), "%s",
+			 uts.nodename);
+	}
+	snprintf(meta->probe_mode, sizeof(meta->probe_mode), "%s", l->mode);
+	meta->layout = l->layout;
+	meta->rule = l->rule;
+	meta->start_realtime_ns = clock_ns(CLOCK_REALTIME);
+	meta->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
 }
 
 const char *live_probe_mode(const struct live *l)
