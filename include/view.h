@@ -238,6 +238,9 @@ int view_curses_fd(const struct view_curses *vc);
  */
 void view_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct trace_meta;
+struct view_args;
+
 /*
  * The loop shared by live mode and replay. Records go in through
  * view_run_record() (an iova_sink_fn); time goes in through
@@ -264,6 +267,18 @@ struct view_run {
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 		   long count);
+/*
+ * The setup live mode and replay share: a model for tm's decode rule, the
+ * loop with the options applied, what the header shows of tm (source
+ * names the trace file, or "live"), and the signals (catch_signals()).
+ * 0, or -1 after a sentence on stderr; view_run_close() either way.
+ */
+int view_run_open(struct view_run *r, const struct view_args *a,
+		  const struct trace_meta *tm, const char *source);
+/* The batch view or the curses one, as the options say; 0 or -1 as above. */
+int view_run_show(struct view_run *r, const struct view_args *a);
+/* Leave curses (then queued messages print) and free the model. */
+void view_run_close(struct view_run *r);
 /* start_ns: the instant the interval grid starts from (first record or now). */
 void view_run_start(struct view_run *r, uint64_t start_ns);
 int view_run_record(void *ctx, const struct iova_rec_hdr *rec);

@@ -263,10 +263,8 @@ static int run_paced(struct replay *p, double speed)
 int cmd_replay(int argc, char **argv)
 {
 	struct replay_args a = { 0 };
-	struct model_opts mo = { 0 };
 	const struct trace_meta *tm;
 	struct replay rp = { 0 }, *p = &rp;
-	struct model *m = NULL;
 	char err[512];
 	int ret;
 
@@ -284,26 +282,11 @@ int cmd_replay(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	tm = trace_meta(p->tr);
-	mo.rule = (enum ibd_rule)tm->rule;
-	m = model_new(&mo);
-	if (!m) {
-		fprintf(stderr, "iovatop: out of memory for the model.\n");
+	if (view_run_open(&p->r, &a.v, tm, base_name(a.v.file))) {
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}
-
-	view_run_init(&p->r, m, a.v.interval_ns, a.v.count);
-	view_args_apply(&a.v, &p->r.st);
-	p->r.meta.source = base_name(a.v.file);
-	p->r.meta.kernel = tm->kernel_release;
-	p->r.meta.probe = tm->probe_mode;
-	p->r.meta.layout = view_layout_name(tm->layout);
 	p->r.st.replay = true;
-	if (tm->start_realtime_ns && tm->start_mono_ns)
-		p->r.meta.wall_offset_ns = (int64_t)(tm->start_realtime_ns -
-						     tm->start_mono_ns);
-
-	catch_signals(true);
 
 	/* the trace's start, or its first record, is where the grid begins */
 	if (tm->start_mono_ns)
@@ -313,16 +296,13 @@ int cmd_replay(int argc, char **argv)
 	if (p->vt_base)
 		view_run_start(&p->r, p->vt_base);
 
-	if (view_args_batch(&a.v)) {
-		p->r.batch = stdout;
-		/* no keys to step with: --step means nothing here */
-		ret = a.speed > 0 ? run_paced(p, a.speed) : run_fast(p);
+	if (view_run_show(&p->r, &a.v)) {
+		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}
-	p->r.vc = view_curses_open(stdout, stdin, NULL, err, sizeof(err));
-	if (!p->r.vc) {
-		fprintf(stderr, "iovatop: %s\n", err);
-		ret = EXIT_RUNTIME;
+	if (p->r.batch) {
+		/* no keys to step with: --step means nothing here */
+		ret = a.speed > 0 ? run_paced(p, a.speed) : run_fast(p);
 		goto cleanup;
 	}
 	p->r.st.paused = a.step;
@@ -330,8 +310,7 @@ int cmd_replay(int argc, char **argv)
 	ret = run_paced(p, a.speed > 0 ? a.speed : 1);
 
 cleanup:
-	view_curses_close(p->r.vc);
+	view_run_close(&p->r);
 	trace_close(p->tr);
-	model_free(m);
 	return ret;
 }

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 
 #include "cli_util.h"
@@ -93,11 +92,9 @@ static const struct argp top_argp = {
 int cmd_top(int argc, char **argv)
 {
 	struct top_args a = { 0 };
-	struct model_opts mo = { 0 };
+	struct trace_meta tm;
 	char err[512];
-	struct utsname uts;
 	struct view_run r;
-	struct model *m = NULL;
 	struct live *l = NULL;
 	int ret = 0, n;
 
@@ -116,36 +113,12 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "iovatop: attached with %s; iova_bitmap layout %s.\n",
 			live_probe_mode(l), view_layout_name(live_layout(l)));
 
-	mo.rule = live_rule(l);
-	m = model_new(&mo);
-	if (!m) {
-		fprintf(stderr, "iovatop: out of memory for the model.\n");
+	live_meta(l, &tm);
+	if (view_run_open(&r, &a.v, &tm, "live") || view_run_show(&r, &a.v)) {
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}
-
-	view_run_init(&r, m, a.v.interval_ns, a.v.count);
-	view_args_apply(&a.v, &r.st);
-	if (uname(&uts))
-		snprintf(uts.release, sizeof(uts.release), "?");
 	r.meta.live = true;
-	r.meta.source = "live";
-	r.meta.kernel = uts.release;
-	r.meta.probe = live_probe_mode(l);
-	r.meta.layout = view_layout_name(live_layout(l));
-
-	catch_signals(true);
-
-	if (view_args_batch(&a.v)) {
-		r.batch = stdout;
-	} else {
-		r.vc = view_curses_open(stdout, stdin, NULL, err, sizeof(err));
-		if (!r.vc) {
-			fprintf(stderr, "iovatop: %s\n", err);
-			ret = EXIT_RUNTIME;
-			goto cleanup;
-		}
-	}
 	{
 		uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
@@ -180,11 +153,10 @@ int cmd_top(int argc, char **argv)
 	}
 
 cleanup:
-	view_curses_close(r.vc);
+	view_run_close(&r);
 	if (l && live_lost(l))
 		fprintf(stderr, "iovatop: %llu records were lost; a larger ring buffer or a longer interval may help.\n",
 			(unsigned long long)live_lost(l));
 	live_close(l);
-	model_free(m);
 	return ret;
 }

@@ -8,9 +8,12 @@
  * the same instants, and shows the same numbers, as a live view that ran
  * while it was recorded.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli_util.h"
+#include "trace_file.h"
 #include "view.h"
 
 /*
@@ -28,6 +31,53 @@ void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 	r->interval_ns = interval_ns ? interval_ns : 1000000000ull;
 	r->count = count;
 	tzset();	/* the header's clock must not read files while drawing */
+}
+
+int view_run_open(struct view_run *r, const struct view_args *a,
+		  const struct trace_meta *tm, const char *source)
+{
+	struct model_opts mo = { .rule = (enum ibd_rule)tm->rule };
+	struct model *m = model_new(&mo);
+
+	view_run_init(r, m, a->interval_ns, a->count);
+	if (!m) {
+		fprintf(stderr, "iovatop: out of memory for the model.\n");
+		return -1;
+	}
+	view_args_apply(a, &r->st);
+	r->meta.source = source;
+	r->meta.kernel = tm->kernel_release;
+	r->meta.probe = tm->probe_mode;
+	r->meta.layout = view_layout_name(tm->layout);
+	if (tm->start_realtime_ns && tm->start_mono_ns)
+		r->meta.wall_offset_ns = (int64_t)(tm->start_realtime_ns -
+						   tm->start_mono_ns);
+	catch_signals(true);
+	return 0;
+}
+
+int view_run_show(struct view_run *r, const struct view_args *a)
+{
+	char err[512];
+
+	if (view_args_batch(a)) {
+		r->batch = stdout;
+		return 0;
+	}
+	r->vc = view_curses_open(stdout, stdin, NULL, err, sizeof(err));
+	if (!r->vc) {
+		fprintf(stderr, "iovatop: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+void view_run_close(struct view_run *r)
+{
+	view_curses_close(r->vc);
+	r->vc = NULL;
+	model_free(r->model);
+	r->model = NULL;
 }
 
 static uint64_t next_boundary(const struct view_run *r, uint64_t t)
