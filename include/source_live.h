@@ -35,6 +35,7 @@
 #ifndef IOVATOP_SOURCE_LIVE_H
 #define IOVATOP_SOURCE_LIVE_H
 
+#include <argp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,13 @@ struct live_opts {
 	uint32_t ringbuf_bytes;		/* 0: the default size */
 	bool force_kprobe;		/* test the fallback on a kernel with BTF */
 };
+
+/*
+ * The argp child for these options (src/live_args.c: -v, --verify,
+ * --kprobe): a command lists it among its argp's children and passes its
+ * struct live_opts as that child's input at ARGP_KEY_INIT.
+ */
+extern const struct argp live_args_argp;
 
 struct live;
 

@@ -31,35 +31,16 @@ struct top_args {
 	struct live_opts live;
 };
 
-enum { OPT_VERIFY = 0x100, OPT_KPROBE };
-
-static const struct argp_option top_options[] = {
-	{ "verbose", 'v', NULL, 0, "Print libbpf messages and the probe choice", 0 },
-	{ "verify", OPT_VERIFY, NULL, 0, "Read each user bitmap back and compare it with the rebuild", 0 },
-	{ "kprobe", OPT_KPROBE, NULL, 0, "Attach kprobes even where fentry works (tests the fallback)", 0 },
-	{ 0 },
-};
-
 static error_t top_parse(int key, char *arg, struct argp_state *state)
 {
 	struct top_args *a = state->input;
 
 	(void)arg;
-	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &a->v;
-		return 0;
-	case 'v':
-		a->live.verbose = true;
-		return 0;
-	case OPT_VERIFY:
-		a->live.verify = true;
-		return 0;
-	case OPT_KPROBE:
-		a->live.force_kprobe = true;
-		return 0;
-	}
-	return ARGP_ERR_UNKNOWN;
+	if (key != ARGP_KEY_INIT)
+		return ARGP_ERR_UNKNOWN;
+	state->child_inputs[0] = &a->live;
+	state->child_inputs[1] = &a->v;
+	return 0;
 }
 
 static const char top_doc[] =
@@ -77,12 +58,12 @@ static const char top_doc[] =
 	"keys: press ? in the view.";
 
 static const struct argp_child top_children[] = {
+	{ &live_args_argp, 0, NULL, 0 },
 	{ &view_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
 static const struct argp top_argp = {
-	.options = top_options,
 	.parser = top_parse,
 	.args_doc = "[INTERVAL [COUNT]]",
 	.doc = top_doc,
