@@ -7,9 +7,9 @@
  * included. Blocks are written every 64 KiB and at least once a second, so
  * a recorder killed with SIGKILL loses at most the last second.
  */
+#include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,28 +26,83 @@
 #define FLUSH_NS	1000000000ull
 #define PROGRESS_NS	1000000000ull
 
-static void usage(FILE *f)
+struct record_args {
+	const char *out;
+	double duration;
+	struct trace_writer_opts wo;
+	struct live_opts live;
+};
+
+enum { OPT_NO_COMPRESS = 0x100, OPT_BLOCK_BYTES };
+
+static const struct argp_option record_options[] = {
+	{ "output", 'o', "FILE", 0, "The trace to write (replaced if it exists)", 0 },
+	{ "duration", 'd', "SECS", 0, "Stop after SECS seconds (default: until a signal)", 0 },
+	{ "no-compress", OPT_NO_COMPRESS, NULL, 0, "Store blocks uncompressed (zstd by default)", 0 },
+	{ "block-bytes", OPT_BLOCK_BYTES, "N", 0, "Records per block, in raw bytes (default 4096): a file cut short reads up to its last whole block; 1 puts every record in its own block", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, as before argp */
+	{ 0 },
+};
+
+static error_t record_parse(int key, char *arg, struct argp_state *state)
 {
-	fprintf(f,
-		"usage: iovatop record -o FILE [-d SECONDS] [--no-compress] [--block-bytes N]\n"
-		"                      [--verify] [-v]\n"
-		"Record the iova_bitmap dirty-tracking records of this kernel to FILE\n"
-		"(mode 0600) until SECONDS have passed or Ctrl-C. Progress goes to\n"
-		"stderr. 'iovatop report FILE' and 'iovatop replay FILE' read it.\n"
-		"\n"
-		"  -o, --output FILE     the trace to write (replaced if it exists)\n"
-		"  -d, --duration SECS   stop after SECS seconds (default: until a signal)\n"
-		"      --no-compress     store blocks uncompressed (zstd by default)\n"
-		"      --block-bytes N   records per block, in raw bytes (default 4096):\n"
-		"                        a file cut short reads up to its last whole\n"
-		"                        block; 1 puts every record in its own block\n"
-		"      --verify          read user bitmaps back and compare (root)\n"
-		"  -v, --verbose         libbpf messages and probe choices\n"
-		"\n"
-		"examples:\n"
-		"  iovatop record -o mig.trace -d 60\n"
-		"  iovatop record -o mig.trace & ... ; kill -INT %%1\n");
+	struct record_args *a = state->input;
+	long block_bytes;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->live;
+		return 0;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		return 0;
+	case 'o':
+		a->out = arg;
+		return 0;
+	case 'd':
+		if (parse_double(arg, 0, 1e7, &a->duration) || !(a->duration > 0))
+			argp_error(state, "-d wants a positive number of seconds");
+		return 0;
+	case OPT_NO_COMPRESS:
+		a->wo.codec = TRACE_CODEC_NONE;
+		return 0;
+	case OPT_BLOCK_BYTES:
+		if (parse_long(arg, 1, TRACE_CHUNK_MAX_RAW, &block_bytes))
+			argp_error(state, "--block-bytes wants 1 to %u",
+				   TRACE_CHUNK_MAX_RAW);
+		a->wo.block_bytes = (uint32_t)block_bytes;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "record wants -o FILE and no other arguments");
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->out)
+			argp_error(state, "record wants -o FILE and no other arguments");
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
 }
+
+static const char record_doc[] =
+	"Record the iova_bitmap dirty-tracking records of this kernel to FILE "
+	"(mode 0600) until SECONDS have passed or Ctrl-C. Progress goes to "
+	"stderr. 'iovatop report FILE' and 'iovatop replay FILE' read it.\v"
+	"EXAMPLES:\n"
+	"    iovatop record -o mig.trace -d 60\n"
+	"    iovatop record -o mig.trace & ... ; kill -INT %1";
+
+static const struct argp_child record_children[] = {
+	{ &live_args_argp, 0, NULL, 0 },
+	{ 0 },
+};
+
+static const struct argp record_argp = {
+	.options = record_options,
+	.parser = record_parse,
+	.args_doc = "-o FILE",
+	.doc = record_doc,
+	.children = record_children,
+};
 
 static void progress(const struct trace_totals *t, double secs, bool tty,
 		     bool final)
@@ -85,80 +140,30 @@ static int check_output(const char *out, bool *created)
 
 int cmd_record(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "no-compress", no_argument, NULL, 'N' },
-		{ "block-bytes", required_argument, NULL, 'B' },
-		{ "verify", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct trace_writer_opts wo = { .codec = TRACE_CODEC_ZSTD };
-	struct live_opts lo = { 0 };
+	static char name[] = "iovatop record";
+	struct record_args a = { .wo = { .codec = TRACE_CODEC_ZSTD } };
 	struct trace_writer *w = NULL;
 	struct trace_meta meta;
 	struct live *l = NULL;
-	const char *out = NULL;
-	double duration = 0;
+	const char *out;
 	uint64_t t0, last_flush, last_progress, now, deadline = 0;
 	bool tty = isatty(STDERR_FILENO);
 	char err[512];
-	int c, ret = EXIT_RUNTIME, n;
-	long block_bytes;
+	int ret = EXIT_RUNTIME, n;
 	bool created;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:d:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'd':
-			if (parse_double(optarg, 0, 1e7, &duration) ||
-			    !(duration > 0)) {
-				fprintf(stderr, "iovatop: -d wants a positive number of seconds\n");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'N':
-			wo.codec = TRACE_CODEC_NONE;
-			break;
-		case 'B':
-			if (parse_long(optarg, 1, TRACE_CHUNK_MAX_RAW, &block_bytes)) {
-				fprintf(stderr, "iovatop: --block-bytes wants 1 to %u\n",
-					TRACE_CHUNK_MAX_RAW);
-				return EXIT_USAGE;
-			}
-			wo.block_bytes = (uint32_t)block_bytes;
-			break;
-		case 'V':
-			lo.verify = true;
-			break;
-		case 'v':
-			lo.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (!out || optind != argc) {
-		fprintf(stderr, "iovatop: record wants -o FILE and no other arguments\n");
-		usage(stderr);
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = name;		/* what usage messages call us */
+	if (argp_parse(&record_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
-	}
+	out = a.out;
 
 	/* handlers first: a Ctrl-C while attaching must still close cleanly */
 	catch_signals(false);
 
 	if (check_output(out, &created))
 		return EXIT_RUNTIME;
-	l = live_open(&lo, err, sizeof(err));
+	l = live_open(&a.live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "iovatop: %s\n", err);
 		if (created)
@@ -167,13 +172,13 @@ int cmd_record(int argc, char **argv)
 	}
 	live_meta(l, &meta);
 	t0 = meta.start_mono_ns;
-	w = trace_writer_open(out, &meta, &wo, err, sizeof(err));
+	w = trace_writer_open(out, &meta, &a.wo, err, sizeof(err));
 	if (!w) {
 		fprintf(stderr, "iovatop: %s.\n", err);
 		goto out;
 	}
-	if (duration > 0)
-		deadline = t0 + (uint64_t)(duration * 1e9);
+	if (a.duration > 0)
+		deadline = t0 + (uint64_t)(a.duration * 1e9);
 	last_flush = last_progress = t0;
 	fprintf(stderr, "iovatop: recording to %s (probe %s); Ctrl-C stops.\n", out,
 		live_probe_mode(l));
