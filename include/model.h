@@ -127,6 +127,15 @@ enum model_sort {
 #define MODEL_TREND_FLAT	2
 #define MODEL_TREND_DIVERGING	3
 
+/*
+ * The names of the model's enums, in one place: "converging", "flat",
+ * "diverging" or "unknown"; "vfio", "iommufd" or "unknown" (IOVA_PATH_*).
+ * Reports and exports print them as they are; the screen has its own
+ * short forms (view_trend_name(), view_path_name()) built on them.
+ */
+const char *model_trend_name(uint32_t trend);
+const char *model_path_name(uint32_t path);
+
 struct model_row {
 	char name[MODEL_NAME_LEN];	/* device identity, see model_report */
 	uint32_t path;

@@ -298,6 +298,25 @@ static int report_dev(struct model *m, struct mbitmap *b)
 	return b->rep.dev = dev_get(m, name, IOVA_PATH_UNKNOWN);
 }
 
+const char *model_trend_name(uint32_t trend)
+{
+	switch (trend) {
+	case MODEL_TREND_CONVERGING: return "converging";
+	case MODEL_TREND_FLAT: return "flat";
+	case MODEL_TREND_DIVERGING: return "diverging";
+	}
+	return "unknown";
+}
+
+const char *model_path_name(uint32_t path)
+{
+	switch (path) {
+	case IOVA_PATH_VFIO: return "vfio";
+	case IOVA_PATH_IOMMUFD: return "iommufd";
+	}
+	return "unknown";
+}
+
 /* ---- anomalies -------------------------------------------------------- */
 
 const char *model_anomaly_name(uint32_t kind)

@@ -14,15 +14,6 @@
 #include "report_fmt.h"
 #include "view.h"
 
-static const char *path_name(uint32_t path)
-{
-	switch (path) {
-	case IOVA_PATH_VFIO: return "vfio";
-	case IOVA_PATH_IOMMUFD: return "iommufd";
-	}
-	return "unknown";
-}
-
 static void tsv_field(FILE *f, const char *s)
 {
 	/* comm is chosen by the traced process: keep the table a table */
@@ -49,7 +40,7 @@ int report_dump_bitmap(struct report *rp, const struct model_report *r)
 	memcpy(comm, r->task.comm, IOVA_COMM_LEN);
 	comm[IOVA_COMM_LEN] = '\0';
 	fprintf(rp->index, "%" PRIu64 "\t%" PRIu64 "\t%s\t", r->report_id,
-		r->bitmap_id, path_name(r->path));
+		r->bitmap_id, model_path_name(r->path));
 	tsv_field(rp->index, r->device);
 	fprintf(rp->index, "\t%u\t", r->task.pid);
 	tsv_field(rp->index, comm);
@@ -63,16 +54,6 @@ fail:
 	snprintf(rp->errmsg, sizeof(rp->errmsg), "cannot write %s: %s", path,
 		 strerror(errno));
 	return -errno;
-}
-
-static const char *trend_name(uint32_t t)
-{
-	switch (t) {
-	case MODEL_TREND_CONVERGING: return "converging";
-	case MODEL_TREND_FLAT: return "flat";
-	case MODEL_TREND_DIVERGING: return "diverging";
-	}
-	return "unknown";
 }
 
 static const char *codec_name(uint32_t c)
@@ -169,7 +150,7 @@ static void print_text(const struct out *o)
 			PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
 			w, r->name, proc, r->reports, d->nits,
 			mib((double)r->dirty_bytes), mib(rt.min), mib(rt.avg),
-			mib(rt.max), trend_name(r->trend), r->lost, r->incomplete,
+			mib(rt.max), model_trend_name(r->trend), r->lost, r->incomplete,
 			r->anomalies);
 	}
 	for (i = 0; i < o->s->nrows; i++) {
@@ -181,7 +162,7 @@ static void print_text(const struct out *o)
 			", %" PRIu64 " set calls, %" PRIu64 " dirty pages\n",
 			r->tracked_iova, r->tracked_iova + r->tracked_length - 1,
 			r->page_size, r->set_calls, d->dirty_pages);
-		fprintf(f, "  dirty pages per iteration (%s):", trend_name(r->trend));
+		fprintf(f, "  dirty pages per iteration (%s):", model_trend_name(r->trend));
 		for (k = 0; k < d->nits; k++) {
 			if (k == 16 && d->nits > 24) {
 				fprintf(f, " ... (%zu more)", d->nits - 20);
@@ -292,7 +273,7 @@ static void print_json(const struct out *o)
 
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
 		json_str(f, r->name);
-		fprintf(f, ", \"path\": \"%s\", \"pid\": %u, \"comm\": ", path_name(r->path), r->pid);
+		fprintf(f, ", \"path\": \"%s\", \"pid\": %u, \"comm\": ", model_path_name(r->path), r->pid);
 		json_str(f, r->comm);
 		fprintf(f, ",\n     \"reports\": %" PRIu64 ", \"incomplete_reports\": %" PRIu64
 			", \"set_calls\": %" PRIu64 ", \"dirty_pages\": %" PRIu64
@@ -310,7 +291,7 @@ static void print_json(const struct out *o)
 		fprintf(f, ", \"max\": ");
 		json_num(f, rt.max);
 		fprintf(f, ", \"iterations\": %zu}, \"trend\": \"%s\",\n     \"iterations\": [",
-			rt.n, trend_name(r->trend));
+			rt.n, model_trend_name(r->trend));
 		for (k = 0; k < d->nits; k++) {
 			const struct model_iteration *it = &d->its[k];
 
@@ -378,11 +359,11 @@ static void print_csv(const struct out *o)
 		struct rates rt = report_rates(d);
 
 		csv_str(f, r->name);
-		fprintf(f, ",%s,%u,", path_name(r->path), r->pid);
+		fprintf(f, ",%s,%u,", model_path_name(r->path), r->pid);
 		csv_str(f, r->comm);
 		fprintf(f, ",%" PRIu64 ",%zu,%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,%s,%" PRIu64,
 			r->reports, d->nits, d->dirty_pages, r->dirty_bytes,
-			rt.min, rt.avg, rt.max, trend_name(r->trend),
+			rt.min, rt.avg, rt.max, model_trend_name(r->trend),
 			d->nits ? d->its[d->nits - 1].dirty_pages : 0);
 		if (d->ntop)
 			fprintf(f, ",0x%" PRIx64 ",0x%" PRIx64 ",%.3f", d->top[0].lo,

@@ -134,23 +134,21 @@ int view_hottest(const struct model_snapshot *snap)
 	return best;
 }
 
+/* The model's names; on screen a diverging device shouts, unknowns are short. */
 const char *view_trend_name(uint32_t trend)
 {
-	switch (trend) {
-	case MODEL_TREND_CONVERGING: return "converging";
-	case MODEL_TREND_FLAT: return "flat";
-	case MODEL_TREND_DIVERGING: return "DIVERGING";
-	}
-	return "-";
+	if (trend == MODEL_TREND_DIVERGING)
+		return "DIVERGING";
+	if (trend == MODEL_TREND_UNKNOWN || trend > MODEL_TREND_DIVERGING)
+		return "-";
+	return model_trend_name(trend);
 }
 
 const char *view_path_name(uint32_t path)
 {
-	switch (path) {
-	case IOVA_PATH_VFIO: return "vfio";
-	case IOVA_PATH_IOMMUFD: return "iommufd";
-	}
-	return "?";
+	if (path != IOVA_PATH_VFIO && path != IOVA_PATH_IOMMUFD)
+		return "?";
+	return model_path_name(path);
 }
 
 const char *view_layout_name(uint32_t layout)
