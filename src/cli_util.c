@@ -2,13 +2,13 @@
 /*
  * cli_util.c - helpers the subcommands share (include/cli_util.h).
  */
-#include <endian.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_util.h"
+#include "le.h"
 
 int parse_double(const char *s, double min, double max, double *out)
 {
@@ -71,15 +71,14 @@ void catch_signals(bool hangup)
 
 int fwrite_le64(FILE *f, const uint64_t *words, size_t n)
 {
-	uint64_t buf[1024];
+	unsigned char buf[8192];
 	size_t i, k, c;
 
 	for (i = 0; i < n; i += c) {
-		c = n - i < sizeof(buf) / sizeof(buf[0]) ? n - i :
-			sizeof(buf) / sizeof(buf[0]);
+		c = n - i < sizeof(buf) / 8 ? n - i : sizeof(buf) / 8;
 		for (k = 0; k < c; k++)
-			buf[k] = htole64(words[i + k]);
-		if (fwrite(buf, sizeof(buf[0]), c, f) != c)
+			le_put64(buf + 8 * k, words[i + k]);
+		if (fwrite(buf, 8, c, f) != c)
 			return -1;
 	}
 	return 0;

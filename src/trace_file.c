@@ -24,38 +24,13 @@
 #include <zstd.h>
 
 #include "iova_bitmap_decode.h"
+#include "le.h"
 #include "trace_file.h"
 
 #define END_PAYLOAD_SIZE	(12 * 8)
 #define HDR_CRC_OFF		252
 
 _Static_assert(sizeof(TRACE_MAGIC) - 1 == 8, "magic is 8 bytes");
-
-/* ---- little-endian fields -------------------------------------------- */
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /*
  * CRC-32C (Castagnoli), as iSCSI, ext4 and btrfs use it: x86-64 computes it
@@ -154,49 +129,49 @@ static void totals_put(unsigned char *p, const struct trace_totals *t)
 {
 	unsigned int i;
 
-	put64(p, t->records);
-	put64(p + 8, t->chunks);
-	put64(p + 16, t->raw_bytes);
-	put64(p + 24, t->file_bytes);
-	put64(p + 32, t->lost);
+	le_put64(p, t->records);
+	le_put64(p + 8, t->chunks);
+	le_put64(p + 16, t->raw_bytes);
+	le_put64(p + 24, t->file_bytes);
+	le_put64(p + 32, t->lost);
 	for (i = 0; i < TRACE_LOST_WHERE_MAX; i++)
-		put64(p + 40 + 8 * i, t->lost_where[i]);
-	put64(p + 72, t->first_ts_ns);
-	put64(p + 80, t->last_ts_ns);
-	put64(p + 88, t->end_realtime_ns);
+		le_put64(p + 40 + 8 * i, t->lost_where[i]);
+	le_put64(p + 72, t->first_ts_ns);
+	le_put64(p + 80, t->last_ts_ns);
+	le_put64(p + 88, t->end_realtime_ns);
 }
 
 static void totals_get(struct trace_totals *t, const unsigned char *p)
 {
 	unsigned int i;
 
-	t->records = get64(p);
-	t->chunks = get64(p + 8);
-	t->raw_bytes = get64(p + 16);
-	t->file_bytes = get64(p + 24);
-	t->lost = get64(p + 32);
+	t->records = le_get64(p);
+	t->chunks = le_get64(p + 8);
+	t->raw_bytes = le_get64(p + 16);
+	t->file_bytes = le_get64(p + 24);
+	t->lost = le_get64(p + 32);
 	for (i = 0; i < TRACE_LOST_WHERE_MAX; i++)
-		t->lost_where[i] = get64(p + 40 + 8 * i);
-	t->first_ts_ns = get64(p + 72);
-	t->last_ts_ns = get64(p + 80);
-	t->end_realtime_ns = get64(p + 88);
+		t->lost_where[i] = le_get64(p + 40 + 8 * i);
+	t->first_ts_ns = le_get64(p + 72);
+	t->last_ts_ns = le_get64(p + 80);
+	t->end_realtime_ns = le_get64(p + 88);
 }
 
 static void chunk_hdr(unsigned char *p, uint16_t kind, uint16_t codec,
 		      uint32_t stored, uint32_t raw, uint32_t nrec, uint32_t seq,
 		      uint32_t payload_crc)
 {
-	put32(p, TRACE_CHUNK_MAGIC);
+	le_put32(p, TRACE_CHUNK_MAGIC);
 	p[4] = kind;
 	p[5] = kind >> 8;
 	p[6] = codec;
 	p[7] = codec >> 8;
-	put32(p + 8, stored);
-	put32(p + 12, raw);
-	put32(p + 16, nrec);
-	put32(p + 20, seq);
-	put32(p + 24, payload_crc);
-	put32(p + 28, trace_crc32c(p, 28));
+	le_put32(p + 8, stored);
+	le_put32(p + 12, raw);
+	le_put32(p + 16, nrec);
+	le_put32(p + 20, seq);
+	le_put32(p + 24, payload_crc);
+	le_put32(p + 28, trace_crc32c(p, 28));
 }
 
 /* ---- writer ----------------------------------------------------------- */
@@ -481,18 +456,18 @@ struct trace_writer *trace_writer_open(const char *path,
 	}
 
 	memcpy(h, TRACE_MAGIC, 8);
-	put32(h + 8, TRACE_VERSION);
-	put32(h + 12, TRACE_HEADER_SIZE);
-	put32(h + 16, IOVA_TRACE_ABI_VERSION);
-	put32(h + 20, meta->layout);
-	put32(h + 24, meta->rule);
-	put32(h + 28, w->codec);
-	put64(h + 32, meta->start_realtime_ns);
-	put64(h + 40, meta->start_mono_ns);
+	le_put32(h + 8, TRACE_VERSION);
+	le_put32(h + 12, TRACE_HEADER_SIZE);
+	le_put32(h + 16, IOVA_TRACE_ABI_VERSION);
+	le_put32(h + 20, meta->layout);
+	le_put32(h + 24, meta->rule);
+	le_put32(h + 28, w->codec);
+	le_put64(h + 32, meta->start_realtime_ns);
+	le_put64(h + 40, meta->start_mono_ns);
 	memcpy(h + 48, meta->kernel_release, TRACE_KREL_LEN - 1);
 	memcpy(h + 113, meta->probe_mode, TRACE_PROBE_LEN - 1);
 	memcpy(h + 129, meta->hostname, TRACE_HOST_LEN - 1);
-	put32(h + HDR_CRC_OFF, trace_crc32c(h, HDR_CRC_OFF));
+	le_put32(h + HDR_CRC_OFF, trace_crc32c(h, HDR_CRC_OFF));
 	ret = write_all(w->fd, h, sizeof(h));
 	if (ret) {
 		snprintf(err, errlen, "cannot write the header of %s: %s", path,
@@ -658,7 +633,7 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 		return -1;
 	}
 	if (n >= 12) {
-		v = get32(h + 8);
+		v = le_get32(h + 8);
 		if (v < TRACE_VERSION_MIN || v > TRACE_VERSION) {
 			snprintf(err, errlen,
 				 "%s is trace format version %u, this iovatop reads versions %u to %u; use the iovatop that recorded it",
@@ -673,21 +648,21 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 			 r->name, n, TRACE_HEADER_SIZE);
 		return -1;
 	}
-	if (get32(h + 12) != TRACE_HEADER_SIZE ||
-	    !crc_ok(get32(h + HDR_CRC_OFF), trace_crc32c(h, HDR_CRC_OFF))) {
+	if (le_get32(h + 12) != TRACE_HEADER_SIZE ||
+	    !crc_ok(le_get32(h + HDR_CRC_OFF), trace_crc32c(h, HDR_CRC_OFF))) {
 		snprintf(err, errlen,
 			 "%s has a corrupted header (checksum mismatch): it cannot be read",
 			 r->name);
 		return -1;
 	}
-	v = get32(h + 16);
+	v = le_get32(h + 16);
 	if (v != IOVA_TRACE_ABI_VERSION) {
 		snprintf(err, errlen,
 			 "%s holds records of ABI version %u, this iovatop reads version %u; use the iovatop that recorded it",
 			 r->name, v, IOVA_TRACE_ABI_VERSION);
 		return -1;
 	}
-	v = get32(h + 24);
+	v = le_get32(h + 24);
 	if (v > IBD_RULE_V6_1_Y) {
 		/* every reader needs the rule: refuse here, not in each command */
 		snprintf(err, errlen,
@@ -696,11 +671,11 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 		return -1;
 	}
 	r->meta.rule = v;
-	r->meta.abi_version = get32(h + 16);
-	r->meta.layout = get32(h + 20);
-	r->meta.codec = get32(h + 28);
-	r->meta.start_realtime_ns = get64(h + 32);
-	r->meta.start_mono_ns = get64(h + 40);
+	r->meta.abi_version = le_get32(h + 16);
+	r->meta.layout = le_get32(h + 20);
+	r->meta.codec = le_get32(h + 28);
+	r->meta.start_realtime_ns = le_get64(h + 32);
+	r->meta.start_mono_ns = le_get64(h + 40);
 	cstr(r->meta.kernel_release, h + 48, TRACE_KREL_LEN);
 	cstr(r->meta.probe_mode, h + 113, TRACE_PROBE_LEN);
 	cstr(r->meta.hostname, h + 129, TRACE_HOST_LEN);
@@ -897,19 +872,19 @@ static int load_chunk(struct trace_reader *r)
 		return cut(r, "between blocks");
 	if ((size_t)n < TRACE_CHUNK_HDR_SIZE)
 		return cut(r, "inside a block frame");
-	if (get32(h) != TRACE_CHUNK_MAGIC ||
-	    !crc_ok(get32(h + 28), trace_crc32c(h, 28)))
+	if (le_get32(h) != TRACE_CHUNK_MAGIC ||
+	    !crc_ok(le_get32(h + 28), trace_crc32c(h, 28)))
 		return stop(r, TRACE_CORRUPT,
 			    "is corrupted: the block frame at byte %llu does not check out (after %llu good records)",
 			    (unsigned long long)r->offset,
 			    (unsigned long long)r->totals.records);
 	kind = h[4] | h[5] << 8;
 	codec = h[6] | h[7] << 8;
-	stored = get32(h + 8);
-	raw = get32(h + 12);
-	nrec = get32(h + 16);
-	seq = get32(h + 20);
-	pcrc = get32(h + 24);
+	stored = le_get32(h + 8);
+	raw = le_get32(h + 12);
+	nrec = le_get32(h + 16);
+	seq = le_get32(h + 20);
+	pcrc = le_get32(h + 24);
 	if (seq != r->seq)
 		return stop(r, TRACE_CORRUPT,
 			    "is corrupted: block %u at byte %llu is out of sequence (expected %u)",

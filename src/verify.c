@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "verify.h"
 
 static struct vbitmap *vb_find(struct verify *vf, uint64_t bitmap_id)
@@ -88,16 +89,6 @@ void verify_ubits(struct verify *vf, const struct iova_live_ubits *u)
 		v->after_got += u->nbytes;
 }
 
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Build the VERIFY record of a report that just ended. */
 bool verify_end(struct verify *vf, const struct iova_rec_report_end *e,
 		struct iova_rec_verify *out)
@@ -132,8 +123,8 @@ bool verify_end(struct verify *vf, const struct iova_rec_report_end *e,
 	out->words = words;
 	out->status = IOVA_VERIFY_OK;
 	for (i = 0; i < words; i++) {
-		kw = le64_at(v->after + i * 8);
-		rw = v->d.words[i] | le64_at(v->before + i * 8);
+		kw = le_get64(v->after + i * 8);
+		rw = v->d.words[i] | le_get64(v->before + i * 8);
 		if (kw == rw)
 			continue;
 		if (!out->mismatches++) {
