@@ -2,6 +2,8 @@
 /*
  * view.h - everything that turns a model snapshot into something to look at.
  *
+ *   src/view_state.c   the view state: initial values, sort key names,
+ *                      the selection kept on its device across snapshots
  *   src/view_keys.c    the key table: actions change struct view_state and
  *                      return VIEW_R_* reaction flags; they never draw
  *   src/view_format.c  layout and cell formatting shared by both views
@@ -9,7 +11,9 @@
  *   src/view_curses.c  the ncurses screen
  *   src/view_run.c     the loop both live mode and replay drive: it cuts the
  *                      record stream into intervals, snapshots the model at
- *                      each boundary and hands the snapshot to a view
+ *                      each boundary and hands the snapshot to a view; and
+ *                      the session setup they share (view_run_open())
+ *   src/view_args.c    the options of the views (an argp child)
  *
  * Nothing here reads a source or touches the model's internals, and the
  * render path neither allocates nor does I/O other than curses output, so
@@ -25,7 +29,6 @@
 #include <stdio.h>
 
 #include "model.h"
-#include "source.h"
 
 #define VIEW_FILTER_LEN		32
 
