@@ -22,6 +22,13 @@
 int parse_double(const char *s, double min, double max, double *out);
 int parse_long(const char *s, long min, long max, long *out);
 
+/*
+ * A u64 in decimal or 0x-hex, nothing else (no octal, no sign, no
+ * suffix), followed by anything: 0 with *end past it, -EINVAL if there
+ * are no digits, -ERANGE if it does not fit in 64 bits.
+ */
+int parse_u64(const char *s, uint64_t *out, const char **end);
+
 /* The last component of a path, or the path when it ends in '/'. */
 const char *base_name(const char *path);
 

@@ -36,6 +36,44 @@ int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/*
+ * A u64 in decimal or 0x-hex, nothing else (no octal, no sign, no
+ * suffix). Returns 0 and sets *end past it, -EINVAL if there are no
+ * digits, -ERANGE if it does not fit in 64 bits.
+ */
+int parse_u64(const char *s, uint64_t *out, const char **end)
+{
+	unsigned int base = 10, digit;
+	const char *p = s;
+	uint64_t v = 0;
+	int any = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	for (;; p++, any = 1) {
+		if (*p >= '0' && *p <= '9')
+			digit = (unsigned int)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			digit = (unsigned int)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			digit = (unsigned int)(*p - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - digit) / base) {
+			*end = p;
+			return -ERANGE;
+		}
+		v = v * base + digit;
+	}
+	*end = p;
+	if (!any)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
