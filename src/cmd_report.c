@@ -7,8 +7,8 @@
  * summary gathers on top of the model is src/report.c, what it writes
  * src/report_fmt.c.
  */
+#include <argp.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,67 +41,101 @@ static void usage(FILE *f)
 		REPORT_DEFAULT_TOP, REPORT_MAX_TOP);
 }
 
+struct report_args {
+	enum fmt fmt;
+	long top;
+	const char *dump;
+	const char *file;
+	int nargs;
+	bool help;
+};
+
+static error_t report_parse(int key, char *arg, struct argp_state *state)
+{
+	struct report_args *a = state->input;
+
+	switch (key) {
+	case 'f':
+		if (!strcmp(arg, "text"))
+			a->fmt = FMT_TEXT;
+		else if (!strcmp(arg, "json"))
+			a->fmt = FMT_JSON;
+		else if (!strcmp(arg, "csv"))
+			a->fmt = FMT_CSV;
+		else
+			goto bad;
+		return 0;
+	case 'n':
+		if (parse_long(arg, 0, REPORT_MAX_TOP, &a->top)) {
+			argp_error(state, "--top wants a number from 0 to %d",
+				   REPORT_MAX_TOP);
+			return EINVAL;
+		}
+		return 0;
+	case 'D':
+		a->dump = arg;
+		return 0;
+	case 'h':
+		a->help = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (!a->nargs++)
+			a->file = arg;
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+bad:
+	argp_error(state, "unknown format '%s'; use text, json or csv", arg);
+	return EINVAL;
+}
+
+/* Our own --help (ARGP_NO_HELP): the usage text above, as before argp. */
+static const struct argp_option report_options[] = {
+	{ "format", 'f', "FMT", 0, NULL, 0 },
+	{ "top", 'n', "N", 0, NULL, 0 },
+	{ "dump-bitmaps", 'D', "DIR", 0, NULL, 0 },
+	{ "help", 'h', NULL, 0, NULL, 0 },
+	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
+	{ 0 },
+};
+
+static const struct argp report_argp = {
+	.options = report_options,
+	.parser = report_parse,
+};
+
 int cmd_report(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "top", required_argument, NULL, 'n' },
-		{ "dump-bitmaps", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static char name[] = "iovatop report";
+	struct report_args a = { .fmt = FMT_TEXT, .top = REPORT_DEFAULT_TOP };
 	struct model_anomaly anom[MODEL_ANOM_LOG];
 	struct report rp = { 0 };
 	struct model_snapshot snap;
 	struct model_opts mo = { 0 };
 	struct trace_reader *tr = NULL;
 	struct model *m = NULL;
-	const char *dump = NULL;
-	enum fmt fmt = FMT_TEXT;
-	long top = REPORT_DEFAULT_TOP;
+	const char *dump;
 	struct out o = { 0 };
 	char err[512];
-	int c, ret = EXIT_RUNTIME, rd;
+	int ret = EXIT_RUNTIME, rd;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:n:D:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (!strcmp(optarg, "text"))
-				fmt = FMT_TEXT;
-			else if (!strcmp(optarg, "json"))
-				fmt = FMT_JSON;
-			else if (!strcmp(optarg, "csv"))
-				fmt = FMT_CSV;
-			else {
-				fprintf(stderr, "iovatop: unknown format '%s'; use text, json or csv\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'n':
-			if (parse_long(optarg, 0, REPORT_MAX_TOP, &top)) {
-				fprintf(stderr, "iovatop: --top wants a number from 0 to %d\n",
-					REPORT_MAX_TOP);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'D':
-			dump = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = name;		/* what usage messages call us */
+	/* no exit inside argp: the tests run the command in their process */
+	if (argp_parse(&report_argp, argc, argv, ARGP_NO_HELP | ARGP_NO_EXIT,
+		       NULL, &a))
+		return EXIT_USAGE;
+	if (a.help) {
+		usage(stdout);
+		return 0;
 	}
-	if (optind != argc - 1) {
+	dump = a.dump;
+	if (a.nargs != 1) {
 		fprintf(stderr, "iovatop: report wants exactly one trace file\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	tr = trace_open(argv[optind], err, sizeof(err));
+	tr = trace_open(a.file, err, sizeof(err));
 	if (!tr) {
 		fprintf(stderr, "iovatop: %s.\n", err);
 		return EXIT_RUNTIME;
@@ -119,9 +153,9 @@ int cmd_report(int argc, char **argv)
 	if (rd < 0) {
 		if (rd == -EINVAL)
 			fprintf(stderr, "iovatop: %s holds a record the model rejects near byte %" PRIu64 ".\n",
-				argv[optind], trace_offset(tr));
+				a.file, trace_offset(tr));
 		else
-			fprintf(stderr, "iovatop: cannot read %s: %s.\n", argv[optind], strerror(-rd));
+			fprintf(stderr, "iovatop: cannot read %s: %s.\n", a.file, strerror(-rd));
 		goto out;
 	}
 	if (trace_state(tr) == TRACE_CORRUPT) {
@@ -138,10 +172,10 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	report_sort_rows(&snap);
-	report_finish(&rp, (size_t)top);
+	report_finish(&rp, (size_t)a.top);
 
 	o.f = stdout;
-	o.file = base_name(argv[optind]);
+	o.file = base_name(a.file);
 	o.meta = trace_meta(tr);
 	o.tot = trace_read_totals(tr);
 	o.state = trace_state(tr);
@@ -151,7 +185,7 @@ int cmd_report(int argc, char **argv)
 	o.rp = &rp;
 	o.anom = anom;
 	o.nanom = model_anomalies(m, anom, MODEL_ANOM_LOG);
-	report_print(&o, fmt);
+	report_print(&o, a.fmt);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "iovatop: cannot write the report: %s.\n", strerror(errno));
 		goto out;
