@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * source_live.h - the live source: probe the kernel, load and attach the
- * BPF programs, drain the ring buffer into a sink (src/source_live.c).
+ * source_live.h - the live source: with what src/live_probe.c finds out
+ * about the kernel, load and attach the BPF programs, drain the ring
+ * buffer into a sink (src/source_live.c), --verify in src/verify.c.
  *
  * Signals: the live source installs no handler. The caller installs its
  * own for SIGINT and SIGTERM with sigaction() and without SA_RESTART,
