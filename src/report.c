@@ -255,7 +255,8 @@ static int cmp_total(const void *a, const void *b)
 /* Names are the model's device identities, unique: the order is total. */
 void report_sort_rows(struct model_snapshot *s)
 {
-	qsort(s->rows, s->nrows, sizeof(*s->rows), cmp_total);
+	if (s->nrows > 1)	/* no rows may come with no array */
+		qsort(s->rows, s->nrows, sizeof(*s->rows), cmp_total);
 }
 
 const struct rdev *report_dev(const struct report *rp, const char *name)

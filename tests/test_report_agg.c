@@ -195,6 +195,7 @@ static void test_sort_rows(void **state)
 /* A device the trace never names reads as empty, not as a crash. */
 static void test_unknown_device(void **state)
 {
+	struct model_snapshot snap;
 	struct report rp;
 	struct model *m = new_model(&rp);
 	const struct rdev *d;
@@ -203,6 +204,11 @@ static void test_unknown_device(void **state)
 	(void)state;
 	model_finish(m);
 	report_finish(&rp, REPORT_DEFAULT_TOP);
+	/* a trace without devices: no rows, perhaps no array either */
+	assert_int_equal(model_snapshot(m, model_now(m), MODEL_SORT_RATE, false,
+					NULL, &snap), 0);
+	report_sort_rows(&snap);
+	assert_int_equal(snap.nrows, 0);
 	d = report_dev(&rp, "vfio 0000:99:00.0");
 	assert_non_null(d);
 	assert_int_equal(d->nits, 0);
