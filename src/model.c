@@ -790,9 +790,15 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	b->last_dev = dev;
 	recent_add(m, rp->report_id, dev + 1);
 
-	d->row.pid = r.task.pid;
-	memcpy(d->row.comm, r.task.comm, IOVA_COMM_LEN);
-	d->row.comm[IOVA_COMM_LEN - 1] = '\0';
+	/*
+	 * A report whose task the tracer did not see (pid 0) keeps the
+	 * process that asked before: the device still belongs to it.
+	 */
+	if (r.task.pid || !d->row.pid) {
+		d->row.pid = r.task.pid;
+		memcpy(d->row.comm, r.task.comm, IOVA_COMM_LEN);
+		d->row.comm[IOVA_COMM_LEN - 1] = '\0';
+	}
 	d->row.reports++;
 	d->row.dirty_bytes += r.dirty_pages * r.page_size;
 	d->row.set_calls += r.set_calls;
