@@ -30,7 +30,7 @@
 
 #include "model.h"
 
-#define VIEW_FILTER_LEN		32
+#define VIEW_FILTER_LEN		64
 
 enum view_mode {
 	VIEW_LIST = 0,		/* the device table */
@@ -65,6 +65,7 @@ struct view_state {
 	int nrows;			/* rows in the last synced snapshot */
 	int page;			/* rows the table area holds */
 	char sel_name[MODEL_NAME_LEN];	/* selection follows the device */
+	int hscroll;			/* Right/Left: table columns scrolled off */
 };
 
 void view_state_init(struct view_state *s);
@@ -85,8 +86,12 @@ unsigned int view_key(struct view_state *s, int key);
  */
 void view_state_sync(struct view_state *s, const struct model_snapshot *snap);
 
-/* The keys of a mode, "q quit  j/k select ...", for the footer. */
-size_t view_footer(const struct view_state *s, char *buf, size_t len);
+/*
+ * The keys of a mode, "q quit  j/k select ...", for the footer: whole
+ * entries that fit width (-1: all), "? help" always among them.
+ */
+size_t view_footer(const struct view_state *s, char *buf, size_t len,
+		   int width);
 
 /* Help lines, one per bound key; returns NULL past the last one. */
 const char *view_help_line(const struct view_state *s, unsigned int i,
@@ -99,8 +104,7 @@ int view_sort_parse(const char *name, enum model_sort *out);
 /* Columns of the device table, left to right. */
 enum view_col {
 	VIEW_COL_MARK = 0,	/* '*' on the hottest device */
-	VIEW_COL_DEVICE,
-	VIEW_COL_PATH,
+	VIEW_COL_DEVICE,	/* its name says the path: "vfio ...", "iommufd ..." */
 	VIEW_COL_PID,
 	VIEW_COL_COMM,
 	VIEW_COL_REPS,
@@ -130,19 +134,45 @@ struct view_layout {
 	int detail_h;
 	int footer_y;
 	unsigned int colmask;	/* 1u << VIEW_COL_* that fit */
-	int name_w;		/* width of the device column */
+	int width[VIEW_NCOLS];	/* of each column shown */
+	int skip;		/* columns scrolled off left (hscroll, clamped) */
+	int max_skip;		/* Right stops here: the last column is shown */
+	bool more_right;	/* a column that did not fit lies to the right */
 };
 
 /*
- * Fit the screen: lines x cols, the mode, and the longest device name of
- * the snapshot (the device column grows to it while the width allows).
- * Columns that do not fit are dropped least useful first.
+ * How wide the snapshot's cells are: the variable columns (device name,
+ * pid, comm, hot region) take the width of their longest cell, in limits.
+ */
+struct view_fit {
+	int name, pid, comm, hot;
+};
+
+void view_fit_of(const struct model_snapshot *snap, struct view_fit *fit);
+
+/*
+ * Fit the screen: lines x cols, the mode, the widths the cells want (NULL:
+ * the narrowest) and how many table columns the user scrolled off to the
+ * left (Right/Left; the mark and the device never scroll). Unscrolled,
+ * columns that do not fit are dropped in an order a user would choose
+ * (hot region, %dirty, pages, reports, comm, pid, trend), after long
+ * names are cut to a middle ellipsis; scrolled, the columns right of the
+ * skipped ones are shown while they fit.
  */
 void view_layout(struct view_layout *l, int lines, int cols,
-		 enum view_mode mode, int name_max);
+		 enum view_mode mode, const struct view_fit *fit, int skip);
 
 /* Longest row name of a snapshot. */
 int view_name_max(const struct model_snapshot *snap);
+
+/*
+ * Text cut to width columns with one ellipsis in the middle, keeping more
+ * of the end (a BDF's function, a UUID's last group): "vfio 83b8~e0fa1001".
+ * The ellipsis is U+2026 after view_format_utf8(true) (the curses view on
+ * a UTF-8 terminal), '~' otherwise.
+ */
+size_t view_fmt_middle(char *buf, size_t len, const char *text, int width);
+void view_format_utf8(bool on);
 
 /* Row with the highest dirty rate above zero, or -1: the hot spot. */
 int view_hottest(const struct model_snapshot *snap);

@@ -26,11 +26,13 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 {
 	char line[1024];
 	struct view_layout l;
+	struct view_fit fit;
 	int hot = view_hottest(snap);
 	uint32_t i;
 	int k;
 
-	view_layout(&l, 1024, BATCH_WIDTH, VIEW_LIST, view_name_max(snap));
+	view_fit_of(snap, &fit);
+	view_layout(&l, 1024, BATCH_WIDTH, VIEW_LIST, &fit, 0);
 	for (k = 0; k < VIEW_HEADER_LINES; k++)
 		put_line(f, line, view_format_header(line, sizeof(line), k, meta,
 						     s, snap, BATCH_WIDTH));
@@ -39,7 +41,14 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 		put_line(f, line, view_format_row(line, sizeof(line), &l,
 						  &snap->rows[i], (int)i == hot));
 	if (hot >= 0) {
+		const struct model_row *r = &snap->rows[hot];
+		char range[48];
+
 		/* where the hottest device dirties, over its tracked range */
+		view_fmt_region(range, sizeof(range), r->tracked_iova,
+				r->tracked_length);
+		fprintf(f, "heat of the hottest, %.*s, over its tracked %s:\n",
+			MODEL_NAME_LEN, r->name, range);
 		for (k = 1; k <= 2; k++)
 			put_line(f, line, view_format_detail(line, sizeof(line), k,
 							     &snap->rows[hot],

@@ -107,7 +107,9 @@ struct view_curses *view_curses_open(FILE *out, FILE *in, const char *term,
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	curs_set(0);
-	vc.colour = has_colors();
+	/* https://no-color.org: present and not empty turns colour off */
+	vc.colour = has_colors() && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	view_format_utf8(vc.utf8);
 	if (vc.colour) {
 		start_color();
 		use_default_colors();
@@ -148,10 +150,19 @@ int view_curses_fd(const struct view_curses *vc)
 	return fileno(vc->in);
 }
 
+/*
+ * A line the format functions fitted to maxw display columns; an ellipsis
+ * takes three bytes and one column, so the byte limit is the string's.
+ */
 static void put(int y, int x, const char *s, int maxw)
 {
-	if (maxw > 0)
-		mvaddnstr(y, x, s, maxw);
+	int n = 0, c = 0;
+
+	while (s[n] && (c < maxw || ((unsigned char)s[n] & 0xc0) == 0x80))
+		if (((unsigned char)s[n++] & 0xc0) != 0x80)
+			c++;
+	if (n > 0)
+		mvaddnstr(y, x, s, n);
 }
 
 /* Colour, or a plain attribute where the terminal has none. */
@@ -316,6 +327,7 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 {
 	char line[LINE_MAX_W];
 	struct view_layout l;
+	struct view_fit fit;
 	int lines, cols, i;
 
 	if (!vc || !vc->screen)
@@ -324,9 +336,10 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 	if (clear)
 		clearok(curscr, TRUE);
 	erase();
+	view_fit_of(snap, &fit);
 	view_layout(&l, lines, cols,
 		    s->mode == VIEW_HELP || s->mode == VIEW_FILTER ? s->back :
-		    s->mode, view_name_max(snap));
+		    s->mode, &fit, s->hscroll);
 	if (l.too_small) {
 		snprintf(line, sizeof(line), "terminal too small: %dx%d, need %dx%d",
 			 cols, lines, VIEW_MIN_COLS, VIEW_MIN_LINES);
@@ -336,6 +349,7 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 		return;
 	}
 	s->page = l.rows_h;
+	s->hscroll = l.skip;	/* Right past the last column stops there */
 	view_state_sync(s, snap);
 
 	for (i = 0; i < l.header_h; i++) {
@@ -356,7 +370,7 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 		draw_rows(vc, &l, s, snap);
 		draw_detail(vc, &l, s, snap);
 	}
-	view_footer(s, line, sizeof(line));
+	view_footer(s, line, sizeof(line), cols);
 	attron(attr_of(vc, PAIR_TITLE, A_REVERSE));
 	mvhline(l.footer_y, 0, ' ', cols);
 	put(l.footer_y, 0, line, cols);

@@ -11,38 +11,63 @@
 
 #include "view.h"
 
+static size_t fitted(int n, size_t len);
+
 struct view_coldef {
 	const char *title;
-	int width;		/* DEVICE: the minimum, grown by the layout */
+	int min, max;		/* cell width; variable columns fit their cells */
+	int soft;		/* a narrow screen cuts cells to this first */
 	bool right;		/* numbers are right-aligned */
 };
 
 static const struct view_coldef cols[VIEW_NCOLS] = {
-	[VIEW_COL_MARK] = { "", 1, false },
-	[VIEW_COL_DEVICE] = { "DEVICE", VIEW_NAME_MIN, false },
-	[VIEW_COL_PATH] = { "PATH", 7, false },
-	[VIEW_COL_PID] = { "PID", 7, true },
-	[VIEW_COL_COMM] = { "COMM", IOVA_COMM_LEN - 1, false },
-	[VIEW_COL_REPS] = { "REP/s", 7, true },
-	[VIEW_COL_PAGES] = { "PG/REP", 9, true },
-	[VIEW_COL_RATE] = { "DIRTY MiB/s", 11, true },
-	[VIEW_COL_PCT] = { "%DIRTY", 6, true },
-	[VIEW_COL_TREND] = { "TREND", 10, false },
-	[VIEW_COL_HOT] = { "HOT REGION", 20, false },
+	[VIEW_COL_MARK] = { "", 1, 1, 1, false },
+	[VIEW_COL_DEVICE] = { "DEVICE", VIEW_NAME_MIN, MODEL_NAME_LEN - 1, 20, false },
+	[VIEW_COL_PID] = { "PID", 3, 7, 7, true },
+	[VIEW_COL_COMM] = { "COMM", 4, IOVA_COMM_LEN - 1, 8, false },
+	[VIEW_COL_REPS] = { "REP/s", 5, 5, 5, true },
+	[VIEW_COL_PAGES] = { "PG/REP", 8, 8, 8, true },
+	[VIEW_COL_RATE] = { "DIRTY MiB/s", 11, 11, 11, true },
+	[VIEW_COL_PCT] = { "%DIRTY", 6, 6, 6, true },
+	[VIEW_COL_TREND] = { "TREND", 10, 10, 10, false },
+	[VIEW_COL_HOT] = { "HOT REGION", 10, 24, 24, false },
 };
 
-/* The order in which columns give way on a narrow terminal. */
+/*
+ * The order in which columns give way on a narrow terminal: the hot region
+ * is in the header and the detail panel too; the trend, who dirties (pid,
+ * comm) and how fast stay longest.
+ */
 static const enum view_col drop_order[] = {
-	VIEW_COL_PID, VIEW_COL_COMM, VIEW_COL_PATH, VIEW_COL_PAGES,
-	VIEW_COL_REPS, VIEW_COL_HOT, VIEW_COL_TREND, VIEW_COL_PCT,
+	VIEW_COL_HOT, VIEW_COL_PCT, VIEW_COL_PAGES, VIEW_COL_REPS,
+	VIEW_COL_COMM, VIEW_COL_PID, VIEW_COL_TREND,
 };
 
-/* A device column wider than this is shrunk before any column is dropped. */
-#define NAME_SOFT_MAX	24
+#define NDROP	(int)(sizeof(drop_order) / sizeof(drop_order[0]))
+/* columns right of the device scroll with Right/Left */
+#define FIRST_SCROLL	VIEW_COL_PID
 
-static int col_width(const struct view_layout *l, int c)
+static bool utf8_ellipsis;
+
+void view_format_utf8(bool on)
 {
-	return c == VIEW_COL_DEVICE ? l->name_w : cols[c].width;
+	utf8_ellipsis = on;
+}
+
+/* Display columns of a UTF-8 string: continuation bytes take none. */
+static int text_cols(const char *t)
+{
+	int n = 0;
+
+	for (; *t; t++)
+		if (((unsigned char)*t & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
 }
 
 static int line_width(const struct view_layout *l)
@@ -51,15 +76,51 @@ static int line_width(const struct view_layout *l)
 
 	for (c = 0; c < VIEW_NCOLS; c++)
 		if (l->colmask & (1u << c))
-			w += col_width(l, c) + (w ? 1 : 0);
+			w += l->width[c] + (w ? 1 : 0);
 	return w;
 }
 
-void view_layout(struct view_layout *l, int lines, int ncols,
-		 enum view_mode mode, int name_max)
+/* Shrink column c towards floor by what the line is too wide. */
+static void shrink(struct view_layout *l, int c, int floor)
 {
-	size_t i;
-	int rest;
+	int over = line_width(l) - l->cols;
+
+	if (over > 0 && l->width[c] > floor)
+		l->width[c] = l->width[c] - over < floor ? floor :
+			l->width[c] - over;
+}
+
+/* Grow column c towards want while the line has room. */
+static void grow(struct view_layout *l, int c, int want)
+{
+	int room = l->cols - line_width(l);
+
+	if (room > 0 && want > l->width[c])
+		l->width[c] += want - l->width[c] < room ? want - l->width[c] : room;
+}
+
+/* The columns right of the device, from the first scrolled off: a window. */
+static void fit_window(struct view_layout *l, int skip)
+{
+	int c;
+
+	l->colmask = (1u << VIEW_COL_MARK) | (1u << VIEW_COL_DEVICE);
+	shrink(l, VIEW_COL_DEVICE, 1);
+	for (c = FIRST_SCROLL + skip; c < VIEW_NCOLS; c++) {
+		l->colmask |= 1u << c;
+		if (line_width(l) > l->cols) {
+			l->colmask &= ~(1u << c);
+			l->more_right = true;
+			break;
+		}
+	}
+}
+
+void view_layout(struct view_layout *l, int lines, int ncols,
+		 enum view_mode mode, const struct view_fit *fit, int skip)
+{
+	static const struct view_fit none;
+	int rest, i, c, want[VIEW_NCOLS];
 
 	memset(l, 0, sizeof(*l));
 	l->lines = lines;
@@ -68,27 +129,54 @@ void view_layout(struct view_layout *l, int lines, int ncols,
 		l->too_small = true;
 		return;
 	}
+	if (!fit)
+		fit = &none;
+	for (c = 0; c < VIEW_NCOLS; c++)
+		want[c] = cols[c].min;
+	want[VIEW_COL_DEVICE] = clampi(fit->name, cols[VIEW_COL_DEVICE].min,
+				       cols[VIEW_COL_DEVICE].max);
+	want[VIEW_COL_PID] = clampi(fit->pid, cols[VIEW_COL_PID].min,
+				    cols[VIEW_COL_PID].max);
+	want[VIEW_COL_COMM] = clampi(fit->comm, cols[VIEW_COL_COMM].min,
+				     cols[VIEW_COL_COMM].max);
+	want[VIEW_COL_HOT] = clampi(fit->hot, cols[VIEW_COL_HOT].min,
+				    cols[VIEW_COL_HOT].max);
+	memcpy(l->width, want, sizeof(l->width));
 
+	/* every column, cells cut to their soft width, then dropped in order */
 	l->colmask = (1u << VIEW_NCOLS) - 1;
-	l->name_w = name_max;
-	if (l->name_w < VIEW_NAME_MIN)
-		l->name_w = VIEW_NAME_MIN;
-	if (l->name_w > MODEL_NAME_LEN - 1)
-		l->name_w = MODEL_NAME_LEN - 1;
-	if (line_width(l) > ncols && l->name_w > NAME_SOFT_MAX) {
-		l->name_w -= line_width(l) - ncols;
-		if (l->name_w < NAME_SOFT_MAX)
-			l->name_w = NAME_SOFT_MAX;
-	}
-	for (i = 0; i < sizeof(drop_order) / sizeof(drop_order[0]); i++) {
-		if (line_width(l) <= ncols)
-			break;
+	shrink(l, VIEW_COL_DEVICE, cols[VIEW_COL_DEVICE].soft);
+	shrink(l, VIEW_COL_COMM, cols[VIEW_COL_COMM].soft);
+	for (i = 0; i < NDROP && line_width(l) > ncols; i++)
 		l->colmask &= ~(1u << drop_order[i]);
+	{
+		/* Right scrolls until the last column shows */
+		if (l->colmask != (1u << VIEW_NCOLS) - 1) {
+			struct view_layout t = *l;
+
+			for (i = 1; FIRST_SCROLL + i < VIEW_NCOLS; i++) {
+				t.more_right = false;
+				memcpy(t.width, l->width, sizeof(t.width));
+				fit_window(&t, i);
+				if (!t.more_right)
+					break;
+			}
+			l->max_skip = i;
+		}
 	}
-	if (line_width(l) > ncols)
-		l->name_w -= line_width(l) - ncols;
-	if (l->name_w < 1)
-		l->name_w = 1;
+	l->more_right = false;
+	l->skip = clampi(skip, 0, VIEW_NCOLS);
+	if (l->skip > l->max_skip)
+		l->skip = l->max_skip;
+	if (l->skip)
+		fit_window(l, l->skip);
+	else
+		l->more_right = l->colmask != (1u << VIEW_NCOLS) - 1;
+	/* what is left over goes back to the names, then to comm */
+	grow(l, VIEW_COL_DEVICE, want[VIEW_COL_DEVICE]);
+	if (l->colmask & (1u << VIEW_COL_COMM))
+		grow(l, VIEW_COL_COMM, want[VIEW_COL_COMM]);
+	shrink(l, VIEW_COL_DEVICE, 1);
 
 	/* the header gives way before the table does on a short terminal */
 	l->header_y = 0;
@@ -106,6 +194,27 @@ void view_layout(struct view_layout *l, int lines, int ncols,
 	l->rows_h = rest - l->detail_h;
 }
 
+void view_fit_of(const struct model_snapshot *snap, struct view_fit *fit)
+{
+	char t[48];
+	uint32_t i;
+	int n;
+
+	memset(fit, 0, sizeof(*fit));
+	for (i = 0; snap && i < snap->nrows; i++) {
+		const struct model_row *r = &snap->rows[i];
+
+		n = (int)strnlen(r->name, MODEL_NAME_LEN);
+		fit->name = n > fit->name ? n : fit->name;
+		n = snprintf(t, sizeof(t), "%u", r->pid);
+		fit->pid = n > fit->pid ? n : fit->pid;
+		n = (int)strnlen(r->comm, IOVA_COMM_LEN);
+		fit->comm = n > fit->comm ? n : fit->comm;
+		n = (int)view_fmt_region(t, sizeof(t), r->hot_iova, r->hot_length);
+		fit->hot = n > fit->hot ? n : fit->hot;
+	}
+}
+
 int view_name_max(const struct model_snapshot *snap)
 {
 	int m = 0;
@@ -118,6 +227,23 @@ int view_name_max(const struct model_snapshot *snap)
 			m = n;
 	}
 	return m;
+}
+
+size_t view_fmt_middle(char *buf, size_t len, const char *text, int width)
+{
+	const char *dots = utf8_ellipsis ? "\u2026" : "~";
+	int n = (int)strlen(text), head, tail;
+
+	if (!len)
+		return 0;
+	if (width < 0 || n <= width || width < 3)
+		return fitted(snprintf(buf, len, "%.*s", width < 0 ? n : width,
+				       text), len);
+	/* two fifths before the ellipsis, the rest after it */
+	head = (width - 1) * 2 / 5;
+	tail = width - 1 - head;
+	return fitted(snprintf(buf, len, "%.*s%s%s", head, text, dots,
+			       text + n - tail), len);
 }
 
 int view_hottest(const struct model_snapshot *snap)
@@ -206,13 +332,13 @@ size_t view_fmt_region(char *buf, size_t len, uint64_t iova, uint64_t length)
 
 /*
  * Put text into a column: padded to width, cut if longer (the last column
- * may run on: nothing follows it).
+ * may run on: nothing follows it). Widths count display columns, so an
+ * ellipsis of three bytes takes one.
  */
 static size_t put_cell(char *buf, size_t len, size_t off, const char *text,
 		       int width, bool right, bool last)
 {
-	int n = (int)strlen(text);
-	int pad = width - n;
+	int n = text_cols(text), pad = width - n;
 
 	if (off + 1 >= len)
 		return off;
@@ -225,8 +351,11 @@ static size_t put_cell(char *buf, size_t len, size_t off, const char *text,
 			buf[off++] = ' ';
 		pad = 0;
 	}
-	while (n-- > 0 && off + 1 < len)
+	while (*text && off + 1 < len) {
+		if (((unsigned char)*text & 0xc0) != 0x80 && n-- <= 0)
+			break;
 		buf[off++] = *text++;
+	}
 	if (!last)
 		while (pad-- > 0 && off + 1 < len)
 			buf[off++] = ' ';
@@ -253,10 +382,10 @@ int view_col_x(const struct view_layout *l, enum view_col want, int *width)
 			continue;
 		if (c == (int)want) {
 			if (width)
-				*width = col_width(l, c);
+				*width = l->width[c];
 			return x;
 		}
-		x += col_width(l, c) + 1;
+		x += l->width[c] + 1;
 	}
 	return -1;
 }
@@ -275,7 +404,9 @@ enum view_col view_sort_col(enum model_sort sort)
 
 /*
  * The titles are plain text; the header names the sort key and the curses
- * view underlines its column (view_sort_col()).
+ * view underlines its column (view_sort_col()). The mark column holds '<'
+ * when columns are scrolled off to the left, and a '>' closes the line
+ * when some did not fit on the right: Right and Left show them.
  */
 size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 			  const struct view_state *s)
@@ -292,10 +423,17 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 
 		if (!(l->colmask & (1u << c)))
 			continue;
+		if (c == VIEW_COL_MARK && l->skip)
+			t = "<";
 		if (off)
 			off = put_cell(buf, len, off, " ", 1, false, false);
-		off = put_cell(buf, len, off, t, col_width(l, c), cols[c].right,
+		off = put_cell(buf, len, off, t, l->width[c], cols[c].right,
 			       c == last);
+	}
+	if (l->more_right && (int)off + 2 <= l->cols) {
+		while ((int)off < l->cols - 1 && off + 1 < len)
+			buf[off++] = ' ';
+		off = put_cell(buf, len, off, ">", 1, false, true);
 	}
 	return off;
 }
@@ -303,10 +441,12 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 		       const struct model_row *r, bool hottest)
 {
-	char cell[64];
+	char cell[80];
 	int last = last_col(l);
 	size_t off = 0;
 	int c;
+	/* no report this interval: the last report's figures are not its own */
+	bool idle = r->reports_per_s <= 0;
 
 	if (len)
 		buf[0] = '\0';
@@ -318,29 +458,37 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 			snprintf(cell, sizeof(cell), "%s", hottest ? "*" : " ");
 			break;
 		case VIEW_COL_DEVICE:
-			snprintf(cell, sizeof(cell), "%.*s", MODEL_NAME_LEN, r->name);
-			break;
-		case VIEW_COL_PATH:
-			snprintf(cell, sizeof(cell), "%s", view_path_name(r->path));
+			view_fmt_middle(cell, sizeof(cell), r->name, l->width[c]);
 			break;
 		case VIEW_COL_PID:
-			snprintf(cell, sizeof(cell), "%u", r->pid);
+			/* 0: the report ran where the tracer saw no task */
+			if (r->pid)
+				snprintf(cell, sizeof(cell), "%u", r->pid);
+			else
+				snprintf(cell, sizeof(cell), "-");
 			break;
 		case VIEW_COL_COMM:
-			snprintf(cell, sizeof(cell), "%.*s", IOVA_COMM_LEN, r->comm);
+			view_fmt_middle(cell, sizeof(cell), r->comm[0] ? r->comm : "?",
+					l->width[c]);
 			break;
 		case VIEW_COL_REPS:
 			snprintf(cell, sizeof(cell), "%.1f", r->reports_per_s);
 			break;
 		case VIEW_COL_PAGES:
-			snprintf(cell, sizeof(cell), "%llu",
-				 (unsigned long long)r->dirty_pages_last);
+			if (idle)
+				snprintf(cell, sizeof(cell), "-");
+			else
+				snprintf(cell, sizeof(cell), "%llu",
+					 (unsigned long long)r->dirty_pages_last);
 			break;
 		case VIEW_COL_RATE:
 			snprintf(cell, sizeof(cell), "%.1f", r->dirty_mib_s);
 			break;
 		case VIEW_COL_PCT:
-			snprintf(cell, sizeof(cell), "%.1f", r->pct_dirty);
+			if (idle)
+				snprintf(cell, sizeof(cell), "-");
+			else
+				snprintf(cell, sizeof(cell), "%.1f", r->pct_dirty);
 			break;
 		case VIEW_COL_TREND:
 			snprintf(cell, sizeof(cell), "%s", view_trend_name(r->trend));
@@ -351,20 +499,65 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 		}
 		if (off)
 			off = put_cell(buf, len, off, " ", 1, false, false);
-		off = put_cell(buf, len, off, cell, col_width(l, c), cols[c].right,
+		off = put_cell(buf, len, off, cell, l->width[c], cols[c].right,
 			       c == last);
 	}
 	return off;
 }
 
-/* Cut a finished line to the screen width. */
+/* Cut a finished line to the screen width, in display columns. */
 static size_t cut(char *buf, size_t n, int width)
 {
-	if (width >= 0 && n > (size_t)width) {
-		n = (size_t)width;
-		buf[n] = '\0';
+	size_t i;
+	int c = 0;
+
+	if (width < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (((unsigned char)buf[i] & 0xc0) != 0x80 && c++ == width) {
+			buf[i] = '\0';
+			return i;
+		}
 	}
 	return n;
+}
+
+/*
+ * Fields joined by two spaces, each whole or not at all: one that does not
+ * fit in width columns (-1: no limit) is left out and the next is tried,
+ * so a narrow screen loses the details at the end, never half a word.
+ */
+static size_t join(char *buf, size_t len, int width, const char *const *f,
+		   int n)
+{
+	size_t off = strlen(buf);
+	int used = text_cols(buf), i, w;
+	bool sep;
+
+	for (i = 0; i < n; i++) {
+		if (!f[i] || !f[i][0])
+			continue;
+		/* a caller's indent ends in a blank: no separator after it */
+		sep = off && buf[off - 1] != ' ';
+		w = text_cols(f[i]) + (sep ? 2 : 0);
+		if (width >= 0 && used + w > width)
+			continue;
+		off += fitted(snprintf(buf + off, len - off, "%s%s",
+				       sep ? "  " : "", f[i]), len - off);
+		used += w;
+	}
+	return off;
+}
+
+/* Sum of the shown rows' rates: what the rows beside it add up to. */
+static double shown_mib_s(const struct model_snapshot *snap)
+{
+	double v = 0;
+	uint32_t i;
+
+	for (i = 0; i < snap->nrows; i++)
+		v += snap->rows[i].dirty_mib_s;
+	return v;
 }
 
 size_t view_format_header(char *buf, size_t len, int line,
@@ -372,19 +565,30 @@ size_t view_format_header(char *buf, size_t len, int line,
 			  const struct view_state *s,
 			  const struct model_snapshot *snap, int width)
 {
-	char clock[16], speed[32] = "";
+	char f[8][96];
+	const char *fp[8];
 	double t = 0;
-	size_t n = 0;
-	int hot;
+	int hot, i, nf = 0;
 
 	if (!len)
 		return 0;
 	buf[0] = '\0';
+	for (i = 0; i < 8; i++) {
+		f[i][0] = '\0';
+		fp[i] = f[i];
+	}
 	if (snap && meta && snap->now_ns >= meta->t0_ns)
 		t = (double)(snap->now_ns - meta->t0_ns) / 1e9;
 
 	switch (line) {
-	case 0:
+	case 0: {
+		const char *tail[3] = {
+			meta && meta->kernel ? meta->kernel : "?",
+			meta && meta->probe ? meta->probe : "?",
+			meta && meta->layout ? meta->layout : "?",
+		};
+		char clock[16] = "";
+
 		/* the wall clock of the boundary, to line up with other logs */
 		if (snap && meta && meta->wall_offset_ns) {
 			int64_t wall = (int64_t)snap->now_ns + meta->wall_offset_ns;
@@ -393,63 +597,103 @@ size_t view_format_header(char *buf, size_t len, int line,
 			struct tm tm;
 
 			if (wall > 0 && localtime_r(&secs, &tm))
-				n = strftime(clock, sizeof(clock), "%H:%M:%S  ", &tm);
+				strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 		}
-		clock[n] = '\0';
-		/* what is going on first: a narrow screen cuts the details */
+		/* what is going on first: a narrow screen loses the details */
+		snprintf(f[nf++], sizeof(f[0]), "iovatop");
+		snprintf(f[nf++], sizeof(f[0]), "%s", clock);
+		snprintf(f[nf++], sizeof(f[0]), "%s%.64s",
+			 meta && meta->live ? "live" : "replay ",
+			 meta && !meta->live && meta->source ? meta->source : "");
+		snprintf(f[nf++], sizeof(f[0]), "+%.3fs%s%s%s", t,
+			 s && s->paused ? "  [paused]" : "",
+			 meta && meta->at_end ? "  [end of trace]" : "",
+			 meta && meta->trace_incomplete ? "  [trace cut short]" : "");
 		if (s && s->replay && meta && meta->paced)
-			snprintf(speed, sizeof(speed), "  speed x%g", s->speed);
-		n = fitted(snprintf(buf, len,
-			"iovatop  %s%s%s  +%.3fs%s%s%s%s  kernel %s  probe %s  layout %s",
-			clock, meta && meta->live ? "live" : "replay ",
-			meta && !meta->live ? meta->source : "", t, speed,
-			s && s->paused ? "  [paused]" : "",
-			meta && meta->at_end ? "  [end of trace]" : "",
-			meta && meta->trace_incomplete ? "  [trace cut short]" : "",
-			meta && meta->kernel ? meta->kernel : "?",
-			meta && meta->probe ? meta->probe : "?",
-			meta && meta->layout ? meta->layout : "?"),
-			len);
+			snprintf(f[nf++], sizeof(f[0]), "speed x%g", s->speed);
+		snprintf(f[nf++], sizeof(f[0]), "kernel %.80s", tail[0]);
+		snprintf(f[nf++], sizeof(f[0]), "probe %.80s", tail[1]);
+		snprintf(f[nf++], sizeof(f[0]), "layout %.80s", tail[2]);
 		break;
-	case 1:
+	}
+	case 1: {
+		bool filtered;
+		double shown;
+		size_t n;
+
 		if (!snap)
 			break;
-		n = fitted(snprintf(buf, len,
-			"devices %u (%u shown)  dirty %.1f MiB/s  reports %llu  "
-			"lost %llu  anomalies %llu  incomplete %llu",
-			snap->ndevices, snap->nrows, snap->dirty_mib_s,
-			(unsigned long long)snap->reports,
-			(unsigned long long)snap->lost,
-			(unsigned long long)snap->anomalies,
-			(unsigned long long)snap->incomplete), len);
+		filtered = snap->nrows < snap->ndevices;
+		shown = shown_mib_s(snap);
+		snprintf(f[nf++], sizeof(f[0]), "devices %u (%u shown)",
+			 snap->ndevices, snap->nrows);
+		/* the rate of the rows below, of all when a filter hides some */
+		if (filtered)
+			snprintf(f[nf++], sizeof(f[0]), "dirty %.1f of %.1f MiB/s",
+				 shown, snap->dirty_mib_s);
+		else
+			snprintf(f[nf++], sizeof(f[0]), "dirty %.1f MiB/s", shown);
+		snprintf(f[nf++], sizeof(f[0]), "reports %llu",
+			 (unsigned long long)snap->reports);
+		snprintf(f[nf++], sizeof(f[0]), "lost %llu",
+			 (unsigned long long)snap->lost);
+		snprintf(f[nf++], sizeof(f[0]), "anomalies %llu",
+			 (unsigned long long)snap->anomalies);
+		snprintf(f[nf++], sizeof(f[0]), "incomplete %llu",
+			 (unsigned long long)snap->incomplete);
+		n = join(buf, len, -1, fp, nf);
+		if (width < 0 || (int)n <= width)
+			return n;
+		/* short: "devices 1/4", and counters at zero say nothing */
+		buf[0] = '\0';
+		if (filtered)
+			snprintf(f[0], sizeof(f[0]), "devices %u/%u", snap->nrows,
+				 snap->ndevices);
+		else
+			snprintf(f[0], sizeof(f[0]), "devices %u", snap->ndevices);
+		if (!snap->anomalies)
+			f[nf - 2][0] = '\0';
+		if (!snap->incomplete)
+			f[nf - 1][0] = '\0';
 		break;
+	}
 	case 2: {
-		char region[48];
+		char region[48], name[MODEL_NAME_LEN + 8];
+		double hidden;
 
 		hot = view_hottest(snap);
 		if (hot >= 0) {
 			const struct model_row *r = &snap->rows[hot];
+			int nw = width < 0 ? -1 : width - 54 < 12 ? 12 : width - 54;
 
+			view_fmt_middle(name, sizeof(name), r->name, nw);
 			view_fmt_region(region, sizeof(region), r->hot_iova,
 					r->hot_length);
-			n = fitted(snprintf(buf, len,
-				"hottest %s  %.1f MiB/s  in %s", r->name,
-				r->dirty_mib_s, region), len);
+			snprintf(f[nf++], sizeof(f[0]), "hottest %s", name);
+			snprintf(f[nf++], sizeof(f[0]), "%.1f MiB/s", r->dirty_mib_s);
+			snprintf(f[nf++], sizeof(f[0]), "in %s", region);
+		} else if (snap && snap->dirty_mib_s > 0 &&
+			   (hidden = snap->dirty_mib_s - shown_mib_s(snap)) > 0) {
+			snprintf(f[nf++], sizeof(f[0]), "hottest -");
+			snprintf(f[nf++], sizeof(f[0]),
+				 "no shown device dirtied pages (the filter hides %.1f MiB/s)",
+				 hidden);
 		} else {
-			n = fitted(snprintf(buf, len, "hottest -  no dirty pages this interval"),
-				   len);
+			snprintf(f[nf++], sizeof(f[0]), "hottest -");
+			snprintf(f[nf++], sizeof(f[0]), "no dirty pages this interval");
 		}
-		if (s && n + 1 < len)
-			n += fitted(snprintf(buf + n, len - n, "  sort %s%s%s%s%s",
-					     view_sort_name(s->sort),
-					     s->reverse ? " (reversed)" : "",
-					     s->filter[0] ? "  filter \"" : "",
-					     s->filter, s->filter[0] ? "\"" : ""),
-				    len - n);
+		if (s) {
+			snprintf(f[nf++], sizeof(f[0]), "sort %s%s",
+				 view_sort_name(s->sort),
+				 s->reverse ? " (reversed)" : "");
+			if (s->filter[0])
+				snprintf(f[nf++], sizeof(f[0]), "filter \"%.*s\"",
+					 VIEW_FILTER_LEN, s->filter);
+		}
 		break;
 	}
 	}
-	return cut(buf, n, width);
+	return cut(buf, join(buf, len, width, fp, nf), width);
 }
 
 void view_heat_levels(const uint32_t *heat, int nbuckets, int width,
@@ -542,14 +786,26 @@ size_t view_format_detail(char *buf, size_t len, int line,
 		return cut(buf, n, width);
 	}
 	switch (line) {
-	case 0:
+	case 0: {
+		char name[MODEL_NAME_LEN + 8], f[4][80];
+		const char *fp[5] = { name, f[0], f[1], f[2], f[3] };
+
+		/* the name says the path ("vfio ...", "iommufd hwpt ...") */
+		view_fmt_middle(name, sizeof(name), r->name,
+				width < 0 ? -1 : width / 2 < 12 ? 12 : width / 2);
+		if (r->pid)
+			snprintf(f[0], sizeof(f[0]), "pid %u %.*s", r->pid,
+				 IOVA_COMM_LEN, r->comm);
+		else
+			snprintf(f[0], sizeof(f[0]), "task unknown");
 		view_fmt_region(a, sizeof(a), r->tracked_iova, r->tracked_length);
+		snprintf(f[1], sizeof(f[1]), "tracked %s", a);
 		view_fmt_bytes(b, sizeof(b), r->page_size);
-		n = fitted(snprintf(buf, len,
-			"%s  %s  pid %u %.*s  tracked %s  page %s  trend %s",
-			r->name, view_path_name(r->path), r->pid, IOVA_COMM_LEN,
-			r->comm, a, b, view_trend_name(r->trend)), len);
+		snprintf(f[2], sizeof(f[2]), "page %s", b);
+		snprintf(f[3], sizeof(f[3]), "trend %s", view_trend_name(r->trend));
+		n = join(buf, len, width, fp, 5);
 		break;
+	}
 	case 1:
 		if (w < 1 || (size_t)w + VIEW_DETAIL_LABEL_W + 3 > len)
 			break;
@@ -577,6 +833,21 @@ size_t view_format_detail(char *buf, size_t len, int line,
 		}
 		n = fitted(snprintf(buf, len, "%*s%s%*s", VIEW_DETAIL_LABEL_W,
 				    "", a, w + 2 - la, b), len);
+		/* the hot region on the axis of the heat above, in the middle */
+		{
+			char hot[64];
+			int lh = (int)view_fmt_region(b, sizeof(b), r->hot_iova,
+						      r->hot_length);
+
+			lh = snprintf(hot, sizeof(hot), "hot region %s", b);
+			if (r->hot_length && la + lh + lb + 4 <= w + 2 &&
+			    (size_t)n < len) {
+				int x = VIEW_DETAIL_LABEL_W + la +
+					(w + 2 - la - lb - lh) / 2;
+
+				memcpy(buf + x, hot, (size_t)lh);
+			}
+		}
 		break;
 	}
 	case 3:
@@ -597,28 +868,39 @@ size_t view_format_detail(char *buf, size_t len, int line,
 		uint32_t j, nh = r->nhistory < MODEL_HISTORY ? r->nhistory :
 			MODEL_HISTORY;
 		uint64_t mx = 0, last = nh ? r->history[nh - 1] : 0;
+		char f[4][80];
+		const char *fp[4] = { f[0], f[1], f[2], f[3] };
 
 		for (j = 0; j < nh; j++)
 			if (r->history[j] > mx)
 				mx = r->history[j];
-		view_fmt_region(a, sizeof(a), r->hot_iova, r->hot_length);
-		n = fitted(snprintf(buf, len,
-			"%-*sdirty pages per report, last %u: max %llu, now %llu;  hottest %s",
-			VIEW_DETAIL_LABEL_W, "", nh, (unsigned long long)mx,
-			(unsigned long long)last, a), len);
+		/* what the sparkline above plots: one cell per iteration */
+		snprintf(f[0], sizeof(f[0]), "dirty pages per iteration, last %u:", nh);
+		snprintf(f[1], sizeof(f[1]), "max %llu,", (unsigned long long)mx);
+		snprintf(f[2], sizeof(f[2]), "now %llu", (unsigned long long)last);
+		f[3][0] = '\0';	/* the hot region is on the heat's axis */
+		n = fitted(snprintf(buf, len, "%*s", VIEW_DETAIL_LABEL_W, ""), len);
+		n = join(buf, len, width, fp, 4);
 		break;
 	}
-	case 5:
+	case 5: {
+		char f[6][64];
+		const char *fp[6] = { f[0], f[1], f[2], f[3], f[4], f[5] };
+
 		view_fmt_bytes(a, sizeof(a), r->dirty_bytes);
-		n = fitted(snprintf(buf, len,
-			"total reports %llu  dirty %s  set calls %llu  lost %llu  "
-			"anomalies %llu  incomplete %llu",
-			(unsigned long long)r->reports, a,
-			(unsigned long long)r->set_calls,
-			(unsigned long long)r->lost,
-			(unsigned long long)r->anomalies,
-			(unsigned long long)r->incomplete), len);
+		snprintf(f[0], sizeof(f[0]), "total reports %llu",
+			 (unsigned long long)r->reports);
+		snprintf(f[1], sizeof(f[1]), "dirty %s", a);
+		snprintf(f[2], sizeof(f[2]), "set calls %llu",
+			 (unsigned long long)r->set_calls);
+		snprintf(f[3], sizeof(f[3]), "lost %llu", (unsigned long long)r->lost);
+		snprintf(f[4], sizeof(f[4]), "anomalies %llu",
+			 (unsigned long long)r->anomalies);
+		snprintf(f[5], sizeof(f[5]), "incomplete %llu",
+			 (unsigned long long)r->incomplete);
+		n = join(buf, len, width, fp, 6);
 		break;
+	}
 	}
 	return cut(buf, n, width);
 }

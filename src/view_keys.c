@@ -111,6 +111,22 @@ static unsigned int act_end(struct view_state *s, int key)
 	return select_to(s, s->nrows - 1);
 }
 
+/*
+ * Right scrolls the table's columns right of the device one to the left,
+ * so those that did not fit come in; the draw clamps it at the last one.
+ */
+static unsigned int act_scroll(struct view_state *s, int key)
+{
+	if (key == KEY_LEFT) {
+		if (!s->hscroll)
+			return 0;
+		s->hscroll--;
+	} else {
+		s->hscroll++;
+	}
+	return VIEW_R_DRAW;
+}
+
 static unsigned int act_detail(struct view_state *s, int key)
 {
 	(void)key;
@@ -285,6 +301,8 @@ static const struct view_keydef keys[] = {
 	{ 'g', M_TABLE, false, act_home, NULL, NULL, NULL },
 	{ KEY_END, M_TABLE, false, act_end, NULL, NULL, NULL },
 	{ 'G', M_TABLE, false, act_end, NULL, NULL, NULL },
+	{ KEY_RIGHT, M_TABLE, false, act_scroll, "Left/Right", "scroll the columns that do not fit", NULL },
+	{ KEY_LEFT, M_TABLE, false, act_scroll, NULL, NULL, NULL },
 	{ '\n', M(VIEW_LIST), false, act_detail, "Enter", "detail: heatmap and history", "detail" },
 	{ '\r', M(VIEW_LIST), false, act_detail, NULL, NULL, NULL },
 	{ KEY_ENTER, M(VIEW_LIST), false, act_detail, NULL, NULL, NULL },
@@ -339,10 +357,33 @@ unsigned int view_key(struct view_state *s, int key)
 	return VIEW_R_UNBOUND;
 }
 
-size_t view_footer(const struct view_state *s, char *buf, size_t len)
+/*
+ * Which footer entries stay when not all fit: the way out and to help
+ * first, then what top users reach for; they are shown in table order.
+ */
+static const char *const footer_prio[] = {
+	"quit", "help", "back", "keep", "cancel", "detail", "filter", "pause",
+	"step", "sort", "speed", "select", "erase", "clear", "column", "reverse",
+};
+
+#define NPRIO	(sizeof(footer_prio) / sizeof(footer_prio[0]))
+
+static size_t prio_of(const struct view_keydef *k)
 {
-	size_t i, off = 0;
-	int w;
+	size_t i;
+
+	for (i = 0; i < NPRIO; i++)
+		if (!strcmp(k->foot, footer_prio[i]))
+			return i;
+	return NPRIO;
+}
+
+size_t view_footer(const struct view_state *s, char *buf, size_t len,
+		   int width)
+{
+	bool take[NKEYS] = { false };
+	size_t i, p, off = 0;
+	int w, used;
 
 	if (!len)
 		return 0;
@@ -351,10 +392,27 @@ size_t view_footer(const struct view_state *s, char *buf, size_t len)
 		w = snprintf(buf, len, "filter: %s_  ", s->filter);
 		off = w < 0 ? 0 : ((size_t)w >= len ? len - 1 : (size_t)w);
 	}
+	/* choose whole entries by priority until the width is used */
+	used = (int)off;
+	for (p = 0; p <= NPRIO; p++) {
+		for (i = 0; i < NKEYS; i++) {
+			const struct view_keydef *k = &keys[i];
+
+			if (!k->foot || !bound_here(s, k) || prio_of(k) != p)
+				continue;
+			w = (int)(strlen(k->label) + strlen(k->foot)) + 1 +
+				(used ? 2 : 0);
+			if (width >= 0 && used + w > width)
+				continue;
+			take[i] = true;
+			used += w;
+		}
+	}
 	for (i = 0; i < NKEYS && off + 1 < len; i++) {
-		if (!keys[i].foot || !bound_here(s, &keys[i]))
+		if (!take[i])
 			continue;
-		w = snprintf(buf + off, len - off, "%s%s %s", off ? "  " : "",
+		w = snprintf(buf + off, len - off, "%s%s %s",
+			     off && buf[off - 1] != ' ' ? "  " : "",
 			     keys[i].label, keys[i].foot);
 		if (w < 0)
 			break;

@@ -179,9 +179,22 @@ void view_run_finish(struct view_run *r)
 		return;
 	/* the interval the last records fell in, or something to look at */
 	if (r->pending || !r->have_snap) {
+		uint64_t end = model_now(r->model), t;
+
 		if (!r->next_tick_ns)
-			view_run_start(r, model_now(r->model));
-		emit(r, r->next_tick_ns);
+			view_run_start(r, end);
+		/*
+		 * The last interval ends with the last record, not on the grid
+		 * after it: a 3 s trace at interval 30 is not shown at +42 s,
+		 * and its rates are over the time the records cover. Unless
+		 * it is a sliver after a boundary: a report or two over a few
+		 * milliseconds make no rate, so that one keeps its interval.
+		 */
+		t = r->next_tick_ns;
+		if (r->pending && end > r->last_tick_ns && end < t &&
+		    (!r->have_snap || end - r->last_tick_ns >= r->interval_ns / 2))
+			t = end;
+		emit(r, t);
 		r->next_tick_ns += r->interval_ns;
 	} else if (r->vc) {
 		view_run_redraw(r, false);

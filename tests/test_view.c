@@ -18,6 +18,16 @@
 
 static struct model_row rows[3];
 
+/* A layout for names of name_max characters, nothing scrolled. */
+static void layout_n(struct view_layout *l, int lines, int cols,
+		     enum view_mode mode, int name_max)
+{
+	/* the other cells as wide as snap3()'s */
+	struct view_fit fit = { .name = name_max, .pid = 4, .comm = 15, .hot = 16 };
+
+	view_layout(l, lines, cols, mode, &fit, 0);
+}
+
 static void snap3(struct model_snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -71,12 +81,12 @@ static void test_too_small(void **unused)
 	(void)unused;
 	for (lines = 0; lines < VIEW_MIN_LINES; lines++)
 		for (cols = 0; cols < 300; cols += 7) {
-			view_layout(&l, lines, cols, VIEW_DETAIL, 20);
+			layout_n(&l, lines, cols, VIEW_DETAIL, 20);
 			assert_true(l.too_small);
 		}
-	view_layout(&l, 100, VIEW_MIN_COLS - 1, VIEW_LIST, 20);
+	layout_n(&l, 100, VIEW_MIN_COLS - 1, VIEW_LIST, 20);
 	assert_true(l.too_small);
-	view_layout(&l, -5, -5, VIEW_LIST, 0);
+	layout_n(&l, -5, -5, VIEW_LIST, 0);
 	assert_true(l.too_small);
 }
 
@@ -93,7 +103,7 @@ static void test_layout_every_size(void **unused)
 				for (name = 0; name < MODEL_NAME_LEN + 10; name += 13) {
 					int x, w, c, last = -1;
 
-					view_layout(&l, lines, cols, m, name);
+					layout_n(&l, lines, cols, m, name);
 					assert_false(l.too_small);
 					assert_true(l.rows_h >= 1);
 					assert_true(l.header_h >= 1);
@@ -124,35 +134,54 @@ static void test_layout_choices(void **unused)
 
 	(void)unused;
 	/* 120 columns hold every column for a PCI name */
-	view_layout(&l, 40, 120, VIEW_LIST, 17);
+	layout_n(&l, 40, 120, VIEW_LIST, 17);
 	assert_int_equal(l.colmask, (1u << VIEW_NCOLS) - 1);
 	assert_int_equal(l.rows_h, 40 - 1 - VIEW_HEADER_LINES - 1);
 	assert_int_equal(l.detail_h, 0);
-	/* 80 columns: process columns go first, the hot region stays */
-	view_layout(&l, 24, 80, VIEW_LIST, 17);
-	assert_int_equal(view_col_x(&l, VIEW_COL_PID, NULL), -1);
-	assert_int_equal(view_col_x(&l, VIEW_COL_COMM, NULL), -1);
-	assert_true(view_col_x(&l, VIEW_COL_HOT, NULL) >= 0);
+	/*
+	 * 80 columns: who dirties (pid, comm), how often and how much stay;
+	 * the hot region (in the header and the detail) goes first
+	 */
+	layout_n(&l, 24, 80, VIEW_LIST, 17);
+	assert_true(view_col_x(&l, VIEW_COL_PID, NULL) >= 0);
+	assert_true(view_col_x(&l, VIEW_COL_COMM, NULL) >= 0);
+	assert_true(view_col_x(&l, VIEW_COL_REPS, NULL) >= 0);
+	assert_true(view_col_x(&l, VIEW_COL_PAGES, NULL) >= 0);
 	assert_true(view_col_x(&l, VIEW_COL_TREND, NULL) >= 0);
+	assert_int_equal(view_col_x(&l, VIEW_COL_HOT, NULL), -1);
+	assert_true(l.more_right);
+	assert_true(l.max_skip > 0);
+	/* a UUID name is cut to 20 and keeps the same columns */
+	layout_n(&l, 24, 80, VIEW_LIST, 41);
+	assert_true(view_col_x(&l, VIEW_COL_PID, NULL) >= 0);
+	view_col_x(&l, VIEW_COL_DEVICE, &w);
+	assert_true(w >= 20 && w < 41);
 	/* a UUID name is shortened before columns are dropped */
-	view_layout(&l, 24, 150, VIEW_LIST, 41);
+	layout_n(&l, 24, 100, VIEW_LIST, 41);
 	assert_int_equal(l.colmask, (1u << VIEW_NCOLS) - 1);
 	view_col_x(&l, VIEW_COL_DEVICE, &w);
-	assert_true(w >= 24 && w <= 41);
+	assert_true(w >= 20 && w <= 41);
+	/* and shown whole when there is room */
+	layout_n(&l, 24, 132, VIEW_LIST, 41);
+	assert_int_equal(l.colmask, (1u << VIEW_NCOLS) - 1);
+	view_col_x(&l, VIEW_COL_DEVICE, &w);
+	assert_int_equal(w, 41);
+	assert_false(l.more_right);
+	assert_int_equal(l.max_skip, 0);
 	/* detail: its lines, the table keeps the rest */
-	view_layout(&l, 24, 80, VIEW_DETAIL, 17);
+	layout_n(&l, 24, 80, VIEW_DETAIL, 17);
 	assert_int_equal(l.detail_h, VIEW_DETAIL_LINES);
 	assert_int_equal(l.rows_h, 24 - 1 - VIEW_HEADER_LINES - 1 - VIEW_DETAIL_LINES);
 	/* too short for the panel: rows first */
-	view_layout(&l, 8, 80, VIEW_DETAIL, 17);
+	layout_n(&l, 8, 80, VIEW_DETAIL, 17);
 	assert_int_equal(l.header_h, VIEW_HEADER_LINES);
 	assert_int_equal(l.detail_h, 0);
 	assert_int_equal(l.rows_h, 3);
-	view_layout(&l, 9, 80, VIEW_DETAIL, 17);
+	layout_n(&l, 9, 80, VIEW_DETAIL, 17);
 	assert_int_equal(l.detail_h, 3);
 	assert_int_equal(l.rows_h, 1);
 	/* the smallest screen: one header line, titles, one row, footer */
-	view_layout(&l, VIEW_MIN_LINES, VIEW_MIN_COLS, VIEW_DETAIL, 17);
+	layout_n(&l, VIEW_MIN_LINES, VIEW_MIN_COLS, VIEW_DETAIL, 17);
 	assert_false(l.too_small);
 	assert_int_equal(l.header_h, 1);
 	assert_int_equal(l.title_y, 1);
@@ -170,7 +199,7 @@ static void test_rows_fit(void **unused)
 	(void)unused;
 	snap3(&snap);
 	for (cols = VIEW_MIN_COLS; cols < 200; cols++) {
-		view_layout(&l, 30, cols, VIEW_LIST, view_name_max(&snap));
+		layout_n(&l, 30, cols, VIEW_LIST, view_name_max(&snap));
 		view_format_titles(line, sizeof(line), &l, NULL);
 		assert_true(strlen(line) <= (size_t)cols + 20);
 		for (i = 0; i < 3; i++) {
@@ -184,7 +213,7 @@ static void test_rows_fit(void **unused)
 						       NULL, &snap, cols) <= (size_t)cols);
 	}
 	/* a short buffer is cut and terminated */
-	view_layout(&l, 30, 200, VIEW_LIST, 17);
+	layout_n(&l, 30, 200, VIEW_LIST, 17);
 	assert_true(view_format_row(line, 10, &l, &rows[0], false) < 10);
 	assert_int_equal(strlen(line), 9);
 }
@@ -198,12 +227,14 @@ static void test_row_text(void **unused)
 
 	(void)unused;
 	snap3(&snap);
-	view_layout(&l, 40, 200, VIEW_LIST, 17);
+	layout_n(&l, 40, 200, VIEW_LIST, 17);
 	view_format_row(line, sizeof(line), &l, &rows[0], false);
 	x = view_col_x(&l, VIEW_COL_RATE, &w);
 	assert_int_equal(strncmp(line + x, "      512.2", (size_t)w), 0);
 	assert_non_null(strstr(line, "vfio 0000:3b:00.1 "));
 	assert_non_null(strstr(line, " 4242 qemu-system-x86 "));
+	/* the path is the name's first word: no PATH column says it again */
+	assert_null(strstr(line + 3, " vfio "));
 	assert_non_null(strstr(line, " converging "));
 	assert_non_null(strstr(line, "0x140000000+256M"));
 	assert_non_null(strstr(line, " 13107 "));
@@ -271,8 +302,8 @@ static void test_header(void **unused)
 	assert_int_equal(strncmp(line, "iovatop  01:00:04  live  +2.500s", 32), 0);
 	/* cut to the width */
 	assert_int_equal(view_format_header(line, sizeof(line), 1, &meta, &s,
-					    &snap, 12), 12);
-	assert_string_equal(line, "devices 3 (3");
+					    &snap, 12), 9);
+	assert_string_equal(line, "devices 3");
 	/* nothing yet */
 	view_format_header(line, sizeof(line), 1, &meta, &s, NULL, 500);
 	assert_string_equal(line, "");

@@ -316,12 +316,12 @@ static void test_pause_step_speed(void **unused)
 static void test_footer(void **unused)
 {
 	struct view_state s;
-	char buf[256];
+	char buf[256], full[256];
 	size_t n;
 
 	(void)unused;
 	view_state_init(&s);
-	n = view_footer(&s, buf, sizeof(buf));
+	n = view_footer(&s, buf, sizeof(buf), -1);
 	assert_int_equal(n, strlen(buf));
 	assert_non_null(strstr(buf, "q quit"));
 	assert_non_null(strstr(buf, "Enter detail"));
@@ -329,30 +329,54 @@ static void test_footer(void **unused)
 	assert_non_null(strstr(buf, "p pause"));
 	assert_non_null(strstr(buf, "? help"));
 	assert_null(strstr(buf, "step"));
-	/* the keys that matter fit a 100-column terminal */
-	assert_true(strstr(buf, "? help") - buf + 6 <= 100);
+	/* at 80 columns: whole entries only, quit first and help kept */
+	s.replay = true;
+	/* "  " around every entry of the full footer */
+	full[0] = full[1] = ' ';
+	n = view_footer(&s, full + 2, sizeof(full) - 4, -1);
+	strcpy(full + 2 + n, "  ");
+	for (int w = 14; w <= 200; w++) {
+		char *p, *e, ent[300];
+
+		n = view_footer(&s, buf, sizeof(buf), w);
+		assert_true((int)n <= w);
+		assert_non_null(strstr(buf, "? help"));
+		assert_int_equal(strncmp(buf, "q quit", 6), 0);
+		/* no entry cut: each is one of the full footer's, whole */
+		for (p = buf; *p; p = *e ? e + 2 : e) {
+			e = strstr(p, "  ");
+			if (!e)
+				e = p + strlen(p);
+			snprintf(ent, sizeof(ent), "  %.*s  ", (int)(e - p), p);
+			assert_non_null(strstr(full, ent));
+		}
+	}
+	n = view_footer(&s, buf, sizeof(buf), 80);
+	assert_string_equal(buf,
+		"q quit  Enter detail  s sort  / filter  p pause  n/Space step  +/- speed  ? help");
+	s.replay = false;
 
 	s.replay = true;
-	view_footer(&s, buf, sizeof(buf));
+	view_footer(&s, buf, sizeof(buf), -1);
 	assert_non_null(strstr(buf, "n/Space step"));
 	assert_non_null(strstr(buf, "+/- speed"));
 
 	s.mode = VIEW_DETAIL;
-	view_footer(&s, buf, sizeof(buf));
+	view_footer(&s, buf, sizeof(buf), -1);
 	assert_non_null(strstr(buf, "Enter/Esc back"));
 
 	s.mode = VIEW_FILTER;
 	strcpy(s.filter, "3b");
-	view_footer(&s, buf, sizeof(buf));
+	view_footer(&s, buf, sizeof(buf), -1);
 	assert_int_equal(strncmp(buf, "filter: 3b_", 11), 0);
 	assert_non_null(strstr(buf, "Esc cancel"));
 
 	/* a tiny buffer is cut, NUL-terminated */
 	s.mode = VIEW_LIST;
-	n = view_footer(&s, buf, 8);
+	n = view_footer(&s, buf, 8, -1);
 	assert_true(n < 8);
 	assert_int_equal(strlen(buf), n);
-	assert_int_equal(view_footer(&s, buf, 0), 0);
+	assert_int_equal(view_footer(&s, buf, 0, -1), 0);
 }
 
 static void test_help(void **unused)

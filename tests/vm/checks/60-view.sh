@@ -162,10 +162,13 @@ fi
 # time each with its own clock reading, which may round to neighbouring
 # seconds: so pair the sequences at the shift (keys within a second) where
 # they agree best, then every pair must be identical. The live view's first
-# interval started with the live view, not with the recording: skipped.
+# interval started with the live view, not with the recording, and the
+# replay's last ends with the recording's last record: both skipped.
 awk '
 	function secs(k,  a) { split(k, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
 	FNR == 1 { f++ }
+	# the replay ends its last interval with its last record, off the grid
+	/^iovatop  [0-9][0-9]:[0-9][0-9]:[0-9][0-9]  .*\[end of trace\]/ { open = 0; next }
 	/^iovatop  [0-9][0-9]:[0-9][0-9]:[0-9][0-9]  / { n[f]++; key[f, n[f]] = secs($2); open = 1; next }
 	/^$/ { open = 0; next }
 	open { blk[f, n[f]] = blk[f, n[f]] $0 "\n" }
