@@ -525,28 +525,49 @@ static size_t cut(char *buf, size_t n, int width)
 /*
  * Fields joined by two spaces, each whole or not at all: one that does not
  * fit in width columns (-1: no limit) is left out and the next is tried,
- * so a narrow screen loses the details at the end, never half a word.
+ * so a narrow screen loses details, never half a word. With prio, fields
+ * are chosen lowest prio first and shown in their order.
  */
-static size_t join(char *buf, size_t len, int width, const char *const *f,
-		   int n)
+static size_t join_prio(char *buf, size_t len, int width,
+			const char *const *f, const int *prio, int n)
 {
+	bool take[16] = { false };
 	size_t off = strlen(buf);
-	int used = text_cols(buf), i, w;
-	bool sep;
+	int used = text_cols(buf), i, p, w, maxp = 0;
+	/* a caller's indent ends in a blank: no separator after it */
+	bool sep0 = off && buf[off - 1] != ' ';
 
+	if (n > 16)
+		n = 16;
+	for (i = 0; i < n; i++)
+		if (prio && prio[i] > maxp)
+			maxp = prio[i];
+	for (p = 0; p <= maxp; p++) {
+		for (i = 0; i < n; i++) {
+			if ((prio ? prio[i] : 0) != p || !f[i] || !f[i][0])
+				continue;
+			w = text_cols(f[i]) + (used > text_cols(buf) || sep0 ? 2 : 0);
+			if (width >= 0 && used + w > width)
+				continue;
+			take[i] = true;
+			used += w;
+		}
+	}
 	for (i = 0; i < n; i++) {
-		if (!f[i] || !f[i][0])
-			continue;
-		/* a caller's indent ends in a blank: no separator after it */
-		sep = off && buf[off - 1] != ' ';
-		w = text_cols(f[i]) + (sep ? 2 : 0);
-		if (width >= 0 && used + w > width)
+		bool sep = off && buf[off - 1] != ' ';
+
+		if (!take[i])
 			continue;
 		off += fitted(snprintf(buf + off, len - off, "%s%s",
 				       sep ? "  " : "", f[i]), len - off);
-		used += w;
 	}
 	return off;
+}
+
+static size_t join(char *buf, size_t len, int width, const char *const *f,
+		   int n)
+{
+	return join_prio(buf, len, width, f, NULL, n);
 }
 
 /* Sum of the shown rows' rates: what the rows beside it add up to. */
@@ -565,15 +586,16 @@ size_t view_format_header(char *buf, size_t len, int line,
 			  const struct view_state *s,
 			  const struct model_snapshot *snap, int width)
 {
-	char f[8][96];
-	const char *fp[8];
+	char f[10][96];
+	const char *fp[10];
+	int prio[10] = { 0 };
 	double t = 0;
 	int hot, i, nf = 0;
 
 	if (!len)
 		return 0;
 	buf[0] = '\0';
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		f[i][0] = '\0';
 		fp[i] = f[i];
 	}
@@ -600,21 +622,34 @@ size_t view_format_header(char *buf, size_t len, int line,
 				strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 		}
 		/* what is going on first: a narrow screen loses the details */
-		snprintf(f[nf++], sizeof(f[0]), "iovatop");
-		snprintf(f[nf++], sizeof(f[0]), "%s", clock);
-		snprintf(f[nf++], sizeof(f[0]), "%s%.64s",
+		snprintf(f[nf], sizeof(f[0]), "iovatop");
+		prio[nf++] = 0;
+		snprintf(f[nf], sizeof(f[0]), "%s", clock);
+		prio[nf++] = 3;
+		snprintf(f[nf], sizeof(f[0]), "%s%.64s",
 			 meta && meta->live ? "live" : "replay ",
 			 meta && !meta->live && meta->source ? meta->source : "");
-		snprintf(f[nf++], sizeof(f[0]), "+%.3fs%s%s%s", t,
-			 s && s->paused ? "  [paused]" : "",
-			 meta && meta->at_end ? "  [end of trace]" : "",
-			 meta && meta->trace_incomplete ? "  [trace cut short]" : "");
-		if (s && s->replay && meta && meta->paced)
-			snprintf(f[nf++], sizeof(f[0]), "speed x%g", s->speed);
-		snprintf(f[nf++], sizeof(f[0]), "kernel %.80s", tail[0]);
-		snprintf(f[nf++], sizeof(f[0]), "probe %.80s", tail[1]);
-		snprintf(f[nf++], sizeof(f[0]), "layout %.80s", tail[2]);
-		break;
+		prio[nf++] = 4;
+		snprintf(f[nf], sizeof(f[0]), "+%.3fs", t);
+		prio[nf++] = 1;
+		snprintf(f[nf], sizeof(f[0]), "%s", s && s->paused ? "[paused]" : "");
+		prio[nf++] = 2;
+		snprintf(f[nf], sizeof(f[0]), "%s%s",
+			 meta && meta->at_end ? "[end of trace]" : "",
+			 meta && meta->trace_incomplete ?
+			 (meta->at_end ? "  [trace cut short]" : "[trace cut short]") : "");
+		prio[nf++] = 1;
+		if (s && s->replay && meta && meta->paced) {
+			snprintf(f[nf], sizeof(f[0]), "speed x%g", s->speed);
+			prio[nf++] = 5;
+		}
+		snprintf(f[nf], sizeof(f[0]), "kernel %.80s", tail[0]);
+		prio[nf++] = 6;
+		snprintf(f[nf], sizeof(f[0]), "probe %.80s", tail[1]);
+		prio[nf++] = 7;
+		snprintf(f[nf], sizeof(f[0]), "layout %.80s", tail[2]);
+		prio[nf++] = 8;
+		return cut(buf, join_prio(buf, len, width, fp, prio, nf), width);
 	}
 	case 1: {
 		bool filtered;
@@ -876,7 +911,7 @@ size_t view_format_detail(char *buf, size_t len, int line,
 				mx = r->history[j];
 		/* what the sparkline above plots: one cell per iteration */
 		snprintf(f[0], sizeof(f[0]), "dirty pages per iteration, last %u:", nh);
-		snprintf(f[1], sizeof(f[1]), "max %llu,", (unsigned long long)mx);
+		snprintf(f[1], sizeof(f[1]), "max %llu", (unsigned long long)mx);
 		snprintf(f[2], sizeof(f[2]), "now %llu", (unsigned long long)last);
 		f[3][0] = '\0';	/* the hot region is on the heat's axis */
 		n = fitted(snprintf(buf, len, "%*s", VIEW_DETAIL_LABEL_W, ""), len);

@@ -312,6 +312,154 @@ static void test_header(void **unused)
 	assert_int_equal(view_format_header(line, 0, 0, &meta, &s, NULL, 500), 0);
 }
 
+static void test_middle_ellipsis(void **unused)
+{
+	char b[96];
+
+	(void)unused;
+	view_format_utf8(false);
+	view_fmt_middle(b, sizeof(b), "vfio 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", 20);
+	/* the start says the path, the end the UUID's last group */
+	assert_string_equal(b, "vfio 83~e6bfe0fa1001");
+	view_fmt_middle(b, sizeof(b), "vfio 0000:3b:00.2", 12);
+	assert_string_equal(b, "vfio~3b:00.2");		/* the function stays */
+	view_fmt_middle(b, sizeof(b), "vfio 0000:3b:00.2", 17);
+	assert_string_equal(b, "vfio 0000:3b:00.2");	/* fits: whole */
+	view_fmt_middle(b, sizeof(b), "vfio 0000:3b:00.2", 2);
+	assert_string_equal(b, "vf");
+	view_format_utf8(true);
+	view_fmt_middle(b, sizeof(b), "vfio 0000:3b:00.2", 12);
+	assert_string_equal(b, "vfio\u20263b:00.2");
+	view_format_utf8(false);
+	assert_int_equal(view_fmt_middle(b, 0, "x", 5), 0);
+}
+
+/* Each "  "-separated field of part is a whole field of full. */
+static void assert_whole_fields(const char *part, const char *full)
+{
+	char padded[1100], ent[600];
+	const char *p, *e;
+
+	snprintf(padded, sizeof(padded), "  %s  ", full);
+	for (p = part; *p; p = *e ? e + 2 : e) {
+		while (*p == ' ')
+			p++;
+		e = strstr(p, "  ");
+		if (!e)
+			e = p + strlen(p);
+		if (e == p)
+			break;
+		snprintf(ent, sizeof(ent), "  %.*s  ", (int)(e - p), p);
+		if (!strstr(padded, ent))
+			fail_msg("'%.*s' is not a whole field of '%s'", (int)(e - p),
+				 p, full);
+	}
+}
+
+/* Header and detail lines lose whole fields at any width, never half. */
+static void test_whole_fields(void **unused)
+{
+	struct view_meta meta = {
+		.source = "vm-6.12-demo.trace", .kernel = "6.12.117",
+		.probe = "fentry", .layout = "6.11", .t0_ns = 1000000000ull,
+		.at_end = true,
+	};
+	struct model_snapshot snap;
+	struct view_state s;
+	char full[512], line[512];
+	int w, k;
+	static const int detail_lines[] = { 0, 4, 5 };
+
+	(void)unused;
+	view_state_init(&s);
+	s.paused = true;
+	snap3(&snap);
+	view_format_header(full, sizeof(full), 0, &meta, &s, &snap, -1);
+	for (w = VIEW_MIN_COLS; w <= 200; w++) {
+		assert_true(view_format_header(line, sizeof(line), 0, &meta, &s,
+					       &snap, w) <= (size_t)w);
+		assert_whole_fields(line, full);
+		/* what is going on comes first: the time and the state */
+		if (w >= 60)
+			assert_non_null(strstr(line, "[end of trace]"));
+	}
+	for (k = 0; k < 3; k++) {
+		view_format_detail(full, sizeof(full), detail_lines[k], &rows[0], -1);
+		for (w = VIEW_MIN_COLS; w <= 200; w++) {
+			const char *rest;
+
+			view_format_detail(line, sizeof(line), detail_lines[k],
+					   &rows[0], w);
+			assert_true(strlen(line) <= (size_t)w);
+			/* the title's name may be cut in the middle, no more */
+			rest = k == 0 ? strstr(line, "  ") : line;
+			assert_whole_fields(rest ? rest : "", full);
+		}
+	}
+	/* the title names the device once: the path is its first word */
+	view_format_detail(line, sizeof(line), 0, &rows[0], 80);
+	assert_string_equal(line,
+		"vfio 0000:3b:00.1  pid 4242 qemu-system-x86  tracked 0x100000000+4G  page 4 KiB");
+	/* the history line says what the sparkline plots */
+	view_format_detail(line, sizeof(line), 4, &rows[0], 80);
+	assert_non_null(strstr(line, "dirty pages per iteration, last 3:"));
+	assert_null(strstr(line, "per report"));
+}
+
+/* Numbers of an interval without a report are not the last report's. */
+static void test_idle_row(void **unused)
+{
+	struct model_snapshot snap;
+	struct view_layout l;
+	char line[512];
+	int x, w;
+
+	(void)unused;
+	snap3(&snap);
+	layout_n(&l, 40, 200, VIEW_LIST, 41);
+	rows[0].reports_per_s = 0;
+	rows[0].dirty_mib_s = 0;
+	view_format_row(line, sizeof(line), &l, &rows[0], false);
+	x = view_col_x(&l, VIEW_COL_PAGES, &w);
+	assert_int_equal(strncmp(line + x, "       -", (size_t)w), 0);
+	x = view_col_x(&l, VIEW_COL_PCT, &w);
+	assert_int_equal(strncmp(line + x, "     -", (size_t)w), 0);
+	/* a task the tracer did not see: '-' and '?', not 0 and nothing */
+	rows[1].pid = 0;
+	rows[1].comm[0] = '\0';
+	view_format_row(line, sizeof(line), &l, &rows[1], false);
+	x = view_col_x(&l, VIEW_COL_PID, &w);
+	assert_int_equal(line[x + w - 1], '-');
+	x = view_col_x(&l, VIEW_COL_COMM, &w);
+	assert_int_equal(line[x], '?');
+}
+
+/* With a filter the header's rate is the rows', and says of what. */
+static void test_filtered_rate(void **unused)
+{
+	struct view_meta meta = { .source = "t" };
+	struct model_snapshot snap;
+	struct view_state s;
+	char line[512];
+
+	(void)unused;
+	view_state_init(&s);
+	snap3(&snap);
+	/* the filter left only the UUID device, which dirtied nothing */
+	snap.rows = &rows[2];
+	snap.nrows = 1;
+	strcpy(s.filter, "83b8");
+	view_format_header(line, sizeof(line), 1, &meta, &s, &snap, 200);
+	assert_non_null(strstr(line, "dirty 0.0 of 1412.2 MiB/s"));
+	view_format_header(line, sizeof(line), 2, &meta, &s, &snap, 200);
+	assert_non_null(strstr(line,
+		"hottest -  no shown device dirtied pages (the filter hides 1412.2 MiB/s)"));
+	/* nothing hidden: no dirty pages at all */
+	snap.dirty_mib_s = 0;
+	view_format_header(line, sizeof(line), 2, &meta, &s, &snap, 200);
+	assert_non_null(strstr(line, "hottest -  no dirty pages this interval"));
+}
+
 static void test_bytes_region(void **unused)
 {
 	char b[48];
@@ -511,6 +659,10 @@ int main(void)
 		cmocka_unit_test(test_hottest),
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_bytes_region),
+		cmocka_unit_test(test_middle_ellipsis),
+		cmocka_unit_test(test_whole_fields),
+		cmocka_unit_test(test_idle_row),
+		cmocka_unit_test(test_filtered_rate),
 		cmocka_unit_test(test_heat_levels),
 		cmocka_unit_test(test_spark_levels),
 		cmocka_unit_test(test_detail),

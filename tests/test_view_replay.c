@@ -787,6 +787,116 @@ static void test_tmux_recorded_trace(void **unused)
 	run_free(&r);
 }
 
+/* Capture until two captures in a row agree: the screen is drawn. */
+static void capture_settled(void)
+{
+	char prev[sizeof(screen)];
+	int ms;
+
+	capture();
+	for (ms = 0; ms < 5000; ms += 100) {
+		memcpy(prev, screen, sizeof(prev));
+		sleep_ms(100);
+		capture();
+		if (!strcmp(prev, screen))
+			return;
+	}
+}
+
+/* The recording with the UUID device: the longest name there is. */
+static void demo_trace(char *out, size_t len)
+{
+	snprintf(out, len, "%s/data/vm-6.12-demo.trace", tests_dir);
+	if (access(out, R_OK))
+		fail_msg("%s is missing: it is committed with the tests", out);
+}
+
+/*
+ * The screen at the widths people use, 24 lines high (and 45 at 200):
+ * golden screens of the table and, at 80, of the detail panel. At 80 the
+ * UUID is cut in the middle and PID, COMM, REP/s and PG/REP stay; wider,
+ * the hot region comes in and the names are whole.
+ */
+static void test_tmux_widths(void **unused)
+{
+	static const int widths[] = { 80, 100, 132, 200 };
+	char path[800], args[900], name[64];
+	size_t i;
+
+	(void)unused;
+	demo_trace(path, sizeof(path));
+	snprintf(args, sizeof(args), "replay --step %s", path);
+	for (i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		int w = widths[i], h = w == 200 ? 45 : 24;
+		char *p;
+
+		start_sized(w, h, args);
+		WAIT("[paused]");
+		keys("n n");
+		WAIT("+1.930s");
+		WAIT("vfio 0000:3b:00.2");
+		capture_settled();
+		/* no line is wider than the terminal, none is cut mid-word */
+		for (p = screen; *p; ) {
+			char *e = strchr(p, '\n');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			size_t cols = 0, k;
+
+			for (k = 0; k < n; k++)
+				cols += ((unsigned char)p[k] & 0xc0) != 0x80;
+			assert_true(cols <= (size_t)w);
+			p += n + (e ? 1 : 0);
+		}
+		assert_null(strstr(screen, "incompl "));
+		assert_null(strstr(screen, " pau\n"));
+		snprintf(name, sizeof(name), "screen-%dx%d.txt", w, h);
+		tu_golden(name, screen);
+		if (w == 80) {
+			keys("Enter");
+			WAIT("heat  |");
+			capture_settled();
+			assert_null(strstr(screen, "trend DIVER\n"));
+			tu_golden("screen-80x24-detail.txt", screen);
+		}
+		quit_ok();
+	}
+}
+
+/*
+ * At 80 columns the hot region does not fit: Right scrolls the columns
+ * right of the device until it shows, Left brings the first ones back.
+ */
+static void test_tmux_scroll(void **unused)
+{
+	char path[800], args[900], row[256];
+
+	(void)unused;
+	demo_trace(path, sizeof(path));
+	snprintf(args, sizeof(args), "replay --step %s", path);
+	start_sized(80, 24, args);
+	WAIT("[paused]");
+	keys("n");
+	WAIT("+0.930s");
+	WAIT("vfio 0000:3b:00.3");
+	/* the titles end in '>': a column is off screen to the right */
+	assert_true(screen_line("  DEVICE", row, sizeof(row)));
+	assert_int_equal(row[strlen(row) - 1], '>');
+	assert_null(strstr(screen, "HOT REGION"));
+	assert_non_null(strstr(screen, " PID COMM "));
+	keys("Right");
+	WAIT("< DEVICE");
+	assert_null(strstr(screen, " PID "));
+	keys("Right Right Right");
+	WAIT("HOT REGION");
+	assert_true(screen_line("* vfio 0000:af:00.1 ", row, sizeof(row)));
+	assert_non_null(strstr(row, "0x5b0c5000+128M"));
+	/* past the last column Right does nothing, Left comes back */
+	keys("Right Right Right Right Left Left Left Left Left Left Left");
+	WAIT(" PID COMM ");
+	WAIT_GONE("< DEVICE");
+	quit_ok();
+}
+
 static void test_tmux_real_time(void **unused)
 {
 	char args[700];
@@ -821,6 +931,8 @@ int main(void)
 		cmocka_unit_test(test_tmux_zero_rows),
 		cmocka_unit_test(test_tmux_real_time),
 		cmocka_unit_test(test_tmux_recorded_trace),
+		cmocka_unit_test(test_tmux_widths),
+		cmocka_unit_test(test_tmux_scroll),
 	};
 
 	/* VIEW_TEST=test_tmux_keys runs one test while hunting a failure */
