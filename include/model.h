@@ -196,8 +196,9 @@ void model_on_iteration(struct model *m, model_iteration_fn fn, void *ctx);
 int model_apply(void *m, const struct iova_rec_hdr *rec);
 
 /*
- * Rows sorted by sort (reverse flips it), only names containing filter
- * (NULL or "" for all). Rates are over [previous snapshot, now_ns].
+ * Rows sorted by sort (reverse flips it), only the devices filter selects
+ * (include/filter.h; NULL or "" for all). Rates are over [previous
+ * snapshot, now_ns].
  */
 int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		   bool reverse, const char *filter, struct model_snapshot *out);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter.h"
 #include "model.h"
 
 #define DEFAULT_MAX_BITMAP	(64ull << 20)	/* 2 TiB of IOVA at 4 KiB pages */
@@ -1152,7 +1153,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 			d->iv_reports = d->iv_dirty_bytes = 0;
 		}
 		out->dirty_mib_s += d->rate_mib;
-		if (filter && *filter && !strstr(d->row.name, filter))
+		if (filter && *filter && !filter_match(filter, &d->row))
 			continue;
 		r = &m->rows[out->nrows++];
 		*r = d->row;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "filter.h"
 #include "view.h"
 
 #define INTERVAL_MIN_S	0.01
@@ -27,6 +28,7 @@ void view_args_init(struct view_args *a, bool want_file)
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct view_args *a = state->input;
+	char err[200];
 
 	switch (key) {
 	case 'b':
@@ -44,6 +46,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		if (strlen(arg) >= VIEW_FILTER_LEN)
 			argp_error(state, "the filter is longer than %d characters.",
 				   VIEW_FILTER_LEN - 1);
+		if (filter_check(arg, err, sizeof(err)))
+			argp_error(state, "%s", err);
 		a->filter = arg;
 		return 0;
 	case ARGP_KEY_ARG: {
@@ -79,7 +83,7 @@ static const struct argp_option options[] = {
 	{ "batch", 'b', NULL, 0, "Plain text every interval, like top -b (the default when stdout is not a terminal)", 0 },
 	{ "sort", 's', "KEY", 0, "Sort by rate (default), pages, pct, reports or name", 0 },
 	{ "reverse", 'r', NULL, 0, "Reverse the sort", 0 },
-	{ "filter", 'f', "TEXT", 0, "Show only devices whose name contains TEXT", 0 },
+	{ "filter", 'f', "TERMS", 0, "Show only the devices TERMS select: a word the name starts with (3b finds 0000:3b:00.2, not 83b8...), dev=SUBSTRING, pid=N, comm=NAME (comm=qemu* for a prefix), path=vfio|iommufd; all must match", 0 },
 	{ 0 },
 };
 
