@@ -145,6 +145,8 @@ struct model_row {
 	double dirty_mib_s;
 	uint64_t dirty_pages_last;	/* in the last report */
 	uint64_t dirty_pages_iter;	/* in the last finished iteration */
+	uint64_t dirty_pages_total;	/* in all its reports */
+	uint64_t bitmap_pages_total;	/* pages all its reports covered */
 	double pct_dirty;		/* of the last report's bitmap */
 	uint32_t trend;			/* MODEL_TREND_* */
 	uint64_t hot_iova;		/* hottest region in the last reports */
@@ -169,6 +171,7 @@ struct model_row {
 
 struct model_snapshot {
 	uint64_t now_ns;
+	uint64_t start_ns;		/* where the first snapshot's rates began */
 	double interval_s;		/* since the previous snapshot */
 	uint32_t ndevices;		/* before the filter */
 	uint32_t nrows;			/* after the filter */
@@ -202,6 +205,13 @@ int model_apply(void *m, const struct iova_rec_hdr *rec);
  */
 int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		   bool reverse, const char *filter, struct model_snapshot *out);
+
+/*
+ * Sort the numeric keys by totals since the start instead of this
+ * interval (the view's cumulative mode, 'c'): rate by dirty bytes,
+ * reports by their count, pages and pct by their means over all reports.
+ */
+void model_sort_totals(struct model *m, bool totals);
 
 /*
  * The source has ended: reports still open are finished as incomplete (their

@@ -111,7 +111,9 @@ struct model {
 	uint32_t anom_next, nanom;
 
 	uint64_t now_ns, first_ts, last_snap_ns;
+	uint64_t start_ns;		/* where the first snapshot's rates began */
 	bool have_snap;
+	bool totals;			/* sort keys compare totals since start */
 	uint64_t records, by_type[IOVA_REC_TYPE_MAX + 1], unknown_types;
 	uint64_t reports, lost, anomalies, incomplete, not_rebuilt;
 	uint64_t open_reports;
@@ -808,12 +810,14 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	if (flags & IOVA_REPORT_INCOMPLETE)
 		d->row.incomplete++;
 	d->row.dirty_pages_last = r.dirty_pages;
+	d->row.dirty_pages_total += r.dirty_pages;
 	d->row.page_size = r.page_size;
 	d->row.last_ts_ns = r.ts_end_ns;
 	if (r.page_size && r.length) {
 		uint64_t pages = (r.length + r.page_size - 1) / r.page_size;
 
 		d->row.pct_dirty = 100.0 * (double)r.dirty_pages / (double)pages;
+		d->row.bitmap_pages_total += pages;
 	}
 	d->iv_reports++;
 	d->iv_dirty_bytes += r.dirty_pages * r.page_size;
@@ -1078,7 +1082,20 @@ static void expire(struct model *m)
 struct sort_by {
 	enum model_sort key;
 	bool reverse;
+	bool totals;
 };
+
+/* Since the start: a device's dirty pages per report, and their share. */
+static double avg_pages(const struct model_row *r)
+{
+	return r->reports ? (double)r->dirty_pages_total / (double)r->reports : 0;
+}
+
+static double avg_pct(const struct model_row *r)
+{
+	return r->bitmap_pages_total ? 100.0 * (double)r->dirty_pages_total /
+		(double)r->bitmap_pages_total : 0;
+}
 
 static int cmp_double(double a, double b)
 {
@@ -1092,6 +1109,26 @@ static int row_cmp(const void *pa, const void *pb, void *arg)
 	const struct sort_by *by = arg;
 	int c = 0;
 
+	if (by->totals && by->key != MODEL_SORT_NAME) {
+		/* rate: bytes since the start, the same order as their rate */
+		switch (by->key) {
+		case MODEL_SORT_DIRTY:
+			c = cmp_double(avg_pages(b), avg_pages(a));
+			break;
+		case MODEL_SORT_PCT:
+			c = cmp_double(avg_pct(b), avg_pct(a));
+			break;
+		case MODEL_SORT_REPORTS:
+			c = cmp_double((double)b->reports, (double)a->reports);
+			break;
+		default:
+			c = cmp_double((double)b->dirty_bytes, (double)a->dirty_bytes);
+			break;
+		}
+		if (!c)
+			c = strcmp(a->name, b->name);
+		return by->reverse ? -c : c;
+	}
 	switch (by->key) {
 	case MODEL_SORT_RATE:
 		c = cmp_double(b->dirty_mib_s, a->dirty_mib_s);
@@ -1126,6 +1163,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 	expire(m);
 	if (!m->have_snap) {
 		m->last_snap_ns = m->records ? m->first_ts : now_ns;
+		m->start_ns = m->last_snap_ns;
 		m->have_snap = true;
 	}
 	dt = now_ns > m->last_snap_ns ? (double)(now_ns - m->last_snap_ns) / 1e9 : 0;
@@ -1139,6 +1177,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 	}
 	memset(out, 0, sizeof(*out));
 	out->now_ns = now_ns;
+	out->start_ns = m->start_ns;
 	out->interval_s = dt;
 	out->ndevices = m->ndevs;
 	out->rows = m->rows;
@@ -1171,6 +1210,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		m->last_snap_ns = now_ns;
 	by.key = sort < MODEL_SORT_MAX ? sort : MODEL_SORT_RATE;
 	by.reverse = reverse;
+	by.totals = m->totals;
 	if (out->nrows)
 		qsort_r(m->rows, out->nrows, sizeof(*m->rows), row_cmp, &by);
 	out->reports = m->reports;
@@ -1192,6 +1232,11 @@ void model_finish(struct model *m)
 			finish_report(m, m->tab[i], NULL, IOVA_REPORT_INCOMPLETE);
 	for (i = 0; i < m->ndevs; i++)
 		iteration_close(m, &m->devs[i]);
+}
+
+void model_sort_totals(struct model *m, bool totals)
+{
+	m->totals = totals;
 }
 
 uint64_t model_now(const struct model *m)

@@ -639,6 +639,44 @@ static void test_sorting(void **state)
 	model_free(m);
 }
 
+/* Totals since the start: what the view's cumulative mode shows and sorts. */
+static void test_totals(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+	struct model_row *r;
+
+	(void)state;
+	/* b: 1000 pages in the first second, a: 10 + 10 pages, then 400 */
+	report(m, 1 * MS, "0000:00:0b.0", 0, 16 * MiB, 0, 1000);
+	report(m, 2 * MS, "0000:00:0a.0", 0, 16 * MiB, 0, 10);
+	report(m, 3 * MS, "0000:00:0a.0", 0, 16 * MiB, 0, 10);
+	assert_int_equal(model_snapshot(m, SEC, MODEL_SORT_RATE, false, NULL, &s), 0);
+	assert_int_equal(s.start_ns, 1 * MS);
+	report(m, SEC + MS, "0000:00:0a.0", 0, 16 * MiB, 0, 400);
+	assert_int_equal(model_snapshot(m, 2 * SEC, MODEL_SORT_RATE, false, NULL, &s), 0);
+	/* this interval a is the faster */
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:0a.0");
+	r = row(&s, "vfio 0000:00:0a.0");
+	assert_int_equal(r->dirty_pages_total, 420);
+	assert_int_equal(r->bitmap_pages_total, 3 * 4096);
+	assert_int_equal(s.start_ns, 1 * MS);
+	/* since the start b dirtied more */
+	model_sort_totals(m, true);
+	assert_int_equal(model_snapshot(m, 2 * SEC, MODEL_SORT_RATE, false, NULL, &s), 0);
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:0b.0");
+	assert_int_equal(model_snapshot(m, 2 * SEC, MODEL_SORT_REPORTS, false, NULL, &s), 0);
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:0a.0");	/* 3 reports */
+	assert_int_equal(model_snapshot(m, 2 * SEC, MODEL_SORT_DIRTY, false, NULL, &s), 0);
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:0b.0");	/* 1000 vs 140 */
+	assert_int_equal(model_snapshot(m, 2 * SEC, MODEL_SORT_DIRTY, true, NULL, &s), 0);
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:0a.0");
+	model_sort_totals(m, false);
+	assert_int_equal(model_snapshot(m, 2 * SEC, MODEL_SORT_RATE, false, NULL, &s), 0);
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:0a.0");
+	model_free(m);
+}
+
 static void test_bad_records(void **state)
 {
 	struct model *m = new_model(IBD_RULE_CURRENT, 0);
@@ -705,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_not_rebuilt),
 		cmocka_unit_test(test_zero_rows),
 		cmocka_unit_test(test_sorting),
+		cmocka_unit_test(test_totals),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_verify),
 	};
