@@ -214,6 +214,12 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 void model_sort_totals(struct model *m, bool totals);
 
 /*
+ * Keep the rows of one process (the VMM, by pid) together: processes in
+ * the order of their first row in the sort, rows in sort order within.
+ */
+void model_group_by_process(struct model *m, bool group);
+
+/*
  * The source has ended: reports still open are finished as incomplete (their
  * END never came) and open iterations are closed, so the hooks see them.
  */

@@ -66,6 +66,8 @@ struct view_state {
 	int page;			/* rows the table area holds */
 	char sel_name[MODEL_NAME_LEN];	/* selection follows the device */
 	int hscroll;			/* Right/Left: table columns scrolled off */
+	bool cumulative;		/* 'c': totals since the start, not the interval */
+	bool group;			/* 'g': rows grouped by process, with its total */
 };
 
 void view_state_init(struct view_state *s);
@@ -138,6 +140,7 @@ struct view_layout {
 	int skip;		/* columns scrolled off left (hscroll, clamped) */
 	int max_skip;		/* Right stops here: the last column is shown */
 	bool more_right;	/* a column that did not fit lies to the right */
+	bool totals;		/* the cells hold totals since the start */
 };
 
 /*
@@ -146,9 +149,11 @@ struct view_layout {
  */
 struct view_fit {
 	int name, pid, comm, hot;
+	bool totals;		/* cumulative: REPORTS, DIRTY MiB, means */
 };
 
-void view_fit_of(const struct model_snapshot *snap, struct view_fit *fit);
+void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
+		 struct view_fit *fit);
 
 /*
  * Fit the screen: lines x cols, the mode, the widths the cells want (NULL:
@@ -174,8 +179,12 @@ int view_name_max(const struct model_snapshot *snap);
 size_t view_fmt_middle(char *buf, size_t len, const char *text, int width);
 void view_format_utf8(bool on);
 
-/* Row with the highest dirty rate above zero, or -1: the hot spot. */
-int view_hottest(const struct model_snapshot *snap);
+/*
+ * The hottest device: the row that dirtied the most bytes in the period
+ * shown (the interval; with totals, since the start), above zero; or -1.
+ * report ranks by the same measure over the whole trace.
+ */
+int view_hottest(const struct model_snapshot *snap, bool totals);
 
 /* What the header shows besides the snapshot itself. */
 struct view_meta {
@@ -209,6 +218,14 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 			  const struct view_state *s);
 size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 		       const struct model_row *r, bool hottest);
+/*
+ * Grouped by process ('g'): does row idx start a group on a screen whose
+ * first row is top, and the group's total line (its devices' reports and
+ * dirty rates summed, under the same columns).
+ */
+bool view_group_starts(const struct model_snapshot *snap, int idx, int top);
+size_t view_format_group(char *buf, size_t len, const struct view_layout *l,
+			 const struct model_snapshot *snap, int idx);
 /* The column a sort key orders by. */
 enum view_col view_sort_col(enum model_sort sort);
 /* Start column and width of a column in a formatted line; -1 if hidden. */

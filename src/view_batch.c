@@ -27,11 +27,11 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 	char line[1024];
 	struct view_layout l;
 	struct view_fit fit;
-	int hot = view_hottest(snap);
+	int hot = view_hottest(snap, s && s->cumulative);
 	uint32_t i;
 	int k;
 
-	view_fit_of(snap, &fit);
+	view_fit_of(snap, s, &fit);
 	view_layout(&l, 1024, BATCH_WIDTH, VIEW_LIST, &fit, 0);
 	for (k = 0; k < VIEW_HEADER_LINES; k++)
 		put_line(f, line, view_format_header(line, sizeof(line), k, meta,

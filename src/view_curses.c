@@ -194,8 +194,8 @@ static void draw_rows(struct view_curses *vc, const struct view_layout *l,
 		      const struct model_snapshot *snap)
 {
 	char line[LINE_MAX_W];
-	int hot = view_hottest(snap);
-	int i, x, w;
+	int hot = view_hottest(snap, s && s->cumulative);
+	int i, idx, x, w;
 	attr_t bold;
 
 	if (!snap || !snap->nrows) {
@@ -205,13 +205,22 @@ static void draw_rows(struct view_curses *vc, const struct view_layout *l,
 		    l->cols - 2);
 		return;
 	}
-	for (i = 0; i < l->rows_h; i++) {
-		int idx = s->top + i;
+	for (i = 0, idx = s->top; i < l->rows_h; i++, idx++) {
 		const struct model_row *r;
 		int y = l->rows_y + i;
 
 		if (idx < 0 || idx >= (int)snap->nrows)
 			break;
+		if (s->group && view_group_starts(snap, idx, s->top)) {
+			/* the process's total line heads its devices */
+			view_format_group(line, sizeof(line), l, snap, idx);
+			attron(A_BOLD);
+			put(y, 0, line, l->cols);
+			attroff(A_BOLD);
+			if (++i >= l->rows_h)
+				break;
+			y++;
+		}
 		r = &snap->rows[idx];
 		view_format_row(line, sizeof(line), l, r, idx == hot);
 		if (idx == s->selected) {
@@ -336,7 +345,7 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 	if (clear)
 		clearok(curscr, TRUE);
 	erase();
-	view_fit_of(snap, &fit);
+	view_fit_of(snap, s, &fit);
 	view_layout(&l, lines, cols,
 		    s->mode == VIEW_HELP || s->mode == VIEW_FILTER ? s->back :
 		    s->mode, &fit, s->hscroll);
@@ -349,6 +358,14 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 		return;
 	}
 	s->page = l.rows_h;
+	if (s->group && snap) {
+		/* a total line per process shares the rows' lines */
+		uint32_t k, groups = 0;
+
+		for (k = 0; k < snap->nrows; k++)
+			groups += view_group_starts(snap, (int)k, 0);
+		s->page = l.rows_h - (int)groups > 1 ? l.rows_h - (int)groups : 1;
+	}
 	s->hscroll = l.skip;	/* Right past the last column stops there */
 	view_state_sync(s, snap);
 

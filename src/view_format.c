@@ -25,7 +25,7 @@ static const struct view_coldef cols[VIEW_NCOLS] = {
 	[VIEW_COL_DEVICE] = { "DEVICE", VIEW_NAME_MIN, MODEL_NAME_LEN - 1, 20, false },
 	[VIEW_COL_PID] = { "PID", 3, 7, 7, true },
 	[VIEW_COL_COMM] = { "COMM", 4, IOVA_COMM_LEN - 1, 8, false },
-	[VIEW_COL_REPS] = { "REP/s", 5, 5, 5, true },
+	[VIEW_COL_REPS] = { "REP/s", 5, 5, 5, true },	/* totals: REPORTS, 7 */
 	[VIEW_COL_PAGES] = { "PG/REP", 8, 8, 8, true },
 	[VIEW_COL_RATE] = { "DIRTY MiB/s", 11, 11, 11, true },
 	[VIEW_COL_PCT] = { "%DIRTY", 6, 6, 6, true },
@@ -131,6 +131,7 @@ void view_layout(struct view_layout *l, int lines, int ncols,
 	}
 	if (!fit)
 		fit = &none;
+	l->totals = fit->totals;
 	for (c = 0; c < VIEW_NCOLS; c++)
 		want[c] = cols[c].min;
 	want[VIEW_COL_DEVICE] = clampi(fit->name, cols[VIEW_COL_DEVICE].min,
@@ -141,6 +142,8 @@ void view_layout(struct view_layout *l, int lines, int ncols,
 				     cols[VIEW_COL_COMM].max);
 	want[VIEW_COL_HOT] = clampi(fit->hot, cols[VIEW_COL_HOT].min,
 				    cols[VIEW_COL_HOT].max);
+	if (fit->totals)
+		want[VIEW_COL_REPS] = 7;	/* "REPORTS" */
 	memcpy(l->width, want, sizeof(l->width));
 
 	/* every column, cells cut to their soft width, then dropped in order */
@@ -194,13 +197,15 @@ void view_layout(struct view_layout *l, int lines, int ncols,
 	l->rows_h = rest - l->detail_h;
 }
 
-void view_fit_of(const struct model_snapshot *snap, struct view_fit *fit)
+void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
+		 struct view_fit *fit)
 {
 	char t[48];
 	uint32_t i;
 	int n;
 
 	memset(fit, 0, sizeof(*fit));
+	fit->totals = s && s->cumulative;
 	for (i = 0; snap && i < snap->nrows; i++) {
 		const struct model_row *r = &snap->rows[i];
 
@@ -246,15 +251,19 @@ size_t view_fmt_middle(char *buf, size_t len, const char *text, int width)
 			       text + n - tail), len);
 }
 
-int view_hottest(const struct model_snapshot *snap)
+int view_hottest(const struct model_snapshot *snap, bool totals)
 {
 	int best = -1;
 	uint32_t i;
 
 	for (i = 0; snap && i < snap->nrows; i++) {
-		if (snap->rows[i].dirty_mib_s <= 0)
+		const struct model_row *r = &snap->rows[i];
+		double v = totals ? (double)r->dirty_bytes : r->dirty_mib_s;
+
+		if (v <= 0)
 			continue;
-		if (best < 0 || snap->rows[i].dirty_mib_s > snap->rows[best].dirty_mib_s)
+		if (best < 0 || v > (totals ? (double)snap->rows[best].dirty_bytes :
+				     snap->rows[best].dirty_mib_s))
 			best = (int)i;
 	}
 	return best;
@@ -425,6 +434,11 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 			continue;
 		if (c == VIEW_COL_MARK && l->skip)
 			t = "<";
+		/* cumulative: what the cells hold since the start */
+		if (l->totals && c == VIEW_COL_REPS)
+			t = "REPORTS";
+		if (l->totals && c == VIEW_COL_RATE)
+			t = "DIRTY MiB";
 		if (off)
 			off = put_cell(buf, len, off, " ", 1, false, false);
 		off = put_cell(buf, len, off, t, l->width[c], cols[c].right,
@@ -445,8 +459,11 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 	int last = last_col(l);
 	size_t off = 0;
 	int c;
-	/* no report this interval: the last report's figures are not its own */
-	bool idle = r->reports_per_s <= 0;
+	/*
+	 * No report this interval: the last report's figures are not its
+	 * own. With totals, a device always has its means (or none yet).
+	 */
+	bool idle = l->totals ? !r->reports : r->reports_per_s <= 0;
 
 	if (len)
 		buf[0] = '\0';
@@ -472,21 +489,36 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 					l->width[c]);
 			break;
 		case VIEW_COL_REPS:
-			snprintf(cell, sizeof(cell), "%.1f", r->reports_per_s);
+			if (l->totals)
+				snprintf(cell, sizeof(cell), "%llu",
+					 (unsigned long long)r->reports);
+			else
+				snprintf(cell, sizeof(cell), "%.1f", r->reports_per_s);
 			break;
 		case VIEW_COL_PAGES:
 			if (idle)
 				snprintf(cell, sizeof(cell), "-");
+			else if (l->totals)
+				snprintf(cell, sizeof(cell), "%.0f",
+					 (double)r->dirty_pages_total / (double)r->reports);
 			else
 				snprintf(cell, sizeof(cell), "%llu",
 					 (unsigned long long)r->dirty_pages_last);
 			break;
 		case VIEW_COL_RATE:
-			snprintf(cell, sizeof(cell), "%.1f", r->dirty_mib_s);
+			if (l->totals)
+				snprintf(cell, sizeof(cell), "%.1f",
+					 (double)r->dirty_bytes / (1 << 20));
+			else
+				snprintf(cell, sizeof(cell), "%.1f", r->dirty_mib_s);
 			break;
 		case VIEW_COL_PCT:
-			if (idle)
+			if (idle || (l->totals && !r->bitmap_pages_total))
 				snprintf(cell, sizeof(cell), "-");
+			else if (l->totals)
+				snprintf(cell, sizeof(cell), "%.1f", 100.0 *
+					 (double)r->dirty_pages_total /
+					 (double)r->bitmap_pages_total);
 			else
 				snprintf(cell, sizeof(cell), "%.1f", r->pct_dirty);
 			break;
@@ -503,6 +535,53 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 			       c == last);
 	}
 	return off;
+}
+
+bool view_group_starts(const struct model_snapshot *snap, int idx, int top)
+{
+	return idx == top || idx <= 0 ||
+	       snap->rows[idx].pid != snap->rows[idx - 1].pid;
+}
+
+size_t view_format_group(char *buf, size_t len, const struct view_layout *l,
+			 const struct model_snapshot *snap, int idx)
+{
+	struct model_row g;
+	int a = idx, b = idx, k, x, w;
+	size_t n;
+
+	if (len)
+		buf[0] = '\0';
+	if (!snap || idx < 0 || idx >= (int)snap->nrows)
+		return 0;
+	while (a > 0 && snap->rows[a - 1].pid == snap->rows[idx].pid)
+		a--;
+	while (b + 1 < (int)snap->nrows && snap->rows[b + 1].pid == snap->rows[idx].pid)
+		b++;
+	memset(&g, 0, sizeof(g));
+	snprintf(g.name, sizeof(g.name), "= %d device%s", b - a + 1,
+		 b > a ? "s" : "");
+	g.pid = snap->rows[idx].pid;
+	memcpy(g.comm, snap->rows[idx].comm, sizeof(g.comm));
+	for (k = a; k <= b; k++) {
+		g.reports_per_s += snap->rows[k].reports_per_s;
+		g.dirty_mib_s += snap->rows[k].dirty_mib_s;
+		g.reports += snap->rows[k].reports;
+		g.dirty_bytes += snap->rows[k].dirty_bytes;
+	}
+	n = view_format_row(buf, len, l, &g, false);
+	/* per-report figures, trend and region belong to devices, not sums */
+	for (k = 0; k < VIEW_NCOLS; k++) {
+		if (k != VIEW_COL_PAGES && k != VIEW_COL_PCT &&
+		    k != VIEW_COL_TREND && k != VIEW_COL_HOT)
+			continue;
+		x = view_col_x(l, (enum view_col)k, &w);
+		while (x >= 0 && w-- > 0 && (size_t)x < n)
+			buf[x++] = ' ';
+	}
+	while (n && buf[n - 1] == ' ')
+		buf[--n] = '\0';
+	return n;
 }
 
 /* Cut a finished line to the screen width, in display columns. */
@@ -663,7 +742,16 @@ size_t view_format_header(char *buf, size_t len, int line,
 		snprintf(f[nf++], sizeof(f[0]), "devices %u (%u shown)",
 			 snap->ndevices, snap->nrows);
 		/* the rate of the rows below, of all when a filter hides some */
-		if (filtered)
+		if (s && s->cumulative) {
+			double mib = 0, secs = snap->now_ns > snap->start_ns ?
+				(double)(snap->now_ns - snap->start_ns) / 1e9 : 0;
+			uint32_t i;
+
+			for (i = 0; i < snap->nrows; i++)
+				mib += (double)snap->rows[i].dirty_bytes / (1 << 20);
+			snprintf(f[nf++], sizeof(f[0]), "dirty %.1f MiB in %.1fs",
+				 mib, secs);
+		} else if (filtered)
 			snprintf(f[nf++], sizeof(f[0]), "dirty %.1f of %.1f MiB/s",
 				 shown, snap->dirty_mib_s);
 		else
@@ -696,7 +784,9 @@ size_t view_format_header(char *buf, size_t len, int line,
 		char region[48], name[MODEL_NAME_LEN + 8];
 		double hidden;
 
-		hot = view_hottest(snap);
+		bool totals = s && s->cumulative;
+
+		hot = view_hottest(snap, totals);
 		if (hot >= 0) {
 			const struct model_row *r = &snap->rows[hot];
 			int nw = width < 0 ? -1 : width - 54 < 12 ? 12 : width - 54;
@@ -705,8 +795,16 @@ size_t view_format_header(char *buf, size_t len, int line,
 			view_fmt_region(region, sizeof(region), r->hot_iova,
 					r->hot_length);
 			snprintf(f[nf++], sizeof(f[0]), "hottest %s", name);
-			snprintf(f[nf++], sizeof(f[0]), "%.1f MiB/s", r->dirty_mib_s);
+			if (totals)
+				snprintf(f[nf++], sizeof(f[0]), "%.1f MiB since the start",
+					 (double)r->dirty_bytes / (1 << 20));
+			else
+				snprintf(f[nf++], sizeof(f[0]), "%.1f MiB/s",
+					 r->dirty_mib_s);
 			snprintf(f[nf++], sizeof(f[0]), "in %s", region);
+		} else if (totals) {
+			snprintf(f[nf++], sizeof(f[0]), "hottest -");
+			snprintf(f[nf++], sizeof(f[0]), "no dirty pages since the start");
 		} else if (snap && snap->dirty_mib_s > 0 &&
 			   (hidden = snap->dirty_mib_s - shown_mib_s(snap)) > 0) {
 			snprintf(f[nf++], sizeof(f[0]), "hottest -");
@@ -721,6 +819,10 @@ size_t view_format_header(char *buf, size_t len, int line,
 			snprintf(f[nf++], sizeof(f[0]), "sort %s%s",
 				 view_sort_name(s->sort),
 				 s->reverse ? " (reversed)" : "");
+			if (s->cumulative)
+				snprintf(f[nf++], sizeof(f[0]), "cumulative");
+			if (s->group)
+				snprintf(f[nf++], sizeof(f[0]), "by process");
 			if (s->filter[0])
 				snprintf(f[nf++], sizeof(f[0]), "filter \"%.*s\"",
 					 VIEW_FILTER_LEN, s->filter);

@@ -127,6 +127,22 @@ static unsigned int act_scroll(struct view_state *s, int key)
 	return VIEW_R_DRAW;
 }
 
+/* 'c': figures since the start instead of the last interval, and back. */
+static unsigned int act_cumulative(struct view_state *s, int key)
+{
+	(void)key;
+	s->cumulative = !s->cumulative;
+	return VIEW_R_RESORT | VIEW_R_DRAW | VIEW_R_CLEAR;
+}
+
+/* 'g': rows grouped by the process (the VMM) that asks, with its total. */
+static unsigned int act_group(struct view_state *s, int key)
+{
+	(void)key;
+	s->group = !s->group;
+	return VIEW_R_RESORT | VIEW_R_DRAW | VIEW_R_CLEAR;
+}
+
 static unsigned int act_detail(struct view_state *s, int key)
 {
 	(void)key;
@@ -297,8 +313,7 @@ static const struct view_keydef keys[] = {
 	{ 'j', M_TABLE, false, act_down, NULL, NULL, NULL },
 	{ KEY_PPAGE, M_TABLE, false, act_page_up, "PgUp/PgDn", "a page up or down", NULL },
 	{ KEY_NPAGE, M_TABLE, false, act_page_down, NULL, NULL, NULL },
-	{ KEY_HOME, M_TABLE, false, act_home, "Home/End g/G", "first or last device", NULL },
-	{ 'g', M_TABLE, false, act_home, NULL, NULL, NULL },
+	{ KEY_HOME, M_TABLE, false, act_home, "Home/End G", "first or last device", NULL },
 	{ KEY_END, M_TABLE, false, act_end, NULL, NULL, NULL },
 	{ 'G', M_TABLE, false, act_end, NULL, NULL, NULL },
 	{ KEY_RIGHT, M_TABLE, false, act_scroll, "Left/Right", "scroll the columns that do not fit", NULL },
@@ -314,6 +329,8 @@ static const struct view_keydef keys[] = {
 	{ '<', M_TABLE, false, act_sort_column, "</>", "sort by the column left/right", "column" },
 	{ '>', M_TABLE, false, act_sort_column, NULL, NULL, NULL },
 	{ 'r', M_TABLE, false, act_reverse, "r", "reverse the sort", "reverse" },
+	{ 'c', M_TABLE, false, act_cumulative, "c", "totals since the start / this interval", "cumulative" },
+	{ 'g', M_TABLE, false, act_group, "g", "group by process (VMM), with its total", "group" },
 	{ '/', M_TABLE, false, act_filter, "/", "filter devices by name", "filter" },
 	{ 'p', M_TABLE, false, act_pause, "p", "pause / resume", "pause" },
 	{ 'n', M_TABLE, true, act_step, "n/Space", "step one interval (pauses)", "step" },
@@ -363,7 +380,8 @@ unsigned int view_key(struct view_state *s, int key)
  */
 static const char *const footer_prio[] = {
 	"quit", "help", "back", "keep", "cancel", "detail", "filter", "pause",
-	"step", "sort", "speed", "select", "erase", "clear", "column", "reverse",
+	"step", "sort", "cumulative", "group", "speed", "select", "erase", "clear",
+	"column", "reverse",
 };
 
 #define NPRIO	(sizeof(footer_prio) / sizeof(footer_prio[0]))

@@ -99,6 +99,13 @@ void view_run_start(struct view_run *r, uint64_t start_ns)
 		r->meta.t0_ns = start_ns;
 }
 
+/* What the view's keys ask of the model's snapshots: totals, grouping. */
+static void view_run_model_opts(struct view_run *r)
+{
+	model_sort_totals(r->model, r->st.cumulative);
+	model_group_by_process(r->model, r->st.group);
+}
+
 static void emit(struct view_run *r, uint64_t tick_ns)
 {
 	/*
@@ -110,6 +117,7 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 	 */
 	if (r->vc && !r->batch && r->st.paused && !r->st.replay)
 		return;
+	view_run_model_opts(r);
 	if (model_snapshot(r->model, tick_ns, r->st.sort, r->st.reverse,
 			   r->st.filter, &r->snap)) {
 		/*
@@ -216,6 +224,7 @@ static void resort(struct view_run *r)
 {
 	if (!r->have_snap)
 		return;
+	view_run_model_opts(r);
 	model_snapshot(r->model, r->last_tick_ns, r->st.sort, r->st.reverse,
 		       r->st.filter, &r->snap);
 }

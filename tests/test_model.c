@@ -85,12 +85,15 @@ static void rec_alloc(struct model *m, uint64_t ts, uint64_t bid, uint64_t iova,
 }
 
 /* dev: "0000:..." for vfio, "#N" for iommufd hwpt N. */
+/* The pid the next reports carry (the VMM asking). */
+static uint32_t task_pid = 4242;
+
 static void rec_begin(struct model *m, uint64_t ts, uint64_t bid, uint64_t rid,
 		      const char *dev)
 {
 	struct iova_rec_report_begin b = {
 		.hdr = { IOVA_REC_REPORT_BEGIN, sizeof(b), 0, ts },
-		.bitmap_id = bid, .report_id = rid, .task = { .pid = 4242 },
+		.bitmap_id = bid, .report_id = rid, .task = { .pid = task_pid },
 	};
 
 	memcpy(b.task.comm, "qemu-system", 11);
@@ -677,6 +680,43 @@ static void test_totals(void **state)
 	model_free(m);
 }
 
+/* 'g': the rows of a process together, processes by their first row. */
+static void test_group(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+	static const char *const want[] = {
+		"vfio 0000:00:01.0", "vfio 0000:00:03.0", "vfio 0000:00:02.0",
+		"vfio 0000:00:04.0", "vfio 0000:00:05.0",
+	};
+	uint32_t i;
+
+	(void)state;
+	/* by rate: 1 (pid 10), 2 (20), 3 (10), 4 (20), 5 (pid 0, unseen) */
+	task_pid = 10;
+	report(m, 1 * MS, "0000:00:01.0", 0, 16 * MiB, 0, 500);
+	report(m, 2 * MS, "0000:00:03.0", 0, 16 * MiB, 0, 300);
+	task_pid = 20;
+	report(m, 3 * MS, "0000:00:02.0", 0, 16 * MiB, 0, 400);
+	report(m, 4 * MS, "0000:00:04.0", 0, 16 * MiB, 0, 200);
+	task_pid = 0;
+	report(m, 5 * MS, "0000:00:05.0", 0, 16 * MiB, 0, 100);
+	task_pid = 4242;
+	model_group_by_process(m, true);
+	assert_int_equal(model_snapshot(m, SEC, MODEL_SORT_RATE, false, NULL, &s), 0);
+	assert_int_equal(s.nrows, 5);
+	for (i = 0; i < 5; i++)
+		assert_string_equal(s.rows[i].name, want[i]);
+	/* a filter first, then the groups */
+	assert_int_equal(model_snapshot(m, SEC, MODEL_SORT_RATE, false, "pid=20", &s), 0);
+	assert_int_equal(s.nrows, 2);
+	assert_string_equal(s.rows[0].name, "vfio 0000:00:02.0");
+	model_group_by_process(m, false);
+	assert_int_equal(model_snapshot(m, SEC, MODEL_SORT_RATE, false, NULL, &s), 0);
+	assert_string_equal(s.rows[1].name, "vfio 0000:00:02.0");
+	model_free(m);
+}
+
 static void test_bad_records(void **state)
 {
 	struct model *m = new_model(IBD_RULE_CURRENT, 0);
@@ -744,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_zero_rows),
 		cmocka_unit_test(test_sorting),
 		cmocka_unit_test(test_totals),
+		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_verify),
 	};

@@ -254,14 +254,14 @@ static void test_hottest(void **unused)
 
 	(void)unused;
 	snap3(&snap);
-	assert_int_equal(view_hottest(&snap), 1);
+	assert_int_equal(view_hottest(&snap, false), 1);
 	rows[1].dirty_mib_s = 0;
-	assert_int_equal(view_hottest(&snap), 0);
+	assert_int_equal(view_hottest(&snap, false), 0);
 	rows[0].dirty_mib_s = 0;
-	assert_int_equal(view_hottest(&snap), -1);
+	assert_int_equal(view_hottest(&snap, false), -1);
 	snap.nrows = 0;
-	assert_int_equal(view_hottest(&snap), -1);
-	assert_int_equal(view_hottest(NULL), -1);
+	assert_int_equal(view_hottest(&snap, false), -1);
+	assert_int_equal(view_hottest(NULL, false), -1);
 	assert_int_equal(view_name_max(NULL), 0);
 }
 

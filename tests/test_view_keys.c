@@ -51,7 +51,7 @@ static void test_zero_rows_select(void **unused)
 	struct model_snapshot snap;
 	struct view_state s;
 	int keys[] = { 'j', 'k', KEY_UP, KEY_DOWN, KEY_NPAGE, KEY_PPAGE,
-		       KEY_HOME, KEY_END, 'g', 'G' };
+		       KEY_HOME, KEY_END, 'G' };
 	size_t i;
 
 	(void)unused;
@@ -313,6 +313,63 @@ static void test_pause_step_speed(void **unused)
 	assert_true(s.speed > 0 && s.speed <= 1.0 / 32);
 }
 
+/* Right and Left: the columns right of the device scroll; the draw clamps. */
+static void test_scroll_columns(void **unused)
+{
+	struct view_state s;
+
+	(void)unused;
+	view_state_init(&s);
+	assert_int_equal(s.hscroll, 0);
+	assert_int_equal(view_key(&s, KEY_LEFT), 0);	/* at the edge */
+	assert_int_equal(view_key(&s, KEY_RIGHT), VIEW_R_DRAW);
+	assert_int_equal(view_key(&s, KEY_RIGHT), VIEW_R_DRAW);
+	assert_int_equal(s.hscroll, 2);
+	assert_int_equal(view_key(&s, KEY_LEFT), VIEW_R_DRAW);
+	assert_int_equal(s.hscroll, 1);
+	s.mode = VIEW_DETAIL;
+	assert_int_equal(view_key(&s, KEY_RIGHT), VIEW_R_DRAW);
+	assert_int_equal(s.hscroll, 2);
+	/* in the filter prompt they are not the table's */
+	s.mode = VIEW_FILTER;
+	view_key(&s, KEY_RIGHT);
+	assert_int_equal(s.hscroll, 2);
+}
+
+/* c: totals since the start; g: grouped by process. Both re-snapshot. */
+static void test_cumulative_group(void **unused)
+{
+	struct view_state s;
+	unsigned int f;
+
+	(void)unused;
+	view_state_init(&s);
+	f = view_key(&s, 'c');
+	assert_true(s.cumulative);
+	assert_true(f & VIEW_R_RESORT);
+	assert_true(f & VIEW_R_DRAW);
+	view_key(&s, 'c');
+	assert_false(s.cumulative);
+	f = view_key(&s, 'g');
+	assert_true(s.group);
+	assert_true(f & VIEW_R_RESORT);
+	/* g no longer jumps to the top: Home does */
+	s.selected = 3;
+	s.nrows = 5;
+	view_key(&s, 'g');
+	assert_false(s.group);
+	assert_int_equal(s.selected, 3);
+	view_key(&s, KEY_HOME);
+	assert_int_equal(s.selected, 0);
+	/* typed into a filter, they are letters */
+	view_key(&s, '/');
+	view_key(&s, 'c');
+	view_key(&s, 'g');
+	assert_string_equal(s.filter, "cg");
+	assert_false(s.cumulative);
+	assert_false(s.group);
+}
+
 static void test_footer(void **unused)
 {
 	struct view_state s;
@@ -353,7 +410,7 @@ static void test_footer(void **unused)
 	}
 	n = view_footer(&s, buf, sizeof(buf), 80);
 	assert_string_equal(buf,
-		"q quit  Enter detail  s sort  / filter  p pause  n/Space step  +/- speed  ? help");
+		"q quit  Enter detail  s sort  g group  / filter  p pause  n/Space step  ? help");
 	s.replay = false;
 
 	s.replay = true;
@@ -411,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_pause_step_speed),
+		cmocka_unit_test(test_scroll_columns),
+		cmocka_unit_test(test_cumulative_group),
 		cmocka_unit_test(test_footer),
 		cmocka_unit_test(test_help),
 	};

@@ -897,6 +897,52 @@ static void test_tmux_scroll(void **unused)
 	quit_ok();
 }
 
+/*
+ * 'c' at the end of the recording shows each device's totals, and they are
+ * report's (one story); 'g' heads each process's devices with their sum.
+ */
+static void test_tmux_cumulative_group(void **unused)
+{
+	char path[800], args[900], row[256];
+	struct run r;
+
+	(void)unused;
+	demo_trace(path, sizeof(path));
+	run(&r, "%s report %s", bin, path);
+	assert_int_equal(r.status, 0);
+	/* report: "vfio 0000:3b:00.2 ... 12 6 600.0": 12 reports, 600.0 MiB */
+	assert_true(find_line(r.out, NULL, "vfio 0000:3b:00.2  ", row, sizeof(row)));
+	assert_non_null(strstr(row, " 12 "));
+	assert_non_null(strstr(row, " 600.0 "));
+	run_free(&r);
+
+	snprintf(args, sizeof(args), "replay --step %s 30", path);
+	start_sized(80, 24, args);
+	WAIT("[paused]");
+	keys("n");
+	WAIT("[end of trace]");
+	keys("c");
+	WAIT("REPORTS");
+	WAIT("DIRTY MiB ");
+	WAIT("dirty 1448.5 MiB in 16.8s");
+	assert_true(screen_line("* vfio 0000:3b:00.2", row, sizeof(row)));
+	assert_non_null(strstr(row, " 12 "));
+	assert_non_null(strstr(row, " 600.0 "));
+	assert_non_null(strstr(screen, "600.0 MiB since the start"));
+	keys("g");
+	WAIT("= 3 devices");
+	/* the three hwpts of qemu-vm6: 6 + 7 + 6 reports, 192 + 67 + 1 MiB */
+	assert_true(screen_line("= 3 devices", row, sizeof(row)));
+	assert_non_null(strstr(row, " 87 qemu-vm6 "));
+	assert_non_null(strstr(row, " 19 "));
+	assert_non_null(strstr(row, " 260.0"));
+	/* and back to the interval */
+	keys("c g");
+	WAIT_GONE("= 3 devices");
+	WAIT("REP/s");
+	quit_ok();
+}
+
 static void test_tmux_real_time(void **unused)
 {
 	char args[700];
@@ -933,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_tmux_recorded_trace),
 		cmocka_unit_test(test_tmux_widths),
 		cmocka_unit_test(test_tmux_scroll),
+		cmocka_unit_test(test_tmux_cumulative_group),
 	};
 
 	/* VIEW_TEST=test_tmux_keys runs one test while hunting a failure */
