@@ -37,6 +37,7 @@ enum view_mode {
 	VIEW_DETAIL,		/* the table and the selected device's detail */
 	VIEW_HELP,		/* every key and what it does */
 	VIEW_FILTER,		/* typing a filter; the table stays visible */
+	VIEW_INTERVAL,		/* typing a new interval ('d', as in top) */
 	VIEW_NMODES,
 };
 
@@ -49,6 +50,7 @@ enum view_mode {
 #define VIEW_R_STEP	(1u << 5)	/* replay: advance one interval */
 #define VIEW_R_SPEED	(1u << 6)	/* replay: speed changed */
 #define VIEW_R_UNBOUND	(1u << 7)	/* no action for this key here */
+#define VIEW_R_INTERVAL	(1u << 8)	/* interval_s changed */
 
 struct view_state {
 	enum view_mode mode;
@@ -68,7 +70,13 @@ struct view_state {
 	int hscroll;			/* Right/Left: table columns scrolled off */
 	bool cumulative;		/* 'c': totals since the start, not the interval */
 	bool group;			/* 'g': rows grouped by process, with its total */
+	double interval_s;		/* the loop's; 'd' asks for a new one */
+	char entry[16];			/* the new interval being typed */
 };
+
+/* Intervals the command line and 'd' accept, in seconds. */
+#define VIEW_INTERVAL_MIN	0.01
+#define VIEW_INTERVAL_MAX	86400.0
 
 void view_state_init(struct view_state *s);
 

@@ -14,8 +14,8 @@
 #include "filter.h"
 #include "view.h"
 
-#define INTERVAL_MIN_S	0.01
-#define INTERVAL_MAX_S	86400.0
+#define INTERVAL_MIN_S	VIEW_INTERVAL_MIN
+#define INTERVAL_MAX_S	VIEW_INTERVAL_MAX
 
 void view_args_init(struct view_args *a, bool want_file)
 {

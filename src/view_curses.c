@@ -347,7 +347,8 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 	erase();
 	view_fit_of(snap, s, &fit);
 	view_layout(&l, lines, cols,
-		    s->mode == VIEW_HELP || s->mode == VIEW_FILTER ? s->back :
+		    s->mode == VIEW_HELP || s->mode == VIEW_FILTER ||
+		    s->mode == VIEW_INTERVAL ? s->back :
 		    s->mode, &fit, s->hscroll);
 	if (l.too_small) {
 		snprintf(line, sizeof(line), "terminal too small: %dx%d, need %dx%d",

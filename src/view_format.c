@@ -485,8 +485,12 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 				snprintf(cell, sizeof(cell), "-");
 			break;
 		case VIEW_COL_COMM:
-			view_fmt_middle(cell, sizeof(cell), r->comm[0] ? r->comm : "?",
-					l->width[c]);
+			/* a process name reads from its start */
+			if ((int)strlen(r->comm) > l->width[c] && l->width[c] > 1)
+				snprintf(cell, sizeof(cell), "%.*s%s", l->width[c] - 1,
+					 r->comm, utf8_ellipsis ? "\u2026" : "~");
+			else
+				snprintf(cell, sizeof(cell), "%s", r->comm[0] ? r->comm : "?");
 			break;
 		case VIEW_COL_REPS:
 			if (l->totals)

@@ -7,6 +7,7 @@
  */
 #include <curses.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "view.h"
@@ -17,7 +18,7 @@
 
 #define M(mode)		(1u << (mode))
 #define M_TABLE		(M(VIEW_LIST) | M(VIEW_DETAIL))
-#define M_ALL		(M_TABLE | M(VIEW_HELP) | M(VIEW_FILTER))
+#define M_ALL		(M_TABLE | M(VIEW_HELP) | M(VIEW_FILTER) | M(VIEW_INTERVAL))
 
 typedef unsigned int (*view_action_fn)(struct view_state *s, int key);
 
@@ -286,6 +287,64 @@ static unsigned int act_filter_kill(struct view_state *s, int key)
 	return VIEW_R_RESORT | VIEW_R_DRAW;
 }
 
+/* 'd': type a new interval, as top's 'd' asks for a new delay. */
+static unsigned int act_interval(struct view_state *s, int key)
+{
+	(void)key;
+	s->entry[0] = '\0';
+	s->back = s->mode;
+	s->mode = VIEW_INTERVAL;
+	return VIEW_R_DRAW;
+}
+
+static unsigned int act_interval_accept(struct view_state *s, int key)
+{
+	char *end;
+	double v;
+
+	(void)key;
+	s->mode = s->back;
+	if (!s->entry[0])
+		return VIEW_R_DRAW;	/* nothing typed: nothing changes */
+	v = strtod(s->entry, &end);
+	if (*end || !(v >= VIEW_INTERVAL_MIN && v <= VIEW_INTERVAL_MAX))
+		return VIEW_R_DRAW;	/* not an interval: the old one stays */
+	s->interval_s = v;
+	return VIEW_R_INTERVAL | VIEW_R_DRAW;
+}
+
+static unsigned int act_interval_cancel(struct view_state *s, int key)
+{
+	(void)key;
+	s->mode = s->back;
+	return VIEW_R_DRAW;
+}
+
+static unsigned int act_interval_erase(struct view_state *s, int key)
+{
+	size_t n = strlen(s->entry);
+
+	(void)key;
+	if (!n)
+		return 0;
+	s->entry[n - 1] = '\0';
+	return VIEW_R_DRAW;
+}
+
+/* Digits and a point make a number of seconds; other keys are ignored. */
+static unsigned int interval_type(struct view_state *s, int key)
+{
+	size_t n = strlen(s->entry);
+
+	if (!((key >= '0' && key <= '9') || key == '.'))
+		return VIEW_R_UNBOUND;
+	if (n + 1 >= sizeof(s->entry))
+		return 0;
+	s->entry[n] = (char)key;
+	s->entry[n + 1] = '\0';
+	return VIEW_R_DRAW;
+}
+
 /* Any other printable character while filtering is part of the filter. */
 static unsigned int filter_type(struct view_state *s, int key)
 {
@@ -329,6 +388,7 @@ static const struct view_keydef keys[] = {
 	{ '<', M_TABLE, false, act_sort_column, "</>", "sort by the column left/right", "column" },
 	{ '>', M_TABLE, false, act_sort_column, NULL, NULL, NULL },
 	{ 'r', M_TABLE, false, act_reverse, "r", "reverse the sort", "reverse" },
+	{ 'd', M_TABLE, false, act_interval, "d", "change the interval (seconds)", "interval" },
 	{ 'c', M_TABLE, false, act_cumulative, "c", "totals since the start / this interval", "cumulative" },
 	{ 'g', M_TABLE, false, act_group, "g", "group by process (VMM), with its total", "group" },
 	{ '/', M_TABLE, false, act_filter, "/", "filter devices by name", "filter" },
@@ -353,6 +413,13 @@ static const struct view_keydef keys[] = {
 	{ KEY_DEL, M(VIEW_FILTER), false, act_filter_erase, NULL, NULL, NULL },
 	{ KEY_CTRL('h'), M(VIEW_FILTER), false, act_filter_erase, NULL, NULL, NULL },
 	{ KEY_CTRL('u'), M(VIEW_FILTER), false, act_filter_kill, "^U", "clear the filter", "clear" },
+	{ '\n', M(VIEW_INTERVAL), false, act_interval_accept, "Enter", "set the interval", "set" },
+	{ '\r', M(VIEW_INTERVAL), false, act_interval_accept, NULL, NULL, NULL },
+	{ KEY_ENTER, M(VIEW_INTERVAL), false, act_interval_accept, NULL, NULL, NULL },
+	{ KEY_ESC, M(VIEW_INTERVAL), false, act_interval_cancel, "Esc", "keep the interval", "cancel" },
+	{ KEY_BACKSPACE, M(VIEW_INTERVAL), false, act_interval_erase, "BS", "erase a character", "erase" },
+	{ KEY_DEL, M(VIEW_INTERVAL), false, act_interval_erase, NULL, NULL, NULL },
+	{ KEY_CTRL('h'), M(VIEW_INTERVAL), false, act_interval_erase, NULL, NULL, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -371,6 +438,8 @@ unsigned int view_key(struct view_state *s, int key)
 			return keys[i].fn(s, key);
 	if (s->mode == VIEW_FILTER)
 		return filter_type(s, key);
+	if (s->mode == VIEW_INTERVAL)
+		return interval_type(s, key);
 	return VIEW_R_UNBOUND;
 }
 
@@ -379,9 +448,9 @@ unsigned int view_key(struct view_state *s, int key)
  * first, then what top users reach for; they are shown in table order.
  */
 static const char *const footer_prio[] = {
-	"quit", "help", "back", "keep", "cancel", "detail", "filter", "pause",
-	"step", "sort", "cumulative", "group", "speed", "select", "erase", "clear",
-	"column", "reverse",
+	"quit", "help", "back", "keep", "set", "cancel", "detail", "filter", "pause",
+	"step", "sort", "cumulative", "group", "interval", "speed", "select",
+	"erase", "clear", "column", "reverse",
 };
 
 #define NPRIO	(sizeof(footer_prio) / sizeof(footer_prio[0]))
@@ -408,6 +477,10 @@ size_t view_footer(const struct view_state *s, char *buf, size_t len,
 	buf[0] = '\0';
 	if (s->mode == VIEW_FILTER) {
 		w = snprintf(buf, len, "filter: %s_  ", s->filter);
+		off = w < 0 ? 0 : ((size_t)w >= len ? len - 1 : (size_t)w);
+	} else if (s->mode == VIEW_INTERVAL) {
+		w = snprintf(buf, len, "interval %gs, new: %s_  ", s->interval_s,
+			     s->entry);
 		off = w < 0 ? 0 : ((size_t)w >= len ? len - 1 : (size_t)w);
 	}
 	/* choose whole entries by priority until the width is used */
@@ -442,7 +515,9 @@ size_t view_footer(const struct view_state *s, char *buf, size_t len,
 const char *view_help_line(const struct view_state *s, unsigned int i,
 			   char *buf, size_t len)
 {
-	static const char *const names[] = { "list", "detail", "help", "filter" };
+	static const char *const names[] = {
+		"list", "detail", "help", "filter", "interval",
+	};
 	unsigned int n = 0;
 	size_t k;
 	int m;

@@ -29,6 +29,7 @@ void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 	r->model = m;
 	view_state_init(&r->st);
 	r->interval_ns = interval_ns ? interval_ns : 1000000000ull;
+	r->st.interval_s = (double)r->interval_ns / 1e9;
 	r->count = count;
 	tzset();	/* the header's clock must not read files while drawing */
 }
@@ -242,6 +243,15 @@ unsigned int view_run_keys(struct view_run *r)
 			resort(r);
 		if (f & VIEW_R_QUIT)
 			r->done = true;
+		if (f & VIEW_R_INTERVAL) {
+			/*
+			 * The new grid: multiples of the new interval, the first
+			 * after the last boundary shown, as if it had started so
+			 */
+			r->interval_ns = (uint64_t)(r->st.interval_s * 1e9 + 0.5);
+			if (r->next_tick_ns)
+				r->next_tick_ns = next_boundary(r, r->last_tick_ns);
+		}
 		flags |= f;
 		/*
 		 * The caller acts on these one key at a time (three steps are

@@ -43,6 +43,7 @@ void view_state_init(struct view_state *s)
 	s->back = VIEW_LIST;
 	s->sort = MODEL_SORT_RATE;
 	s->speed = 1.0;
+	s->interval_s = 1.0;
 	s->selected = -1;
 	s->page = 1;
 }

@@ -370,6 +370,49 @@ static void test_cumulative_group(void **unused)
 	assert_false(s.group);
 }
 
+/* d: a new interval typed in seconds, as top's d; Esc or nonsense keeps it. */
+static void test_interval(void **unused)
+{
+	struct view_state s;
+	char buf[256];
+
+	(void)unused;
+	view_state_init(&s);
+	assert_int_equal(view_key(&s, 'd'), VIEW_R_DRAW);
+	assert_int_equal(s.mode, VIEW_INTERVAL);
+	view_footer(&s, buf, sizeof(buf), 80);
+	assert_int_equal(strncmp(buf, "interval 1s, new: _", 19), 0);
+	view_key(&s, '2');
+	view_key(&s, 'x');		/* not part of a number: ignored */
+	view_key(&s, '.');
+	view_key(&s, '5');
+	assert_string_equal(s.entry, "2.5");
+	view_key(&s, KEY_BACKSPACE);
+	view_key(&s, '7');
+	assert_int_equal(view_key(&s, '\n'), VIEW_R_INTERVAL | VIEW_R_DRAW);
+	assert_true(s.interval_s > 2.69 && s.interval_s < 2.71);
+	assert_int_equal(s.mode, VIEW_LIST);
+	/* out of range, empty, or cancelled: the interval stays */
+	view_key(&s, 'd');
+	view_key(&s, '0');
+	assert_int_equal(view_key(&s, '\n'), VIEW_R_DRAW);
+	assert_true(s.interval_s > 2.69 && s.interval_s < 2.71);
+	view_key(&s, 'd');
+	assert_int_equal(view_key(&s, '\r'), VIEW_R_DRAW);
+	view_key(&s, 'd');
+	view_key(&s, '9');
+	assert_int_equal(view_key(&s, 27), VIEW_R_DRAW);
+	assert_true(s.interval_s > 2.69 && s.interval_s < 2.71);
+	assert_int_equal(s.mode, VIEW_LIST);
+	/* from the detail it goes back to the detail */
+	s.mode = VIEW_DETAIL;
+	view_key(&s, 'd');
+	view_key(&s, '1');
+	view_key(&s, KEY_ENTER);
+	assert_int_equal(s.mode, VIEW_DETAIL);
+	assert_true(s.interval_s == 1.0);
+}
+
 static void test_footer(void **unused)
 {
 	struct view_state s;
@@ -470,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_pause_step_speed),
 		cmocka_unit_test(test_scroll_columns),
 		cmocka_unit_test(test_cumulative_group),
+		cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_footer),
 		cmocka_unit_test(test_help),
 	};

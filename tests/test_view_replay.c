@@ -943,6 +943,45 @@ static void test_tmux_cumulative_group(void **unused)
 	quit_ok();
 }
 
+/* The time since start in the header, "+5.000s" -> 5.0. */
+static double screen_time(void)
+{
+	const char *p = strstr(screen, "  +");
+
+	assert_non_null(p);
+	return strtod(p + 3, NULL);
+}
+
+/* d: a new interval; the next steps are that long. */
+static void test_tmux_interval(void **unused)
+{
+	char args[700], prev[32];
+	double t1, t2;
+
+	(void)unused;
+	snprintf(args, sizeof(args), "replay --step %s", synth);
+	start_sized(80, 24, args);
+	WAIT("[paused]");
+	keys("n");
+	WAIT("+1.000s");
+	keys("d");
+	WAIT("interval 1s, new: _");
+	keys("2 Enter");
+	WAIT_GONE("new: ");
+	/* the first boundary is on the 2 s grid of the records' clock */
+	keys("n");
+	WAIT_GONE("+1.000s");
+	capture_settled();
+	t1 = screen_time();
+	snprintf(prev, sizeof(prev), "+%.3fs", t1);
+	keys("n");
+	WAIT_GONE(prev);
+	capture_settled();
+	t2 = screen_time();
+	assert_true(t2 - t1 > 1.999 && t2 - t1 < 2.001);
+	quit_ok();
+}
+
 static void test_tmux_real_time(void **unused)
 {
 	char args[700];
@@ -980,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_tmux_widths),
 		cmocka_unit_test(test_tmux_scroll),
 		cmocka_unit_test(test_tmux_cumulative_group),
+		cmocka_unit_test(test_tmux_interval),
 	};
 
 	/* VIEW_TEST=test_tmux_keys runs one test while hunting a failure */
