@@ -366,6 +366,9 @@ struct view_args {
 	enum model_sort sort;
 	bool reverse;
 	const char *filter;
+	uint32_t pid;			/* -p: the filter term pid= */
+	const char *comm;		/* --comm: the filter term comm= */
+	char filter_buf[VIEW_FILTER_LEN + 48];	/* -f, -p and --comm together */
 	int nargs;
 };
 

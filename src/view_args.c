@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ void view_args_init(struct view_args *a, bool want_file)
 	a->sort = MODEL_SORT_RATE;
 }
 
+enum { OPT_NO_COLOR = 0x200, OPT_COMM };
+
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct view_args *a = state->input;
@@ -41,6 +44,24 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'r':
 		a->reverse = true;
+		return 0;
+	case OPT_NO_COLOR:
+		/* the same switch as the environment's (https://no-color.org) */
+		setenv("NO_COLOR", "1", 1);
+		return 0;
+	case 'p': {
+		long pid;
+
+		if (parse_long(arg, 1, 0x7fffffffL, &pid))
+			argp_error(state, "the pid '%s' is not a process id.", arg);
+		a->pid = (uint32_t)pid;
+		return 0;
+	}
+	case OPT_COMM:
+		if (!*arg || strlen(arg) >= IOVA_COMM_LEN || strchr(arg, ' '))
+			argp_error(state, "the process name '%s' is not one (1 to %d characters, no blank).",
+				   arg, IOVA_COMM_LEN - 1);
+		a->comm = arg;
 		return 0;
 	case 'f':
 		if (strlen(arg) >= VIEW_FILTER_LEN)
@@ -74,6 +95,22 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (a->want_file && !a->file)
 			argp_error(state, "name the trace file to replay.");
+		/* -p and --comm are filter terms beside -f's */
+		if (a->pid || a->comm) {
+			int n = snprintf(a->filter_buf, sizeof(a->filter_buf), "%s",
+					 a->filter ? a->filter : "");
+
+			if (a->pid)
+				n += snprintf(a->filter_buf + n, sizeof(a->filter_buf) - (size_t)n,
+					      "%spid=%u", n ? " " : "", a->pid);
+			if (a->comm)
+				n += snprintf(a->filter_buf + n, sizeof(a->filter_buf) - (size_t)n,
+					      "%scomm=%s", n ? " " : "", a->comm);
+			if (n >= VIEW_FILTER_LEN)
+				argp_error(state, "-f, -p and --comm together are longer than %d characters.",
+					   VIEW_FILTER_LEN - 1);
+			a->filter = a->filter_buf;
+		}
 		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
@@ -84,6 +121,9 @@ static const struct argp_option options[] = {
 	{ "sort", 's', "KEY", 0, "Sort by rate (default), pages, pct, reports or name", 0 },
 	{ "reverse", 'r', NULL, 0, "Reverse the sort", 0 },
 	{ "filter", 'f', "TERMS", 0, "Show only the devices TERMS select: a word the name starts with (3b finds 0000:3b:00.2, not 83b8...), dev=SUBSTRING, pid=N, comm=NAME (comm=qemu* for a prefix), path=vfio|iommufd; all must match", 0 },
+	{ "pid", 'p', "PID", 0, "Show only the devices process PID asked for (the filter term pid=PID)", 0 },
+	{ "comm", OPT_COMM, "NAME", 0, "Show only the devices of processes named NAME, exactly; NAME* for a prefix (comm=NAME)", 0 },
+	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour, as the environment variable NO_COLOR asks too", 0 },
 	{ 0 },
 };
 

@@ -175,6 +175,42 @@ static void test_golden_empty(void **unused)
 	run_free(&r);
 }
 
+/* -p and --comm are filter terms; -f's syntax is checked */
+static void test_pid_comm(void **unused)
+{
+	char path[800];
+	struct run r;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-demo.trace", tests_dir);
+	run(&r, "%s replay -b -p 87 %s 30", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "devices 7 (3 shown)"));
+	assert_non_null(strstr(r.out, "\n* iommufd hwpt 6 "));
+	assert_null(strstr(r.out, "\n  vfio "));
+	run_free(&r);
+	/* exact name; a prefix with '*'; -f's terms as well */
+	run(&r, "%s replay -b --comm qemu-vm %s 30", bin, path);
+	assert_non_null(strstr(r.out, "devices 7 (0 shown)"));
+	run_free(&r);
+	run(&r, "%s replay -b --comm 'qemu-vm*' -f path=vfio %s 30", bin, path);
+	assert_non_null(strstr(r.out, "devices 7 (4 shown)"));
+	assert_non_null(strstr(r.out, "filter \"path=vfio comm=qemu-vm*\""));
+	run_free(&r);
+	/* one sentence naming what is wrong, exit 2 */
+	run(&r, "%s replay -b -p 0 %s", bin, path);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "iovatop replay: the pid '0' is not a process id."));
+	run_free(&r);
+	run(&r, "%s replay -b -f pid=x %s", bin, path);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "'pid=x'"));
+	run_free(&r);
+	run(&r, "%s -b --comm 'two words'", bin);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
 /* --speed paces the same intervals as reading flat out */
 static void test_paced_same_numbers(void **unused)
 {
@@ -982,6 +1018,50 @@ static void test_tmux_interval(void **unused)
 	quit_ok();
 }
 
+/* Colour escapes of the pane (capture-pane -e): foreground or background. */
+static bool screen_has_colour(void)
+{
+	char path[700], *s;
+	bool c;
+
+	snprintf(path, sizeof(path), "%s/screen-e", tmpdir);
+	assert_int_equal(tmux("capture-pane -e -p -t view > %s", path), 0);
+	s = tu_slurp(path, NULL);
+	assert_non_null(s);
+	/* SGR 30-37/40-47 (and 38;/48;): what init_pair() colours become */
+	c = strstr(s, "[30m") || strstr(s, "[46m") || strstr(s, ";46m") ||
+	    strstr(s, "[36m") || strstr(s, "[31m") || strstr(s, "[38;") ||
+	    strstr(s, "[48;");
+	free(s);
+	return c;
+}
+
+/* NO_COLOR (https://no-color.org) and --no-color: attributes, no colour. */
+static void test_tmux_no_color(void **unused)
+{
+	static const char *const how[] = { "", "NO_COLOR=1", "--no-color" };
+	char args[1400];
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < 3; i++) {
+		tmux("kill-session -t view 2>/dev/null");
+		snprintf(args, sizeof(args),
+			 "new-session -d -s view -x 80 -y 24 \"TERM=xterm-256color LANG=C.UTF-8 %s %s replay --step %s %s; echo iovatop-exit=\\$?; sleep 30\"",
+			 i == 1 ? how[1] : "", bin, i == 2 ? how[2] : "", synth);
+		assert_int_equal(tmux("%s", args), 0);
+		WAIT("[paused]");
+		keys("n");
+		WAIT("+1.000s");
+		capture_settled();
+		if (i == 0)
+			assert_true(screen_has_colour());	/* the check can see it */
+		else if (screen_has_colour())
+			fail_msg("%s still shows colour", how[i]);
+		quit_ok();
+	}
+}
+
 static void test_tmux_real_time(void **unused)
 {
 	char args[700];
@@ -1004,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_golden_synth),
 		cmocka_unit_test(test_golden_options),
 		cmocka_unit_test(test_golden_empty),
+		cmocka_unit_test(test_pid_comm),
 		cmocka_unit_test(test_paced_same_numbers),
 		cmocka_unit_test(test_cut_trace),
 		cmocka_unit_test(test_bad_files),
@@ -1020,6 +1101,7 @@ int main(void)
 		cmocka_unit_test(test_tmux_scroll),
 		cmocka_unit_test(test_tmux_cumulative_group),
 		cmocka_unit_test(test_tmux_interval),
+		cmocka_unit_test(test_tmux_no_color),
 	};
 
 	/* VIEW_TEST=test_tmux_keys runs one test while hunting a failure */
