@@ -20,11 +20,29 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 ver=6.12
 
-# In the guest (run.sh runs this script again there): size the console.
+# In the guest (run.sh runs this script again there): size the console,
+# and again whenever the host's terminal changes size (run.sh writes it to
+# the ctl share): setting it signals the view (SIGWINCH), which redraws.
 if [ "${1:-}" = --guest ]; then
 	shift
 	if [ -n "${DEMO_ROWS:-}" ] && [ -n "${DEMO_COLS:-}" ]; then
 		stty rows "$DEMO_ROWS" cols "$DEMO_COLS" 2>/dev/null || true
+	fi
+	if [ -t 0 ]; then
+		view=$$
+		(
+			last=
+			while kill -0 "$view" 2>/dev/null; do
+				size=$(cat /tmp/iv-ctl/winsize 2>/dev/null || true)
+				if [ -n "$size" ] && [ "$size" != "$last" ]; then
+					# shellcheck disable=SC2086
+					set -- $size
+					stty rows "$1" cols "$2" 2>/dev/null || true
+					last=$size
+				fi
+				sleep 0.3
+			done
+		) &
 	fi
 	exec "$IOVATOP" "$@"
 fi

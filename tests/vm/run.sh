@@ -136,21 +136,40 @@ qemu=(qemu-system-x86_64 -machine q35 -accel "tcg,thread=$tcg" -cpu max
 	-virtfs "local,path=$results,mount_tag=results,security_model=none")
 
 start=$(date +%s.%N)
-if [ -n "$shell" ]; then
+if [ -n "$shell" ] && [ -t 0 ]; then
+	echo "run.sh: booting $ver; Ctrl-A X quits QEMU, 'exit' powers off" >&2
+	# The serial console has no window size: the terminal's goes to the
+	# guest through the ctl share, now and on every resize (demo.sh
+	# --guest sets the console's from it, which signals the view).
+	winsize() { stty size >"$ctl/winsize.new" 2>/dev/null && mv -f "$ctl/winsize.new" "$ctl/winsize"; }
+	winsize || true
+	trap 'winsize || true' WINCH
+	# in the background so that the trap runs while QEMU does; the
+	# terminal stays its stdin
+	"${qemu[@]}" <&0 &
+	qpid=$!
+	while kill -0 "$qpid" 2>/dev/null; do
+		wait "$qpid" || true
+	done
+	trap - WINCH
+	qrc=0
+elif [ -n "$shell" ]; then
 	echo "run.sh: booting $ver; Ctrl-A X quits QEMU, 'exit' powers off" >&2
 	"${qemu[@]}" || true
 	qrc=0
 else
 	set +e
 	# The serial console ends lines with CR LF; firmware and boot noise
-	# before init is held back, and shown only if init never started.
+	# before init is held back, and shown (on stderr) only if init never
+	# started. guest-init's own lines go to stderr: stdout is COMMAND's.
 	timeout --kill-after=5 "$timeout" "${qemu[@]}" </dev/null |
 		tr -d '\r' | awk -v verbose="${IV_VERBOSE:-}" '
-		!up && /guest-init: / { up = 1; if (!verbose) { sub(/.*guest-init: /, "guest-init: "); print; fflush(); next } }
-		!up { held = held $0 "\n"; if (verbose) { print; fflush() }; next }
+		!up && /guest-init: / { up = 1; if (!verbose) { sub(/.*guest-init: /, "guest-init: "); print >"/dev/stderr"; fflush(); next } }
+		!up { held = held $0 "\n"; if (verbose) { print >"/dev/stderr"; fflush() }; next }
 		/^reboot: Power down$/ { next }
+		/^guest-init: / { print >"/dev/stderr"; fflush(); next }
 		{ print; fflush() }
-		END { if (!up && !verbose) printf "%s", held }'
+		END { if (!up && !verbose) printf "%s", held >"/dev/stderr" }'
 	qrc=${PIPESTATUS[0]}
 	set -e
 	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
