@@ -368,6 +368,8 @@ struct view_args {
 	const char *filter;
 	uint32_t pid;			/* -p: the filter term pid= */
 	const char *comm;		/* --comm: the filter term comm= */
+	bool cumulative;		/* --cumulative, the key c */
+	bool group;			/* --group, the key g */
 	char filter_buf[VIEW_FILTER_LEN + 48];	/* -f, -p and --comm together */
 	int nargs;
 };

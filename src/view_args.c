@@ -26,7 +26,7 @@ void view_args_init(struct view_args *a, bool want_file)
 	a->sort = MODEL_SORT_RATE;
 }
 
-enum { OPT_NO_COLOR = 0x200, OPT_COMM };
+enum { OPT_NO_COLOR = 0x200, OPT_COMM, OPT_CUMULATIVE, OPT_GROUP };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -44,6 +44,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'r':
 		a->reverse = true;
+		return 0;
+	case OPT_CUMULATIVE:
+		a->cumulative = true;
+		return 0;
+	case OPT_GROUP:
+		a->group = true;
 		return 0;
 	case OPT_NO_COLOR:
 		/* the same switch as the environment's (https://no-color.org) */
@@ -123,6 +129,8 @@ static const struct argp_option options[] = {
 	{ "filter", 'f', "TERMS", 0, "Show only the devices TERMS select: a word the name starts with (3b finds 0000:3b:00.2, not 83b8...), dev=SUBSTRING, pid=N, comm=NAME (comm=qemu* for a prefix), path=vfio|iommufd; all must match", 0 },
 	{ "pid", 'p', "PID", 0, "Show only the devices process PID asked for (the filter term pid=PID)", 0 },
 	{ "comm", OPT_COMM, "NAME", 0, "Show only the devices of processes named NAME, exactly; NAME* for a prefix (comm=NAME)", 0 },
+	{ "cumulative", OPT_CUMULATIVE, NULL, 0, "Totals since the start instead of the interval's figures (the key c)", 0 },
+	{ "group", OPT_GROUP, NULL, 0, "Devices grouped by their process, with its total (the key g)", 0 },
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour, as the environment variable NO_COLOR asks too", 0 },
 	{ 0 },
 };
@@ -141,6 +149,8 @@ void view_args_apply(const struct view_args *a, struct view_state *s)
 {
 	s->sort = a->sort;
 	s->reverse = a->reverse;
+	s->cumulative = a->cumulative;
+	s->group = a->group;
 	if (a->filter)
 		snprintf(s->filter, sizeof(s->filter), "%s", a->filter);
 }

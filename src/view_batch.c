@@ -37,9 +37,13 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 		put_line(f, line, view_format_header(line, sizeof(line), k, meta,
 						     s, snap, BATCH_WIDTH));
 	put_line(f, line, view_format_titles(line, sizeof(line), &l, s));
-	for (i = 0; snap && i < snap->nrows; i++)
+	for (i = 0; snap && i < snap->nrows; i++) {
+		if (s && s->group && view_group_starts(snap, (int)i, 0))
+			put_line(f, line, view_format_group(line, sizeof(line), &l,
+							    snap, (int)i));
 		put_line(f, line, view_format_row(line, sizeof(line), &l,
 						  &snap->rows[i], (int)i == hot));
+	}
 	if (hot >= 0) {
 		const struct model_row *r = &snap->rows[hot];
 		char range[48];

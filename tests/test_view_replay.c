@@ -129,6 +129,10 @@ static int teardown(void **state)
 
 /* ---- batch -------------------------------------------------------------- */
 
+static void line_at(const char *text, const char *p, char *out, size_t len);
+static bool find_line(const char *text, const char *from, const char *needle,
+		      char *out, size_t len);
+
 static void test_golden_synth(void **unused)
 {
 	struct run r;
@@ -209,6 +213,68 @@ static void test_pid_comm(void **unused)
 	run(&r, "%s -b --comm 'two words'", bin);
 	assert_int_equal(r.status, 2);
 	run_free(&r);
+}
+
+/*
+ * One story: at the end of a recording, --cumulative shows for every
+ * device the reports and dirty MiB report gives it, and the same hottest.
+ */
+static void test_cumulative_is_report(void **unused)
+{
+	char path[800], line[512], name[128], needle[160];
+	const char *p, *t;
+	struct run rep, view;
+	int n = 0;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-demo.trace", tests_dir);
+	run(&rep, "%s report %s", bin, path);
+	assert_int_equal(rep.status, 0);
+	run(&view, "%s replay -b --cumulative %s 3600", bin, path);
+	assert_int_equal(view.status, 0);
+	/* report: "DEVICE PROCESS REPORTS ITERS DIRTY MiB ..." */
+	t = strstr(rep.out, "\nDEVICE ");
+	assert_non_null(t);
+	for (p = strchr(t + 1, '\n') + 1; *p && *p != '\n'; p = strchr(p, '\n') + 1) {
+		char dev1[40], dev2[48], proc[40];
+		unsigned long reports, iters;
+		double mib;
+		int k;
+
+		line_at(rep.out, p, line, sizeof(line));
+		/* two words of name ("vfio X", "iommufd hwpt N" has three) */
+		k = sscanf(line, "%39s %47s", dev1, dev2);
+		assert_int_equal(k, 2);
+		if (!strcmp(dev1, "iommufd")) {
+			char num[16];
+
+			assert_int_equal(sscanf(line, "%*s %*s %15s %39s %lu %lu %lf",
+						num, proc, &reports, &iters, &mib), 5);
+			snprintf(name, sizeof(name), "iommufd hwpt %s", num);
+		} else {
+			assert_int_equal(sscanf(line, "%*s %*s %39s %lu %lu %lf",
+						proc, &reports, &iters, &mib), 4);
+			snprintf(name, sizeof(name), "%s %s", dev1, dev2);
+		}
+		snprintf(needle, sizeof(needle), " %s ", name);
+		assert_true(find_line(view.out, strstr(view.out, "  DEVICE"),
+				      needle, line, sizeof(line)));
+		snprintf(needle, sizeof(needle), " %lu ", reports);
+		if (!strstr(line, needle))
+			fail_msg("%s: report says %lu reports, the view: %s", name,
+				 reports, line);
+		snprintf(needle, sizeof(needle), " %.1f ", mib);
+		if (!strstr(line, needle))
+			fail_msg("%s: report says %.1f MiB, the view: %s", name, mib,
+				 line);
+		n++;
+	}
+	assert_int_equal(n, 7);
+	/* the same hottest device */
+	assert_non_null(strstr(rep.out, "hottest device: vfio 0000:3b:00.2,"));
+	assert_non_null(strstr(view.out, "\nhottest vfio 0000:3b:00.2  600.0 MiB since the start"));
+	run_free(&rep);
+	run_free(&view);
 }
 
 /* --speed paces the same intervals as reading flat out */
@@ -1085,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_golden_options),
 		cmocka_unit_test(test_golden_empty),
 		cmocka_unit_test(test_pid_comm),
+		cmocka_unit_test(test_cumulative_is_report),
 		cmocka_unit_test(test_paced_same_numbers),
 		cmocka_unit_test(test_cut_trace),
 		cmocka_unit_test(test_bad_files),
