@@ -84,6 +84,17 @@ $(OUTPUT)/%.o: src/%.c $(wildcard include/*.h) $(SKELS) | $(OUTPUT) $(DEPS_STAMP
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# --version: the release, what git describes (or "unknown" outside a
+# clone), rewritten only when it changes so nothing rebuilds for nothing
+VERSION := 0.1
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)d=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	printf '#define IOVATOP_VERSION "%s"\n#define IOVATOP_GIT "%s"\n' \
+		'$(VERSION)' "$$d" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(OUTPUT)/iovatop.o: $(OUTPUT)/version.h
+.PHONY: FORCE
+
 $(BIN): $(OUTPUT)/iovatop.o $(LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

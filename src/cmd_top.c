@@ -44,7 +44,14 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 }
 
 static const char top_doc[] =
-	"Show per-device dirty-page tracking of vfio and iommufd live.\v"
+	"Show per-device dirty-page tracking of vfio and iommufd live.\n\n"
+	"Commands:\n"
+	"  iovatop [OPTIONS] [INTERVAL [COUNT]]  this live view\n"
+	"  iovatop record -o FILE [-d SECS]      record a trace\n"
+	"  iovatop replay FILE [INTERVAL]        the live view from a trace\n"
+	"  iovatop report FILE [--format F]      a trace summarised per device\n"
+	"  iovatop decode --iova B --length L --page-size P   the kernel's bitmap math\n"
+	"Each takes -h; iovatop --version says which this is.\v"
 	"INTERVAL is in seconds (default 1, fractions allowed); COUNT stops after "
 	"that many intervals.\n\n"
 	"EXAMPLES:\n"
@@ -87,11 +94,11 @@ int cmd_top(int argc, char **argv)
 
 	l = live_open(&a.live, err, sizeof(err));
 	if (!l) {
-		fprintf(stderr, "iovatop: %s\n", err);
+		fprintf(stderr, "%s: %s\n", cli_name, err);
 		return EXIT_RUNTIME;
 	}
 	if (a.live.verbose)
-		fprintf(stderr, "iovatop: attached with %s; iova_bitmap layout %s.\n",
+		fprintf(stderr, "%s: attached with %s; iova_bitmap layout %s.\n", cli_name,
 			live_probe_mode(l), view_layout_name(live_layout(l)));
 
 	live_meta(l, &tm);
@@ -105,7 +112,7 @@ int cmd_top(int argc, char **argv)
 
 		r.meta.wall_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - mono);
 		if (a.live.verbose)
-			fprintf(stderr, "iovatop: starts at CLOCK_MONOTONIC %llu ns, CLOCK_REALTIME %lld ns ahead.\n",
+			fprintf(stderr, "%s: starts at CLOCK_MONOTONIC %llu ns, CLOCK_REALTIME %lld ns ahead.\n", cli_name,
 				(unsigned long long)mono, (long long)r.meta.wall_offset_ns);
 		view_run_start(&r, mono);
 	}
@@ -123,7 +130,7 @@ int cmd_top(int argc, char **argv)
 		}
 		n = live_poll(l, timeout, view_run_record, &r);
 		if (n < 0 && n != -EINTR) {
-			view_msg("iovatop: reading the ring buffer failed: %s.\n",
+			view_msg("%s: reading the ring buffer failed: %s.\n", cli_name,
 				 strerror(-n));
 			ret = EXIT_RUNTIME;
 			break;
@@ -136,7 +143,7 @@ int cmd_top(int argc, char **argv)
 cleanup:
 	view_run_close(&r);
 	if (l && live_lost(l))
-		fprintf(stderr, "iovatop: %llu records were lost; a larger ring buffer or a longer interval may help.\n",
+		fprintf(stderr, "%s: %llu records were lost; a larger ring buffer or a longer interval may help.\n", cli_name,
 			(unsigned long long)live_lost(l));
 	live_close(l);
 	return ret;

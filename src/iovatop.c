@@ -4,10 +4,23 @@
  *
  * This file only picks the subcommand; each lives in its own cmd_*.c.
  */
+#include <argp.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "version.h"
+
+/* --version (and -V) of every command that parses with argp */
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "iovatop %s (git %s)\nlibbpf %s\n", IOVATOP_VERSION,
+		IOVATOP_GIT, libbpf_version_string());
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
 
 static const struct {
 	const char *name;
@@ -28,7 +41,7 @@ static void usage(FILE *f)
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "       iovatop %-8s ...    %s\n", subcommands[i].name,
 			subcommands[i].summary);
-	fprintf(f, "'iovatop --help' and 'iovatop SUBCOMMAND --help' say more.\n");
+	fprintf(f, "'iovatop -h' and 'iovatop SUBCOMMAND -h' say more; 'iovatop --version' which this is.\n");
 }
 
 int main(int argc, char **argv)
@@ -41,6 +54,10 @@ int main(int argc, char **argv)
 				return subcommands[i].fn(argc - 1, argv + 1);
 		if (!strcmp(argv[1], "help")) {
 			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+			print_version(stdout, NULL);
 			return 0;
 		}
 	}

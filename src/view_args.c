@@ -34,6 +34,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	char err[200];
 
 	switch (key) {
+	case 'h':
+		/* -h as in bcc's tools: the whole command's help */
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		return 0;
 	case 'b':
 		a->batch = true;
 		return 0;
@@ -131,6 +135,7 @@ static const struct argp_option options[] = {
 	{ "comm", OPT_COMM, "NAME", 0, "Show only the devices of processes named NAME, exactly; NAME* for a prefix (comm=NAME)", 0 },
 	{ "cumulative", OPT_CUMULATIVE, NULL, 0, "Totals since the start instead of the interval's figures (the key c)", 0 },
 	{ "group", OPT_GROUP, NULL, 0, "Devices grouped by their process, with its total (the key g)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, like --help */
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour, as the environment variable NO_COLOR asks too", 0 },
 	{ 0 },
 };
