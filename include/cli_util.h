@@ -29,6 +29,12 @@ int parse_long(const char *s, long min, long max, long *out);
  */
 int parse_u64(const char *s, uint64_t *out, const char **end);
 
+/*
+ * What every message on stderr starts with: "iovatop" for the live view,
+ * "iovatop record", "iovatop replay" ... as each command sets it first.
+ */
+extern const char *cli_name;
+
 /* The last component of a path, or the path when it ends in '/'. */
 const char *base_name(const char *path);
 

@@ -10,6 +10,8 @@
 #include "cli_util.h"
 #include "le.h"
 
+const char *cli_name = "iovatop";
+
 int parse_double(const char *s, double min, double max, double *out)
 {
 	char *end;

@@ -130,7 +130,7 @@ static int check_output(const char *out, bool *created)
 	else if (errno == EEXIST)
 		fd = open(out, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "iovatop: cannot create %s: %s.\n", out,
+		fprintf(stderr, "%s: cannot create %s: %s.\n", cli_name, out,
 			strerror(errno));
 		return -1;
 	}
@@ -154,6 +154,7 @@ int cmd_record(int argc, char **argv)
 
 	argp_err_exit_status = EXIT_USAGE;
 	argv[0] = name;		/* what usage messages call us */
+	cli_name = name;	/* and every other message */
 	if (argp_parse(&record_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
 	out = a.out;
@@ -165,7 +166,7 @@ int cmd_record(int argc, char **argv)
 		return EXIT_RUNTIME;
 	l = live_open(&a.live, err, sizeof(err));
 	if (!l) {
-		fprintf(stderr, "iovatop: %s\n", err);
+		fprintf(stderr, "%s: %s\n", cli_name, err);
 		if (created)
 			unlink(out);
 		return EXIT_RUNTIME;
@@ -174,29 +175,29 @@ int cmd_record(int argc, char **argv)
 	t0 = meta.start_mono_ns;
 	w = trace_writer_open(out, &meta, &a.wo, err, sizeof(err));
 	if (!w) {
-		fprintf(stderr, "iovatop: %s.\n", err);
+		fprintf(stderr, "%s: %s.\n", cli_name, err);
 		goto out;
 	}
 	if (a.duration > 0)
 		deadline = t0 + (uint64_t)(a.duration * 1e9);
 	last_flush = last_progress = t0;
-	fprintf(stderr, "iovatop: recording to %s (probe %s); Ctrl-C stops.\n", out,
+	fprintf(stderr, "%s: recording to %s (probe %s); Ctrl-C stops.\n", cli_name, out,
 		live_probe_mode(l));
 
 	while (!stop_signal) {
 		n = live_poll(l, POLL_MS, trace_writer_add, w);
 		if (n < 0 && n != -EINTR) {
 			if (*trace_writer_error(w))
-				fprintf(stderr, "\niovatop: %s.\n", trace_writer_error(w));
+				fprintf(stderr, "\n%s: %s.\n", cli_name, trace_writer_error(w));
 			else
-				fprintf(stderr, "\niovatop: reading the ring buffer failed: %s.\n",
+				fprintf(stderr, "\n%s: reading the ring buffer failed: %s.\n", cli_name,
 					strerror(-n));
 			goto out;
 		}
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now - last_flush >= FLUSH_NS) {
 			if (trace_writer_flush(w)) {
-				fprintf(stderr, "\niovatop: %s.\n", trace_writer_error(w));
+				fprintf(stderr, "\n%s: %s.\n", cli_name, trace_writer_error(w));
 				goto out;
 			}
 			last_flush = now;
@@ -220,11 +221,11 @@ int cmd_record(int argc, char **argv)
 
 		w = NULL;
 		if (cerr) {
-			fprintf(stderr, "iovatop: %s.\n", err);
+			fprintf(stderr, "%s: %s.\n", cli_name, err);
 			goto out;
 		}
-		fprintf(stderr, "iovatop: wrote %" PRIu64 " records (%" PRIu64 " lost) in %"
-			PRIu64 " blocks to %s%s.\n", t.records, t.lost, t.chunks, out,
+		fprintf(stderr, "%s: wrote %" PRIu64 " records (%" PRIu64 " lost) in %"
+			PRIu64 " blocks to %s%s.\n", cli_name, t.records, t.lost, t.chunks, out,
 			stop_signal ? stop_signal == SIGINT ? ", stopped by SIGINT" :
 				", stopped by SIGTERM" : "");
 	}

@@ -147,16 +147,16 @@ static uint64_t vclock(const struct replay *p, uint64_t now)
 static int end_status(struct replay *p)
 {
 	if (p->read_err < 0) {
-		view_msg("iovatop: reading the trace failed: %s.\n",
+		view_msg("%s: reading the trace failed: %s.\n", cli_name,
 			 strerror(-p->read_err));
 		return EXIT_RUNTIME;
 	}
 	switch (trace_state(p->tr)) {
 	case TRACE_TRUNCATED:
-		view_msg("iovatop: %s\n", trace_status_msg(p->tr));
+		view_msg("%s: %s\n", cli_name, trace_status_msg(p->tr));
 		return 0;	/* everything up to the cut was shown */
 	case TRACE_CORRUPT:
-		view_msg("iovatop: %s\n", trace_status_msg(p->tr));
+		view_msg("%s: %s\n", cli_name, trace_status_msg(p->tr));
 		return EXIT_RUNTIME;
 	default:
 		return 0;
@@ -165,7 +165,7 @@ static int end_status(struct replay *p)
 
 static int bad_record(struct replay *p, int err)
 {
-	view_msg("iovatop: a record at byte %llu of the trace is malformed: %s.\n",
+	view_msg("%s: a record at byte %llu of the trace is malformed: %s.\n", cli_name,
 		 (unsigned long long)trace_offset(p->tr), strerror(-err));
 	return EXIT_RUNTIME;
 }
@@ -273,12 +273,13 @@ int cmd_replay(int argc, char **argv)
 	view_args_init(&a.v, true);
 	argp_err_exit_status = EXIT_USAGE;
 	argv[0] = name;		/* what usage messages call us */
+	cli_name = name;	/* and every other message */
 	if (argp_parse(&replay_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
 
 	p->tr = trace_open(a.v.file, err, sizeof(err));
 	if (!p->tr) {
-		fprintf(stderr, "iovatop: %s\n", err);
+		fprintf(stderr, "%s: %s\n", cli_name, err);
 		return EXIT_RUNTIME;
 	}
 	tm = trace_meta(p->tr);

@@ -34,6 +34,9 @@ static void usage(FILE *f)
 		"  -n, --top N            hot regions per device (default %d, max %d)\n"
 		"  -D, --dump-bitmaps DIR write each rebuilt bitmap to DIR/<report>.bin\n"
 		"                         and an index to DIR/index.tsv\n"
+		"  -p, --pid PID          only the devices process PID asked for\n"
+		"      --comm NAME        only those of processes named NAME (NAME* a prefix)\n"
+		"  -V, --version          which iovatop this is\n"
 		"\n"
 		"examples:\n"
 		"  iovatop report mig.trace\n"
@@ -48,7 +51,20 @@ struct report_args {
 	const char *file;
 	int nargs;
 	bool help;
+	char filter[64];	/* -p and --comm, as the view's filter terms */
 };
+
+enum { OPT_COMM = 0x100 };
+
+/* One more filter term (include/filter.h); 0, or -1 when it does not fit. */
+static int add_term(struct report_args *a, const char *key, const char *val)
+{
+	size_t n = strlen(a->filter);
+	int w = snprintf(a->filter + n, sizeof(a->filter) - n, "%s%s=%s",
+			 n ? " " : "", key, val);
+
+	return w < 0 || (size_t)w >= sizeof(a->filter) - n ? -1 : 0;
+}
 
 static error_t report_parse(int key, char *arg, struct argp_state *state)
 {
@@ -75,6 +91,23 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	case 'D':
 		a->dump = arg;
 		return 0;
+	case 'p': {
+		long pid;
+
+		if (parse_long(arg, 1, 0x7fffffffL, &pid) || add_term(a, "pid", arg)) {
+			argp_error(state, "the pid '%s' is not a process id.", arg);
+			return EINVAL;
+		}
+		return 0;
+	}
+	case OPT_COMM:
+		if (!*arg || strlen(arg) >= IOVA_COMM_LEN || strchr(arg, ' ') ||
+		    add_term(a, "comm", arg)) {
+			argp_error(state, "the process name '%s' is not one (1 to %d characters, no blank).",
+				   arg, IOVA_COMM_LEN - 1);
+			return EINVAL;
+		}
+		return 0;
 	case 'h':
 		a->help = true;
 		return 0;
@@ -94,6 +127,8 @@ static const struct argp_option report_options[] = {
 	{ "format", 'f', "FMT", 0, NULL, 0 },
 	{ "top", 'n', "N", 0, NULL, 0 },
 	{ "dump-bitmaps", 'D', "DIR", 0, NULL, 0 },
+	{ "pid", 'p', "PID", 0, NULL, 0 },
+	{ "comm", OPT_COMM, "NAME", 0, NULL, 0 },
 	{ "help", 'h', NULL, 0, NULL, 0 },
 	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
 	{ 0 },
@@ -121,6 +156,7 @@ int cmd_report(int argc, char **argv)
 
 	argp_err_exit_status = EXIT_USAGE;
 	argv[0] = name;		/* what usage messages call us */
+	cli_name = name;	/* and every other message */
 	/* no exit inside argp: the tests run the command in their process */
 	if (argp_parse(&report_argp, argc, argv, ARGP_NO_HELP | ARGP_NO_EXIT,
 		       NULL, &a))
@@ -131,19 +167,19 @@ int cmd_report(int argc, char **argv)
 	}
 	dump = a.dump;
 	if (a.nargs != 1) {
-		fprintf(stderr, "iovatop: report wants exactly one trace file\n");
+		fprintf(stderr, "%s: report wants exactly one trace file\n", cli_name);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	tr = trace_open(a.file, err, sizeof(err));
 	if (!tr) {
-		fprintf(stderr, "iovatop: %s.\n", err);
+		fprintf(stderr, "%s: %s.\n", cli_name, err);
 		return EXIT_RUNTIME;
 	}
 	mo.rule = (enum ibd_rule)trace_meta(tr)->rule;
 	m = model_new(&mo);
 	if (!m) {
-		fprintf(stderr, "iovatop: out of memory.\n");
+		fprintf(stderr, "%s: out of memory.\n", cli_name);
 		goto out;
 	}
 	if (dump && report_dump_open(&rp, dump))
@@ -152,23 +188,23 @@ int cmd_report(int argc, char **argv)
 	rd = trace_read_all(tr, model_apply, m);
 	if (rd < 0) {
 		if (rd == -EINVAL)
-			fprintf(stderr, "iovatop: %s holds a record the model rejects near byte %" PRIu64 ".\n",
+			fprintf(stderr, "%s: %s holds a record the model rejects near byte %" PRIu64 ".\n", cli_name,
 				a.file, trace_offset(tr));
 		else
-			fprintf(stderr, "iovatop: cannot read %s: %s.\n", a.file, strerror(-rd));
+			fprintf(stderr, "%s: cannot read %s: %s.\n", cli_name, a.file, strerror(-rd));
 		goto out;
 	}
 	if (trace_state(tr) == TRACE_CORRUPT) {
-		fprintf(stderr, "iovatop: %s.\n", trace_status_msg(tr));
+		fprintf(stderr, "%s: %s.\n", cli_name, trace_status_msg(tr));
 		goto out;
 	}
 	model_finish(m);
 	if (rp.err) {
-		fprintf(stderr, "iovatop: %s.\n", rp.errmsg[0] ? rp.errmsg : "out of memory");
+		fprintf(stderr, "%s: %s.\n", cli_name, rp.errmsg[0] ? rp.errmsg : "out of memory");
 		goto out;
 	}
-	if (model_snapshot(m, model_now(m), MODEL_SORT_RATE, false, NULL, &snap)) {
-		fprintf(stderr, "iovatop: out of memory.\n");
+	if (model_snapshot(m, model_now(m), MODEL_SORT_RATE, false, a.filter, &snap)) {
+		fprintf(stderr, "%s: out of memory.\n", cli_name);
 		goto out;
 	}
 	report_sort_rows(&snap);
@@ -187,17 +223,17 @@ int cmd_report(int argc, char **argv)
 	o.nanom = model_anomalies(m, anom, MODEL_ANOM_LOG);
 	report_print(&o, a.fmt);
 	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "iovatop: cannot write the report: %s.\n", strerror(errno));
+		fprintf(stderr, "%s: cannot write the report: %s.\n", cli_name, strerror(errno));
 		goto out;
 	}
 	/* the reader of a cut trace must hear it even if stdout goes to a file */
 	if (o.state == TRACE_TRUNCATED)
-		fprintf(stderr, "iovatop: warning: %s; the report covers the records before the cut.\n",
+		fprintf(stderr, "%s: warning: %s; the report covers the records before the cut.\n", cli_name,
 			o.status);
 	ret = 0;
 out:
 	if (rp.index && fclose(rp.index) && !ret) {
-		fprintf(stderr, "iovatop: cannot write %s/index.tsv: %s.\n", dump, strerror(errno));
+		fprintf(stderr, "%s: cannot write %s/index.tsv: %s.\n", cli_name, dump, strerror(errno));
 		ret = EXIT_RUNTIME;
 	}
 	report_free(&rp);

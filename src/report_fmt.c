@@ -393,13 +393,13 @@ int report_dump_open(struct report *rp, const char *dir)
 	char path[4096];
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
-		fprintf(stderr, "iovatop: cannot create %s: %s\n", dir, strerror(errno));
+		fprintf(stderr, "%s: cannot create %s: %s\n", cli_name, dir, strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/index.tsv", dir);
 	rp->index = fopen(path, "w");
 	if (!rp->index) {
-		fprintf(stderr, "iovatop: cannot create %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: cannot create %s: %s\n", cli_name, path, strerror(errno));
 		return -1;
 	}
 	rp->dump_dir = dir;

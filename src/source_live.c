@@ -85,7 +85,7 @@ static void vlog(const struct live *l, const char *fmt, ...)
 	if (!l->opts.verbose)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, "iovatop: ");
+	fprintf(stderr, "%s: ", cli_name);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -711,7 +711,7 @@ void live_close(struct live *l)
 
 		/* not lost, but not in any record either: say so */
 		if (untraced)
-			fprintf(stderr, "iovatop: %llu iova_bitmap_set() calls belonged to reports already running when iovatop attached; they are in no record.\n",
+			fprintf(stderr, "%s: %llu iova_bitmap_set() calls belonged to reports already running when iovatop attached; they are in no record.\n", cli_name,
 				(unsigned long long)untraced);
 	}
 	if (l->rb)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_util.h"
 #include "view.h"
 
 enum {
@@ -69,7 +70,7 @@ static void msgq_flush(void)
 	if (msgq.len)
 		fputs(msgq.buf, stderr);
 	if (msgq.dropped)
-		fprintf(stderr, "iovatop: %u more messages did not fit in the queue.\n",
+		fprintf(stderr, "%s: %u more messages did not fit in the queue.\n", cli_name,
 			msgq.dropped);
 	msgq.len = 0;
 	msgq.dropped = 0;

@@ -42,7 +42,7 @@ int view_run_open(struct view_run *r, const struct view_args *a,
 
 	view_run_init(r, m, a->interval_ns, a->count);
 	if (!m) {
-		fprintf(stderr, "iovatop: out of memory for the model.\n");
+		fprintf(stderr, "%s: out of memory for the model.\n", cli_name);
 		return -1;
 	}
 	view_args_apply(a, &r->st);
@@ -67,7 +67,7 @@ int view_run_show(struct view_run *r, const struct view_args *a)
 	}
 	r->vc = view_curses_open(stdout, stdin, NULL, err, sizeof(err));
 	if (!r->vc) {
-		fprintf(stderr, "iovatop: %s\n", err);
+		fprintf(stderr, "%s: %s\n", cli_name, err);
 		return -1;
 	}
 	return 0;
@@ -125,7 +125,7 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 		 * out of memory for the rows: show none until a snapshot
 		 * works again, but count the interval
 		 */
-		view_msg("iovatop: out of memory for a snapshot at +%.3fs.\n",
+		view_msg("%s: out of memory for a snapshot at +%.3fs.\n", cli_name,
 			 (double)(tick_ns - r->meta.t0_ns) / 1e9);
 		r->have_snap = false;
 		r->shown++;

@@ -16,6 +16,7 @@
  * writer when the tests start, and the traces recorded in the test VM
  * that are committed in tests/data/ (a test fails when they are gone).
  */
+#define _GNU_SOURCE	/* strcasestr */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -275,6 +276,75 @@ static void test_cumulative_is_report(void **unused)
 	assert_non_null(strstr(view.out, "\nhottest vfio 0000:3b:00.2  600.0 MiB since the start"));
 	run_free(&rep);
 	run_free(&view);
+}
+
+/*
+ * The command line as bcc users expect it: --version everywhere argp
+ * parses, -h for the top level and every command, one prefix per command
+ * on every message, -p and --comm in report too.
+ */
+static void test_cli(void **unused)
+{
+	static const char *const cmds[] = { "", "replay", "record", "report", "decode" };
+	char path[800], want[64];
+	struct run r;
+	size_t i;
+
+	(void)unused;
+	run(&r, "%s --version", bin);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(strncmp(r.out, "iovatop 0.1 (git ", 17), 0);
+	assert_non_null(strstr(r.out, "\nlibbpf v"));
+	run_free(&r);
+	run(&r, "%s replay --version", bin);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(strncmp(r.out, "iovatop 0.1 (git ", 17), 0);
+	run_free(&r);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		run(&r, "%s %s -h", bin, cmds[i]);
+		if (r.status != 0 || !strcasestr(r.out, "usage: iovatop"))
+			fail_msg("'iovatop %s -h' exited %d: %s%s", cmds[i], r.status,
+				 r.out, r.err);
+		run_free(&r);
+	}
+	/* the top level lists the commands */
+	run(&r, "%s -h", bin);
+	assert_non_null(strstr(r.out, "iovatop record -o FILE"));
+	assert_non_null(strstr(r.out, "iovatop report FILE"));
+	run_free(&r);
+	/* usage and runtime errors alike: "iovatop <command>: ", one line */
+	for (i = 1; i < 4; i++) {
+		if (!strcmp(cmds[i], "record"))
+			continue;	/* needs root and a kernel: see the VM checks */
+		snprintf(want, sizeof(want), "iovatop %s: ", cmds[i]);
+		run(&r, "%s %s %s/no-such-file", bin, cmds[i], tmpdir);
+		assert_int_equal(r.status, 1);
+		if (strncmp(r.err, want, strlen(want)))
+			fail_msg("'iovatop %s' said: %s", cmds[i], r.err);
+		assert_int_equal(tu_lines(r.err), 1);
+		run_free(&r);
+		run(&r, "%s %s --bogus %s", bin, cmds[i], synth);
+		assert_int_equal(r.status, 2);
+		if (strncmp(r.err, want, strlen(want)))
+			fail_msg("'iovatop %s --bogus' said: %s", cmds[i], r.err);
+		run_free(&r);
+	}
+	/* report -p and --comm: the devices of that process only */
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-demo.trace", tests_dir);
+	run(&r, "%s report -p 87 %s", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "hottest device: iommufd hwpt 6,"));
+	assert_null(strstr(r.out, "\nvfio "));
+	run_free(&r);
+	run(&r, "%s report --comm qemu-vm1 --format csv %s", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "vfio 0000:3b:00.2"));
+	assert_null(strstr(r.out, "hwpt"));
+	run_free(&r);
+	run(&r, "%s report -p zero %s", bin, path);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "iovatop report: the pid 'zero' is not a process id."));
+	run_free(&r);
 }
 
 /* --speed paces the same intervals as reading flat out */
@@ -1151,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_golden_options),
 		cmocka_unit_test(test_golden_empty),
 		cmocka_unit_test(test_pid_comm),
+		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_cumulative_is_report),
 		cmocka_unit_test(test_paced_same_numbers),
 		cmocka_unit_test(test_cut_trace),

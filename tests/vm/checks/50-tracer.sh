@@ -31,12 +31,12 @@ traced() {
 	env "$@" "$IOVATOP" record -o "$t/trace" --verify >"$t/record.log" 2>&1 &
 	rec=$!
 	for _ in $(seq 300); do
-		grep -q '^iovatop: recording to' "$t/record.log" && break
+		grep -q '^iovatop record: recording to' "$t/record.log" && break
 		kill -0 "$rec" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! grep -q '^iovatop: recording to' "$t/record.log"; then
-		not_ok "tracer $name: iovatop record did not start: $(grep -m1 iovatop: "$t/record.log")"
+	if ! grep -q '^iovatop record: recording to' "$t/record.log"; then
+		not_ok "tracer $name: iovatop record did not start: $(grep -m1 'iovatop record:' "$t/record.log")"
 		kill -INT "$rec" 2>/dev/null
 		wait "$rec"
 		return 1
@@ -51,7 +51,7 @@ traced() {
 	wait "$rec"
 	rc=$?
 	if [ $rc -ne 0 ]; then
-		not_ok "tracer $name: iovatop record exited $rc: $(grep -m1 iovatop: "$t/record.log")"
+		not_ok "tracer $name: iovatop record exited $rc: $(grep -m1 'iovatop record:' "$t/record.log")"
 		return 1
 	fi
 	if ! "$IOVATOP" report --format json --dump-bitmaps "$t/dump" "$t/trace" \

@@ -28,8 +28,8 @@ wait_for() {
 
 "$IOVATOP" record -o "$t/trace" >"$t/record.log" 2>&1 &
 rec=$!
-if ! wait_for "$t/record.log" '^iovatop: recording to' 30; then
-	not_ok "view: iovatop record did not start: $(grep -m1 iovatop: "$t/record.log")"
+if ! wait_for "$t/record.log" '^iovatop record: recording to' 30; then
+	not_ok "view: iovatop record did not start: $(grep -m1 'iovatop record:' "$t/record.log")"
 	kill -INT $rec 2>/dev/null
 	finish
 fi
@@ -37,8 +37,8 @@ fi
 # uncompressed, so that it keeps up under emulation
 "$IOVATOP" record --no-compress --block-bytes 1 -o "$t/killed.trace" >"$t/killed.log" 2>&1 &
 krec=$!
-wait_for "$t/killed.log" '^iovatop: recording to' 30 ||
-	not_ok "view: the second recorder did not start: $(grep -m1 iovatop: "$t/killed.log")"
+wait_for "$t/killed.log" '^iovatop record: recording to' 30 ||
+	not_ok "view: the second recorder did not start: $(grep -m1 'iovatop record:' "$t/killed.log")"
 "$IOVATOP" -b 1 >"$t/live.txt" 2>"$t/live.err" &
 live=$!
 # the first block means the live view is attached: records start after it
@@ -59,7 +59,7 @@ kill -INT $rec
 wait $rec
 rrc=$?
 [ $lrc -eq 0 ] || not_ok "view: the live view exited $lrc on SIGINT: $(head -1 "$t/live.err")"
-[ $rrc -eq 0 ] || not_ok "view: iovatop record exited $rrc: $(grep -m1 iovatop: "$t/record.log")"
+[ $rrc -eq 0 ] || not_ok "view: iovatop record exited $rrc: $(grep -m1 'iovatop record:' "$t/record.log")"
 if ! "$IOVATOP" replay -b "$t/trace" >"$t/replay.txt" 2>"$t/replay.err"; then
 	not_ok "view: replay of the recording failed: $(head -1 "$t/replay.err")"
 	finish
