@@ -793,7 +793,7 @@ size_t view_format_header(char *buf, size_t len, int line,
 		hot = view_hottest(snap, totals);
 		if (hot >= 0) {
 			const struct model_row *r = &snap->rows[hot];
-			int nw = width < 0 ? -1 : width - 54 < 12 ? 12 : width - 54;
+			int nw = width < 0 ? -1 : width - 54 < 24 ? 24 : width - 54;
 
 			view_fmt_middle(name, sizeof(name), r->name, nw);
 			view_fmt_region(region, sizeof(region), r->hot_iova,
