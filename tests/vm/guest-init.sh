@@ -56,7 +56,9 @@ set -a
 . /tmp/iv-ctl/env
 set +a
 export KVER=$(uname -r) RESULTS=/tmp/iv-results TMPDIR=/tmp
-echo "guest-init: $(uname -r) up after $(cut -d' ' -f1 /proc/uptime) s" >/dev/console
+# make demo asks for a quiet boot: the view is the first thing on screen
+[ -n "${QUIET_BOOT:-}" ] ||
+	echo "guest-init: $(uname -r) up after $(cut -d' ' -f1 /proc/uptime) s" >/dev/console
 
 rc=0
 if [ -n "${IV_MODULE_LOAD:-}" ]; then

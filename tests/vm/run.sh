@@ -144,9 +144,20 @@ if [ -n "$shell" ] && [ -t 0 ]; then
 	winsize() { stty size >"$ctl/winsize.new" 2>/dev/null && mv -f "$ctl/winsize.new" "$ctl/winsize"; }
 	winsize || true
 	trap 'winsize || true' WINCH
+	# SeaBIOS writes its banner to the serial console when there is no
+	# VGA, and switches the terminal's line wrapping off: give it a VGA
+	# nobody sees (what -nographic is, but for that)
+	shown=()
+	for a in "${qemu[@]}"; do
+		if [ "$a" = -nographic ]; then
+			shown+=(-display none -serial mon:stdio)
+		else
+			shown+=("$a")
+		fi
+	done
 	# in the background so that the trap runs while QEMU does; the
 	# terminal stays its stdin
-	"${qemu[@]}" <&0 &
+	"${shown[@]}" <&0 &
 	qpid=$!
 	while kill -0 "$qpid" 2>/dev/null; do
 		wait "$qpid" || true
