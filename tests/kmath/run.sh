@@ -6,11 +6,11 @@
 #
 # Needs the kernel sources the test VM builds from: by default the cached
 # test-kernel trees (tests/vm/build-kernel.sh builds them when missing, from
-# Debian's linux-source-6.12 and linux-source-6.1), or extracted source
-# directories linux-source-6.12 and linux-source-6.1 under $KSRC. The 6.1.0 rule
+# Debian's linux-source-6.12, linux-source-7.2 and linux-source-6.1), or
+# extracted source directories linux-source-VER under $KSRC. The 6.1.0 rule
 # is checked too when V5_FILE names the v5 patch's iova_bitmap.c. Each
 # kernel runs the three call mixes; the exit status is non-zero on any
-# mismatch or when either kernel's source was not found.
+# mismatch or when any kernel's source was not found.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,23 +24,27 @@ mkdir -p "$out"
 targets=()
 if [ -n "$ksrc" ]; then
 	t612=$ksrc/linux-source-6.12
+	t72=$ksrc/linux-source-7.2
 	t61=$ksrc/linux-source-6.1
 else
 	t612=$("$repo/tests/vm/build-kernel.sh" 6.12)
+	t72=$("$repo/tests/vm/build-kernel.sh" 7.2)
 	t61=$("$repo/tests/vm/build-kernel.sh" 6.1)
 fi
 f612=$t612/drivers/iommu/iommufd/iova_bitmap.c
+f72=$t72/drivers/iommu/iommufd/iova_bitmap.c
 f61=$t61/drivers/vfio/iova_bitmap.c
 fail=0
 [ -f "$f612" ] && targets+=("6.12|$f612|IBD_RULE_CURRENT|")
+[ -f "$f72" ] && targets+=("7.2|$f72|IBD_RULE_CURRENT|")
 [ -f "$f61" ] && targets+=("6.1.y|$f61|IBD_RULE_V6_1_Y|-DITER")
 [ -n "${V5_FILE:-}" ] && targets+=("6.1.0|$V5_FILE|IBD_RULE_V6_1_0|-DITER")
 if [ ${#targets[@]} -eq 0 ]; then
-	echo "kmath: no iova_bitmap.c in $t612 or $t61; run tests/vm/build-kernel.sh 6.12 (or set KSRC)." >&2
+	echo "kmath: no iova_bitmap.c in $t612, $t72 or $t61; run tests/vm/build-kernel.sh 6.12 (or set KSRC)." >&2
 	exit 1
 fi
-# both kernels, always: one missing fails the run (the other still runs)
-for f in "$f612" "$f61"; do
+# every kernel, always: one missing fails the run (the others still run)
+for f in "$f612" "$f72" "$f61"; do
 	if [ ! -f "$f" ]; then
 		echo "kmath: $f is missing; that kernel's rule was not checked." >&2
 		fail=1

@@ -80,6 +80,8 @@ static inline int kmath_pass(int top, unsigned long a, unsigned long b,
 
 static inline void *kzalloc(size_t n, int f) { (void)f; return calloc(1, n); }
 static inline void kfree(void *p) { free(p); }
+/* 7.2's typed allocator: one zeroed object of P's type, GFP_KERNEL unless given */
+#define kzalloc_obj(P, ...) ((typeof(P) *)kzalloc(sizeof(P), GFP_KERNEL))
 static inline unsigned long __get_free_page(int f)
 {
 	(void)f;
