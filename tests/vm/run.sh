@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot a test kernel under QEMU, run one command in it, return its status.
 #
-#   tests/vm/run.sh [OPTIONS] 6.12|6.1 -- COMMAND [ARGS...]
+#   tests/vm/run.sh [OPTIONS] 6.12|7.2|6.1 -- COMMAND [ARGS...]
 #   tests/vm/run.sh --shell 6.12
 #
 #   --shell            an interactive shell in the guest instead of a command;
@@ -66,12 +66,12 @@ while [ $# -gt 0 ]; do
 	--smp) smp=${2:-}; shift ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
-	6.1 | 6.12) ver=$1 ;;
+	6.1 | 6.12 | 7.2) ver=$1 ;;
 	*) echo "run.sh: unknown argument '$1'; see run.sh --help" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ -n "${ver:-}" ] || { echo "run.sh: which kernel? give 6.1 or 6.12" >&2; exit 2; }
+[ -n "${ver:-}" ] || { echo "run.sh: which kernel? give 6.12, 7.2 or 6.1" >&2; exit 2; }
 if [ -z "$shell" ] && [ $# -eq 0 ]; then
 	echo "run.sh: nothing to run; give '-- COMMAND' or --shell" >&2
 	exit 2

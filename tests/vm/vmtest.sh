@@ -3,8 +3,10 @@
 # make vmtest: boot each test kernel once, run the scenarios and every
 # tests/vm/checks/*.sh in it, and sum up per kernel and per path.
 #
-#   tests/vm/vmtest.sh [6.12] [6.1]      (default: both)
+#   tests/vm/vmtest.sh [6.12] [7.2] [6.1]   (default: all three, in that order)
 #
+# The order puts the kernel most checks were written on first and the
+# oldest, which runs the fewest paths, last.
 # Ends with one line "N passed, N failed"; exits non-zero on any failure,
 # on a guest that timed out, never ran the checks or did not run them all
 # (guest-vmtest.sh writes its own count to guest-vmtest.done; it must
@@ -13,7 +15,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 vers=("$@")
-[ ${#vers[@]} -gt 0 ] || vers=(6.12 6.1)
+[ ${#vers[@]} -gt 0 ] || vers=(6.12 7.2 6.1)
 repo=$(cd "$vm_dir/../.." && pwd)
 timeout=${VMTEST_TIMEOUT:-900}
 [ -x "$repo/iovatop" ] && [ -x "$repo/.output/vm/workload" ] ||
