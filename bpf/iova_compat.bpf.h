@@ -144,4 +144,26 @@ static __always_inline __u64 compat_mapped_length(struct iova_bitmap *b,
 					 BPF_CORE_READ(b, mapped.pgoff));
 }
 
+/*
+ * The hwpt attribution probe, iommufd_hwpt_get_dirty_bitmap(struct
+ * iommufd_ucmd *ucmd): ucmd->cmd is the copied-in struct
+ * iommu_hwpt_get_dirty_bitmap, whose hwpt_id names the hwpt. Both came
+ * with IOMMU_HWPT_GET_DIRTY_BITMAP in v6.7 (drivers/iommu/iommufd/
+ * hw_pagetable.c) and read the same up to 7.2, where iommufd_ucmd grew a
+ * new_obj member after cmd (7.2's drivers/iommu/iommufd/iommufd_private.h;
+ * CO-RE finds cmd wherever it is). A kernel without either field reads 0,
+ * which the model shows as "hwpt ?": the report is still traced. Whether
+ * the function is there at all is decided in user space, from kallsyms.
+ */
+static __always_inline __u64 compat_ucmd_hwpt(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd;
+
+	if (!bpf_core_field_exists(ucmd->cmd) ||
+	    !bpf_core_field_exists(struct iommu_hwpt_get_dirty_bitmap, hwpt_id))
+		return 0;
+	cmd = BPF_CORE_READ(ucmd, cmd);
+	return BPF_CORE_READ(cmd, hwpt_id);
+}
+
 #endif /* IOVA_COMPAT_BPF_H */

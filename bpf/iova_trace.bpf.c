@@ -1135,9 +1135,7 @@ static __always_inline void task_clear_hwpt(void)
 
 static __always_inline __u64 ucmd_hwpt(struct iommufd_ucmd *ucmd)
 {
-	struct iommu_hwpt_get_dirty_bitmap *cmd = BPF_CORE_READ(ucmd, cmd);
-
-	return BPF_CORE_READ(cmd, hwpt_id);
+	return compat_ucmd_hwpt(ucmd);
 }
 
 /* ---- fentry / fexit ---------------------------------------------------- */

@@ -127,6 +127,32 @@ static int attach_hwpt_first(struct iova_trace_bpf *s)
 }
 
 
+/*
+ * The hwpt probes only name a report; without them it is still traced,
+ * as "hwpt ?" of its process. So a probe that does not attach (the
+ * function inlined or renamed by the compiler, blacklisted for kprobes)
+ * is dropped, not fatal: what did attach is detached, the skeleton is
+ * told not to try again, and -v says why.
+ */
+static void drop_hwpt_probes(struct iova_trace_bpf *s)
+{
+	struct bpf_program *progs[] = {
+		s->progs.fexit_hwpt_dirty, s->progs.fentry_hwpt_dirty,
+		s->progs.kretprobe_hwpt_dirty, s->progs.kprobe_hwpt_dirty,
+	};
+	struct bpf_link **links[] = {
+		&s->links.fexit_hwpt_dirty, &s->links.fentry_hwpt_dirty,
+		&s->links.kretprobe_hwpt_dirty, &s->links.kprobe_hwpt_dirty,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		bpf_link__destroy(*links[i]);
+		*links[i] = NULL;
+		bpf_program__set_autoattach(progs[i], false);
+	}
+}
+
 static void set_fentry_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
 {
 	bpf_program__set_autoload(s->progs.fexit_alloc, on);
@@ -549,8 +575,17 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	l->mode = fentry ? "fentry" : "kprobe";
 	vlog(l, "probe mode %s: %s", l->mode, l->mode_why);
 	if (!hwpt)
-		vlog(l, "no %s in this kernel: iommufd reports are named by "
-		     "their callback only", fn_names[FN_HWPT]);
+		vlog(l, "no %s in /proc/kallsyms (a kernel before 6.7, or one "
+		     "without IOMMUFD, or the compiler inlined or renamed it): "
+		     "iommufd reports are traced and named 'hwpt ?' with their "
+		     "process", fn_names[FN_HWPT]);
+	else if (fentry && !fentry_can_attach(&l->ksyms[FN_HWPT],
+					      fn_names[FN_HWPT], why, sizeof(why))) {
+		/* the rest runs on fentry; this one name is not worth a fallback */
+		hwpt = false;
+		vlog(l, "hwpt attribution probe off: %s; iommufd reports are "
+		     "traced and named 'hwpt ?' with their process", why);
+	}
 	if (!fentry && access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errlen,
 			 "this kernel has no BTF (/sys/kernel/btf/vmlinux), which "
@@ -618,9 +653,17 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 				 strerror(-ret));
 		goto fail;
 	}
-	ret = attach_hwpt_first(l->skel);
-	if (!ret)
-		ret = iova_trace_bpf__attach(l->skel);
+	if (hwpt) {
+		ret = attach_hwpt_first(l->skel);
+		if (ret) {
+			drop_hwpt_probes(l->skel);
+			vlog(l, "hwpt attribution probe off: attaching %s probes to %s "
+			     "failed (%s); iommufd reports are traced and named "
+			     "'hwpt ?' with their process", l->mode,
+			     fn_names[FN_HWPT], strerror(-ret));
+		}
+	}
+	ret = iova_trace_bpf__attach(l->skel);
 	if (ret) {
 		snprintf(err, errlen,
 			 "attaching the %s programs failed: %s; run with -v, or try "
