@@ -86,6 +86,7 @@ struct vfio_device_attach_iommufd_pt {
 #define IOMMU_DESTROY			_IO(IOMMUFD_TYPE, 0x80)
 #define IOMMU_IOAS_ALLOC		_IO(IOMMUFD_TYPE, 0x81)
 #define IOMMU_IOAS_MAP			_IO(IOMMUFD_TYPE, 0x85)
+#define IOMMU_OPTION			_IO(IOMMUFD_TYPE, 0x87)
 #define IOMMU_HWPT_ALLOC		_IO(IOMMUFD_TYPE, 0x89)
 #define IOMMU_HWPT_SET_DIRTY_TRACKING	_IO(IOMMUFD_TYPE, 0x8b)
 #define IOMMU_HWPT_GET_DIRTY_BITMAP	_IO(IOMMUFD_TYPE, 0x8c)
@@ -151,9 +152,29 @@ struct iommu_hwpt_get_dirty_bitmap {
 };
 #define IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR	1
 
+/* IOMMU_OPTION: HUGE_PAGES 0 makes an IOAS map one CPU page at a time. */
+struct iommu_option {
+	__u32 size;
+	__u32 option_id;
+	__u16 op;
+	__u16 __reserved;
+	__u32 object_id;
+	__aligned_u64 val64;
+};
+#define IOMMU_OPTION_HUGE_PAGES		1
+#define IOMMU_OPTION_OP_SET		0
+
 /* ---- iommufd selftest mock (drivers/iommu/iommufd/iommufd_test.h) ---- */
 #define IOMMU_TEST_OP_MOCK_DOMAIN	2
+#define IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS	12
 #define IOMMU_TEST_OP_DIRTY		13
+/*
+ * 6.12's mock device flag for 1 MiB (512 mock pages) IO pages. 7.2 no
+ * longer has it (its mock_dev_create() takes NO_DIRTY and PASID only):
+ * the mock there is on the generic page table, which maps any power of
+ * two, so a huge mapping is one entry without asking.
+ */
+#define MOCK_FLAGS_DEVICE_HUGE_IOVA	(1 << 1)
 #define MOCK_APERTURE_START		(1ull << 24)
 #define MOCK_APERTURE_LAST		((1ull << 31) - 1)
 
@@ -168,6 +189,12 @@ struct iommu_test_cmd {
 			__u32 out_hwpt_id;
 			__u32 out_idev_id;
 		} mock_domain;
+		struct {
+			__u32 out_stdev_id;
+			__u32 out_hwpt_id;
+			__u32 out_idev_id;
+			__u32 dev_flags;
+		} mock_domain_flags;
 		struct {
 			__u32 flags;
 			__aligned_u64 iova;
@@ -201,7 +228,10 @@ _Static_assert(sizeof(struct iommu_hwpt_set_dirty_tracking) == 16,
 	       "iommu_hwpt_set_dirty_tracking");
 _Static_assert(sizeof(struct iommu_hwpt_get_dirty_bitmap) == 48,
 	       "iommu_hwpt_get_dirty_bitmap");
+_Static_assert(sizeof(struct iommu_option) == 24, "iommu_option");
 _Static_assert(sizeof(struct iommu_test_cmd) == 72, "iommu_test_cmd");
+_Static_assert(__builtin_offsetof(struct iommu_test_cmd, mock_domain_flags.dev_flags) == 28,
+	       "iommu_test_cmd.mock_domain_flags.dev_flags");
 _Static_assert(__builtin_offsetof(struct iommu_test_cmd, dirty.out_nr_dirty) == 56,
 	       "iommu_test_cmd.dirty.out_nr_dirty");
 _Static_assert(__builtin_offsetof(struct iommu_test_cmd, last) == 64,

@@ -86,6 +86,7 @@ struct hwpt_spec {
 	unsigned int buf_offset;
 	struct stream_spec stream;	/* over mock IO pages */
 	int no_clear_iter;		/* -1: never */
+	bool huge;			/* hugetlbfs memory, mapped in huge IO pages */
 };
 
 struct scenario {
@@ -160,10 +161,21 @@ static const struct vfio_spec vfio_anomaly[] = {
 };
 
 /*
- * Three hwpts of one VMM: a stuck hotspot, the selftests' 640 KiB
- * boundary buffer with 2 KiB bits and a bitmap at a page offset, and
- * 128 MiB with 8 KiB bits, a bitmap at +0xff1 and one NO_CLEAR read.
- * Chunks are as large as a bit, so each chunk is exactly one bit.
+ * Four hwpts of one VMM: a stuck hotspot, the selftests' 640 KiB
+ * boundary buffer with 2 KiB bits and a bitmap at a page offset, 128 MiB
+ * with 8 KiB bits, a bitmap at +0xff1 and one NO_CLEAR read, and 4 MiB of
+ * 2 MiB hugetlbfs pages mapped in huge IO pages, where one dirty mock
+ * page makes the IOMMU report its whole block in one iova_bitmap_set()
+ * call (512 bits of 2 KiB and more).
+ *
+ * What the mock reports is the kernel's business, so the workload does
+ * not predict the calls: it records them (settrace_*) and checks that
+ * they cover every page it dirtied and nothing without one. The first
+ * three map CPU page by CPU page (IOMMU_OPTION_HUGE_PAGES 0, as the
+ * kernel's own dirty-tracking selftests do), so a dirty 2 KiB mock page
+ * shows as itself (6.12's xarray mock) or as its 4 KiB CPU page (the
+ * generic page table's contiguous entry, 6.19+); random chunks are as
+ * large as a bit or larger.
  */
 static const struct hwpt_spec iommufd_multi[] = {
 	{ .label = "A", .trend = STUCK, .hotspot = true, .map_len = 64 * MiB,
@@ -181,6 +193,11 @@ static const struct hwpt_spec iommufd_multi[] = {
 	  .stream = { .kind = ITP_RANDOM, .page = MOCK_IO_PAGE, .count0 = 4096,
 		      .run = 4, .decay = 50 },
 	  .no_clear_iter = 3 },
+	{ .label = "D", .trend = STUCK, .map_len = 4 * MiB,
+	  .page_size = 2048, .buf_offset = 0, .huge = true,
+	  .stream = { .kind = ITP_SWEEP, .page = MOCK_IO_PAGE, .count0 = 1,
+		      .run = 1, .decay = 100 },
+	  .no_clear_iter = -1 },
 };
 
 static const struct scenario scenarios[] = {
@@ -188,10 +205,10 @@ static const struct scenario scenarios[] = {
 	  8, 4, vfio_multi, 0, NULL, NULL },
 	{ "vfio-anomaly", "a vfio device making out-of-range iova_bitmap_set calls",
 	  3, 1, vfio_anomaly, 0, NULL, NULL },
-	{ "iommufd-multi", "three iommufd mock hwpts with dirty tracking",
-	  8, 0, NULL, 3, iommufd_multi, "qemu-vm6" },
+	{ "iommufd-multi", "four iommufd mock hwpts with dirty tracking, one on huge pages",
+	  8, 0, NULL, 4, iommufd_multi, "qemu-vm6" },
 	{ "demo", "vfio-multi and iommufd-multi together, repeated until stopped",
-	  0, 4, vfio_multi, 3, iommufd_multi, "qemu-vm6" },
+	  0, 4, vfio_multi, 4, iommufd_multi, "qemu-vm6" },
 };
 
 static struct {
@@ -407,9 +424,16 @@ struct report {
 	uint64_t nbytes;
 	int ret;
 	const struct calls *sets;
-	/* NULL when the report cannot be predicted (anomaly patterns). */
+	/*
+	 * What the bitmap must be; NULL when it cannot be known (anomaly
+	 * patterns). vfio: the programmed pattern, and logged the driver's
+	 * own calls. iommufd: the kernel's calls as tracefs saw them, and
+	 * marked the mock pages dirtied, which the bitmap must hold.
+	 */
 	const struct expect *expect;
 	const struct expect *logged;
+	const struct expect *marked;
+	const char *calls_wrong;	/* iommufd: why the calls do not fit */
 };
 
 static uint64_t next_seq(void)
@@ -419,11 +443,22 @@ static uint64_t next_seq(void)
 
 static int failures;
 
+/* Every bit of sub is set in super. */
+static bool bits_within(const uint8_t *sub, const uint8_t *super, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		if (sub[i] & ~super[i])
+			return false;
+	return true;
+}
+
 /* Save one report; returns 0, or -1 when the files could not be written. */
 static int record(uint64_t seq, const struct report *r)
 {
 	char path[PATH_MAX], *text;
-	uint64_t set_bits, spill, expect_bits = 0;
+	uint64_t set_bits, spill, expect_bits = 0, marked_bits = 0;
 	const char *match = "-";
 	size_t i, len = 0;
 	int ret;
@@ -431,18 +466,30 @@ static int record(uint64_t seq, const struct report *r)
 	set_bits = r->ret ? 0 : popcount(r->buf, r->nbytes);
 	spill = popcount(r->buf + r->nbytes, GUARD_BYTES);
 	if (r->expect && !r->ret) {
-		bool ok;
+		const char *why = NULL;
 
 		expect_bits = popcount(r->expect->bits, r->nbytes);
-		ok = !memcmp(r->expect->bits, r->buf, r->nbytes) && !spill;
-		if (r->logged)
-			ok = ok && !memcmp(r->expect->bits, r->logged->bits,
-					   r->nbytes);
-		match = ok ? "1" : "0";
-		if (!ok) {
+		marked_bits = r->marked ? popcount(r->marked->bits, r->nbytes) :
+					  expect_bits;
+		if (memcmp(r->expect->bits, r->buf, r->nbytes))
+			why = r->marked ? "differs from the kernel's own iova_bitmap_set calls" :
+					  "differs from the programmed pattern";
+		else if (spill)
+			why = "has bits past its end";
+		else if (r->logged && memcmp(r->expect->bits, r->logged->bits,
+					     r->nbytes))
+			why = "differs from the calls the test driver logged";
+		else if (r->marked && !bits_within(r->marked->bits, r->buf,
+						   r->nbytes))
+			why = "misses pages dirtied with IOMMU_TEST_OP_DIRTY";
+		else if (r->calls_wrong)
+			why = r->calls_wrong;
+		match = why ? "0" : "1";
+		if (why) {
 			wl_warn("%s %s report %" PRIu64 ": the kernel's bitmap (%" PRIu64
-			      " bits) differs from the programmed pattern (%" PRIu64 " bits)",
-			      r->path, r->device, seq, set_bits, expect_bits);
+			      " bits; expected %" PRIu64 ", dirtied %" PRIu64 ") %s",
+			      r->path, r->device, seq, set_bits, expect_bits,
+			      marked_bits, why);
 			failures++;
 		}
 	}
@@ -482,11 +529,12 @@ static int record(uint64_t seq, const struct report *r)
 		(unsigned int)((uintptr_t)r->buf & 4095), r->nbytes, set_bits,
 		r->sets ? r->sets->n : 0, spill, r->ret);
 	if (r->expect && !r->ret)
-		fprintf(truth_part, "%" PRIu64, expect_bits);
+		fprintf(truth_part, "%" PRIu64 "\t%s\t%" PRIu64, expect_bits,
+			match, marked_bits);
 	else
-		fputc('-', truth_part);
-	fprintf(truth_part, "\t%s\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\n",
-		match, seq, seq);
+		fprintf(truth_part, "-\t%s\t-", match);
+	fprintf(truth_part, "\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\n",
+		seq, seq);
 	if (fflush(truth_part)) {
 		wl_warn("cannot write the truth file: %s", strerror(errno));
 		return -1;
@@ -497,7 +545,7 @@ static int record(uint64_t seq, const struct report *r)
 static const char truth_header[] =
 	"seq\titer\tpath\tdevice\tpid\tcomm\tiova\tlength\tpage_size\tflags\t"
 	"uaddr\tbuf_offset\tnbytes\tset_bits\tnsets\tspill_bits\tret\t"
-	"expect_bits\texpect_match\tbitmap\tsets\n";
+	"expect_bits\texpect_match\tmarked_bits\tbitmap\tsets\n";
 
 /*
  * A bitmap buffer whose bitmap starts at the given offset in a page and is
@@ -893,6 +941,204 @@ static int vfio_session(const struct vfio_spec *s, unsigned int devno)
 	return failures ? 1 : 0;
 }
 
+/* ---- the kernel's iova_bitmap_set calls, as tracefs sees them ---- */
+
+/*
+ * The iommufd mock decides itself how much one iova_bitmap_set() call
+ * covers: one 2 KiB IO page in 6.12's xarray mock, a whole page-table
+ * entry or contiguous block on the generic page table (6.19+,
+ * drivers/iommu/generic_pt/iommu_pt.h, record_dirty()). So the calls are
+ * not predicted; a kprobe event on iova_bitmap_set, in a tracefs instance
+ * of this process alone, records them. That is the kernel's ftrace, not
+ * iovatop's BPF: the ground truth stays independent of the tool it checks.
+ */
+struct settrace {
+	char dir[192];		/* the instance */
+	char event[64];		/* group/name in kprobe_events */
+	char tracefs[64];
+	bool defined;
+};
+
+static int write_str(const char *path, const char *text, int flags)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | flags);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n != (ssize_t)len) {
+		int err = n < 0 ? -errno : -EIO;
+
+		close(fd);
+		return err;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+static void settrace_close(struct settrace *t)
+{
+	char path[512], undo[80];
+
+	if (t->dir[0]) {
+		snprintf(path, sizeof(path), "%s/tracing_on", t->dir);
+		write_str(path, "0", 0);
+		rmdir(t->dir);
+		t->dir[0] = '\0';
+	}
+	if (t->defined) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", t->tracefs);
+		snprintf(undo, sizeof(undo), "-:%s\n", t->event);
+		write_str(path, undo, O_APPEND);
+		t->defined = false;
+	}
+}
+
+static int settrace_open(struct settrace *t)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing",
+					     "/sys/kernel/debug/tracing" };
+	char path[512], text[160];
+	const char *step;
+	size_t i;
+	int pid = getpid(), ret;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", roots[i]);
+		if (!access(path, W_OK)) {
+			snprintf(t->tracefs, sizeof(t->tracefs), "%s", roots[i]);
+			break;
+		}
+	}
+	if (!t->tracefs[0]) {
+		wl_warn("no writable kprobe_events in /sys/kernel/tracing: the iommufd "
+			"ground truth records the kernel's iova_bitmap_set calls with a "
+			"kprobe event; mount tracefs, run as root, and use a kernel with "
+			"CONFIG_KPROBE_EVENTS");
+		return -1;
+	}
+	snprintf(t->event, sizeof(t->event), "iovatop_wl/set_%d", pid);
+	snprintf(text, sizeof(text),
+		 "p:%s iova_bitmap_set iova=$arg2:x64 length=$arg3:x64\n", t->event);
+	step = "define the kprobe event";
+	snprintf(path, sizeof(path), "%s/kprobe_events", t->tracefs);
+	ret = write_str(path, text, O_APPEND);
+	if (ret)
+		goto fail;
+	t->defined = true;
+	snprintf(t->dir, sizeof(t->dir), "%s/instances/iovatop_wl_%d", t->tracefs,
+		 pid);
+	step = "create the tracefs instance";
+	if (mkdir(t->dir, 0700)) {
+		ret = -errno;
+		t->dir[0] = '\0';
+		goto fail;
+	}
+	/*
+	 * 4 MiB a CPU holds some 80000 calls, more than a report here makes;
+	 * the global clock keeps the order when the task changes CPU.
+	 */
+	{
+		static const char *const setup[][2] = {
+			{ "buffer_size_kb", "4096" },
+			{ "trace_clock", "global" },
+			{ "tracing_on", "1" },
+		};
+
+		for (i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", t->dir, setup[i][0]);
+			step = setup[i][0];
+			ret = write_str(path, setup[i][1], O_TRUNC);
+			if (ret)
+				goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/events/%s/filter", t->dir, t->event);
+	snprintf(text, sizeof(text), "common_pid == %d", pid);
+	step = "filter the event on this process";
+	ret = write_str(path, text, O_TRUNC);
+	if (ret)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/events/%s/enable", t->dir, t->event);
+	step = "enable the event";
+	ret = write_str(path, "1", O_TRUNC);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	wl_warn("cannot %s for iova_bitmap_set in %s: %s; the iommufd ground "
+		"truth needs CONFIG_KPROBE_EVENTS and tracefs", step, t->tracefs,
+		strerror(-ret));
+	settrace_close(t);
+	return -1;
+}
+
+/* Forget what was recorded: the next read holds one report's calls. */
+static int settrace_clear(struct settrace *t)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/trace", t->dir);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0) {
+		wl_warn("cannot clear %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The calls recorded since the last clear, in order. A buffer that
+ * dropped events says so in the header ("entries-in-buffer/entries-
+ * written: N/M"); then the truth is incomplete and this fails.
+ */
+static int settrace_read(struct settrace *t, struct calls *c)
+{
+	char path[512], line[512];
+	unsigned long long in = 0, written = 0;
+	bool header = false;
+	FILE *f;
+
+	c->n = 0;
+	c->dropped = 0;
+	snprintf(path, sizeof(path), "%s/trace", t->dir);
+	f = fopen(path, "r");
+	if (!f) {
+		wl_warn("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+		const char *p;
+
+		if (line[0] == '#') {
+			if ((p = strstr(line, "entries-written:")) &&
+			    sscanf(p, "entries-written: %llu/%llu", &in, &written) == 2)
+				header = true;
+			continue;
+		}
+		p = strstr(line, " iova=");
+		if (!p || sscanf(p, " iova=%llx length=%llx", &a, &b) != 2)
+			continue;
+		if (calls_push(c, a, b)) {
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	if (!header || in != written || in != c->n) {
+		wl_warn("tracefs recorded %llu iova_bitmap_set calls and kept %llu, "
+			"%zu read back%s; the ground truth of this report is incomplete",
+			written, in, c->n, header ? "" : " (no header)");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- iommufd session ---- */
 
 struct hwpt {
@@ -904,7 +1150,47 @@ struct hwpt {
 	uint8_t *marks;		/* IOMMU_TEST_OP_DIRTY input, one bit per mock page */
 	uint8_t *pending;	/* dirty in the mock domain, not yet cleared */
 	struct bmbuf buf;
+	bool huge_flag;		/* the mock device took HUGE_IOVA (6.12) */
 };
+
+/*
+ * Guest memory in 2 MiB hugetlbfs pages: physically contiguous, so the
+ * IOAS maps each in huge IO pages. The pool is grown by what is missing
+ * (the test VM boots with none reserved).
+ */
+static void *huge_alloc(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		       -1, 0);
+	unsigned long long have = 0;
+	char text[32];
+	FILE *f;
+
+	if (p != MAP_FAILED)
+		return p;
+	f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	if (!f || fscanf(f, "%llu", &have) != 1) {
+		wl_warn("cannot read /proc/sys/vm/nr_hugepages: the huge-page hwpt "
+			"needs a kernel with CONFIG_HUGETLBFS");
+		if (f)
+			fclose(f);
+		return MAP_FAILED;
+	}
+	fclose(f);
+	snprintf(text, sizeof(text), "%llu", have + len / (2 * MiB));
+	if (write_str("/proc/sys/vm/nr_hugepages", text, O_TRUNC)) {
+		wl_warn("cannot grow /proc/sys/vm/nr_hugepages to %s: %s; run as root",
+			text, strerror(errno));
+		return MAP_FAILED;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		wl_warn("cannot map %" PRIu64 " bytes of 2 MiB huge pages even with "
+			"%s reserved: %s", len, text, strerror(errno));
+	return p;
+}
 
 static int iommufd_setup(int fd, struct hwpt *h)
 {
@@ -915,15 +1201,32 @@ static int iommufd_setup(int fd, struct hwpt *h)
 	struct iommu_ioas_map map = { .size = sizeof(map) };
 	struct iommu_hwpt_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_hwpt_set_dirty_tracking track = { .size = sizeof(track) };
+	struct iommu_option small = {
+		.size = sizeof(small), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .val64 = 0,
+	};
 	const struct hwpt_spec *s = h->s;
 
 	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas)) {
 		wl_warn("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
 		return -1;
 	}
-	/* A mock device bound to iommufd: what HWPT_ALLOC allocates for. */
+	/*
+	 * A mock device bound to iommufd: what HWPT_ALLOC allocates for. For
+	 * huge pages 6.12's mock needs its device flagged HUGE_IOVA (1 MiB IO
+	 * pages); a kernel that refuses the flag (7.2: the generic page
+	 * table maps any power of two anyway) gets a plain mock device.
+	 */
 	mock.id = ioas.out_ioas_id;
-	if (ioctl(fd, IOMMU_TEST_CMD, &mock)) {
+	if (s->huge) {
+		mock.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS;
+		mock.mock_domain_flags.dev_flags = MOCK_FLAGS_DEVICE_HUGE_IOVA;
+		if (ioctl(fd, IOMMU_TEST_CMD, &mock) == 0)
+			h->huge_flag = true;
+		else if (errno == EINVAL)
+			mock.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+	}
+	if (!h->huge_flag && ioctl(fd, IOMMU_TEST_CMD, &mock)) {
 		wl_warn("IOMMU_TEST_OP_MOCK_DOMAIN failed: %s; the kernel needs "
 		      "CONFIG_IOMMUFD_TEST", strerror(errno));
 		return -1;
@@ -932,8 +1235,16 @@ static int iommufd_setup(int fd, struct hwpt *h)
 		wl_warn("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
 		return -1;
 	}
-	h->mem = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	small.object_id = ioas2.out_ioas_id;
+	if (!s->huge && ioctl(fd, IOMMU_OPTION, &small)) {
+		wl_warn("IOMMU_OPTION HUGE_PAGES=0 failed: %s", strerror(errno));
+		return -1;
+	}
+	if (s->huge)
+		h->mem = huge_alloc(s->map_len);
+	else
+		h->mem = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (h->mem == MAP_FAILED) {
 		wl_warn("cannot allocate %" PRIu64 " bytes of guest memory: %s",
 		      s->map_len, strerror(errno));
@@ -1024,8 +1335,39 @@ static int iommufd_dirty(int fd, struct hwpt *h, unsigned int devno,
 	return 0;
 }
 
-static int iommufd_report(int fd, struct hwpt *h, unsigned int iter,
-			  uint32_t flags)
+/*
+ * Each call the kernel made must lie in the mapping, follow the one
+ * before it, and cover at least one page this session dirtied: an IOMMU
+ * reports whole entries, never a clean one. NULL when they all do.
+ */
+static const char *calls_wrong(const struct hwpt *h, const struct calls *c)
+{
+	uint64_t end = MOCK_APERTURE_START + h->s->map_len, prev = 0, p;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		uint64_t iova = c->v[i].iova, len = c->v[i].length;
+		bool dirty = false;
+
+		if (!len || iova < MOCK_APERTURE_START || iova + len > end)
+			return "has a set call outside the mapping";
+		if (iova < prev)
+			return "has set calls out of IOVA order or overlapping";
+		prev = iova + len;
+		for (p = (iova - MOCK_APERTURE_START) / MOCK_IO_PAGE;
+		     p < div_up(iova + len - MOCK_APERTURE_START, MOCK_IO_PAGE); p++)
+			if (h->pending[p / 8] & (1u << (p % 8))) {
+				dirty = true;
+				break;
+			}
+		if (!dirty)
+			return "has a set call over pages nobody dirtied";
+	}
+	return NULL;
+}
+
+static int iommufd_report(int fd, struct hwpt *h, struct settrace *st,
+			  unsigned int iter, uint32_t flags)
 {
 	const struct hwpt_spec *s = h->s;
 	uint64_t nbytes = bitmap_bytes(s->map_len, s->page_size), p;
@@ -1039,48 +1381,53 @@ static int iommufd_report(int fd, struct hwpt *h, unsigned int iter,
 		.nbits = div_up(s->map_len, s->page_size),
 		.shift = ilog2_u64(s->page_size),
 	};
+	struct expect mk = ex;
 	struct calls sets = { 0 };
 	struct report rp = {
 		.iter = iter, .path = "iommufd", .device = h->name,
 		.iova = get.iova, .length = get.length,
 		.page_size = s->page_size, .flags = flags, .buf = h->buf.bits,
-		.nbytes = nbytes, .sets = &sets, .expect = &ex,
+		.nbytes = nbytes, .sets = &sets, .expect = &ex, .marked = &mk,
 	};
 	uint64_t seq;
-	int ret;
+	size_t i;
+	int ret = -1;
 
 	ex.bits = calloc(1, nbytes);
-	if (!ex.bits)
-		return -1;
-	/*
-	 * The mock domain walks its IO pages in IOVA order and records each
-	 * dirty one with one iova_bitmap_set(iova, MOCK_IO_PAGE).
-	 */
-	for (p = 0; p < h->nmock; p++) {
-		uint64_t iova = MOCK_APERTURE_START + p * MOCK_IO_PAGE;
-
-		if (!(h->pending[p / 8] & (1u << (p % 8))))
-			continue;
-		if (calls_push(&sets, iova, MOCK_IO_PAGE))
-			return -1;
-		expect_set(&ex, iova, MOCK_IO_PAGE);
-	}
+	mk.bits = calloc(1, nbytes);
+	if (!ex.bits || !mk.bits)
+		goto out;
+	/* the mock pages dirtied and not yet cleared: the bitmap's floor */
+	for (p = 0; p < h->nmock; p++)
+		if (h->pending[p / 8] & (1u << (p % 8)))
+			expect_set(&mk, MOCK_APERTURE_START + p * MOCK_IO_PAGE,
+				   MOCK_IO_PAGE);
 	bmbuf_clear(&h->buf, nbytes);
+	if (settrace_clear(st))
+		goto out;
 	seq = next_seq();
 	rp.ret = ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get) ? -errno : 0;
+	if (settrace_read(st, &sets))
+		goto out;
+	for (i = 0; i < sets.n; i++)
+		expect_set(&ex, sets.v[i].iova, sets.v[i].length);
+	rp.calls_wrong = calls_wrong(h, &sets);
 	if (!rp.ret && !(flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
 		memset(h->pending, 0, div_up(h->nmock, 64) * 8);
 	ret = record(seq, &rp);
+out:
 	free(ex.bits);
+	free(mk.bits);
 	free(sets.v);
 	return ret;
 }
 
 static int iommufd_session(const struct scenario *sc)
 {
+	struct settrace st;
 	struct hwpt h[8];
 	unsigned int i, iter;
-	int fd;
+	int fd, rc = 1;
 
 	fd = open("/dev/iommu", O_RDWR);
 	if (fd < 0) {
@@ -1094,7 +1441,13 @@ static int iommufd_session(const struct scenario *sc)
 		h[i].s = &sc->hwpt[i];
 		if (iommufd_setup(fd, &h[i]))
 			return 1;
+		if (opt.verbose && sc->hwpt[i].huge)
+			fprintf(stderr, "workload: %s on huge pages, mock device %s\n",
+				h[i].name, h[i].huge_flag ? "flagged HUGE_IOVA" :
+				"without flags (the kernel refused HUGE_IOVA)");
 	}
+	if (settrace_open(&st))
+		return 1;
 	if (truth_part) {
 		/* The hwpt ids are known only now: devices.tsv needs them. */
 		char path[PATH_MAX];
@@ -1113,18 +1466,21 @@ static int iommufd_session(const struct scenario *sc)
 
 		for (i = 0; i < sc->nhwpt && !stopping; i++) {
 			if (iommufd_dirty(fd, &h[i], 100 + i, piter))
-				return 1;
+				goto out;
 			if ((int)iter == h[i].s->no_clear_iter &&
-			    iommufd_report(fd, &h[i], iter,
+			    iommufd_report(fd, &h[i], &st, iter,
 					   IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
-				return 1;
-			if (iommufd_report(fd, &h[i], iter, 0))
-				return 1;
+				goto out;
+			if (iommufd_report(fd, &h[i], &st, iter, 0))
+				goto out;
 		}
 		pause_between();
 	}
+	rc = failures ? 1 : 0;
+out:
+	settrace_close(&st);
 	close(fd);
-	return failures ? 1 : 0;
+	return rc;
 }
 
 /* ---- scenario runner ---- */
@@ -1290,7 +1646,7 @@ static int write_devices(const struct scenario *sc, pid_t *pids)
 	if (!f)
 		return -1;
 	fprintf(f, "device\tpath\tpid\tcomm\tpattern\ttrend\titerations\tranges\t"
-		   "page_size\tbuf_offset\thotspot\texpect_total\n");
+		   "page_size\tbuf_offset\thotspot\texpect_total\tbacking\n");
 	for (i = 0; i < sc->nvfio && !opt.skip_vfio; i++) {
 		const struct vfio_spec *s = &sc->vfio[i];
 		size_t len = 0;
@@ -1306,7 +1662,7 @@ static int write_devices(const struct scenario *sc, pid_t *pids)
 			fprintf(f, "%s0x%llx+0x%llx", j ? "," : "",
 				(unsigned long long)s->ranges[j].iova,
 				(unsigned long long)s->ranges[j].length);
-		fprintf(f, "\t%llu\t%u\t%d\t%llu\n",
+		fprintf(f, "\t%llu\t%u\t%d\t%llu\t-\n",
 			(unsigned long long)s->page_size, s->buf_offset, s->hotspot,
 			(unsigned long long)expect_total(s->streams, s->nstreams,
 							 s->trend, s->page_size));
@@ -1315,14 +1671,15 @@ static int write_devices(const struct scenario *sc, pid_t *pids)
 		const struct hwpt_spec *s = &sc->hwpt[i];
 
 		format_stream(pat, sizeof(pat), &s->stream);
-		fprintf(f, "%s\tiommufd\t%d\t%s\t%s\t%s\t%u\t0x%llx+0x%llx\t%llu\t%u\t%d\t%llu\n",
+		fprintf(f, "%s\tiommufd\t%d\t%s\t%s\t%s\t%u\t0x%llx+0x%llx\t%llu\t%u\t%d\t%llu\t%s\n",
 			hwpt_names[i][0] ? hwpt_names[i] : "?", (int)pids[sc->nvfio],
 			sc->iommufd_comm, pat, trend_names[s->trend],
 			opt.iterations, (unsigned long long)MOCK_APERTURE_START,
 			(unsigned long long)s->map_len,
 			(unsigned long long)s->page_size, s->buf_offset, s->hotspot,
 			(unsigned long long)expect_total(&s->stream, 1, s->trend,
-							 s->page_size));
+							 s->page_size),
+			s->huge ? "hugetlb" : "pages");
 	}
 	return fclose(f) ? -1 : 0;
 }
@@ -1331,6 +1688,7 @@ static int write_info(int argc, char **argv)
 {
 	char path[PATH_MAX];
 	struct utsname u;
+	const char *series;
 	FILE *f;
 	int i;
 
@@ -1341,10 +1699,13 @@ static int write_info(int argc, char **argv)
 		wl_warn("cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "scenario=%s\nkernel=%s\nseries=%s\nstarted=%lld\nvfio=%d\niommufd=%d\ncommand=",
+	/* the series is the release up to its second dot: 6.1, 6.12, 7.2 */
+	series = strchr(u.release, '.');
+	series = series ? strpbrk(series + 1, ".-+") : NULL;
+	fprintf(f, "scenario=%s\nkernel=%s\nseries=%.*s\nstarted=%lld\nvfio=%d\niommufd=%d\ncommand=",
 		opt.sc->name, u.release,
-		!strncmp(u.release, "6.1.", 4) ? "6.1" :
-		!strncmp(u.release, "6.12.", 5) ? "6.12" : u.release,
+		series ? (int)(series - u.release) : (int)strlen(u.release),
+		u.release,
 		(long long)time(NULL), opt.sc->nvfio && !opt.skip_vfio,
 		opt.sc->nhwpt && !opt.skip_iommufd);
 	for (i = 0; i < argc; i++)

@@ -39,9 +39,29 @@ else
 	check "vfio: each test device has a vfio group" \
 		test "$(ls /dev/vfio | grep -c '^[0-9]')" -ge "${ndev:-1}"
 fi
-if [ "$KSERIES" = 6.12 ]; then
+# iommufd by what the kernel has, never by its version: 6.7+ built with
+# IOMMUFD has the GET_DIRTY_BITMAP handler and /dev/iommu, and then every
+# iommufd check must pass; a kernel without either says so in a line.
+if kernel_has_iommufd; then
 	check "iommufd: /dev/iommu exists" test -c /dev/iommu
 	check "iommufd: the selftest mock is built in (IOMMUFD_TEST)" \
 		has_word 3 iommufd_test /proc/kallsyms
+	check "iommufd: the hwpt attribution probe's iommufd_hwpt_get_dirty_bitmap can be traced" \
+		has_word 1 iommufd_hwpt_get_dirty_bitmap \
+		/sys/kernel/tracing/available_filter_functions
+	# the mock's dirty reader: an xarray walk up to 6.18, the generic
+	# page table's AMDv1 "mock" format from 6.19
+	mock=
+	for fn in mock_domain_read_and_clear_dirty pt_iommu_amdv1_mock_read_and_clear_dirty; do
+		has_word 3 "$fn" /proc/kallsyms && mock=$fn
+	done
+	check "iommufd: the mock domain reads dirty bits (${mock:-neither mock_domain_read_and_clear_dirty nor pt_iommu_amdv1_mock_read_and_clear_dirty in kallsyms})" \
+		test -n "$mock"
+	check "iommufd: kprobe events can be defined (the workload records the kernel's iova_bitmap_set calls with one)" \
+		test -w /sys/kernel/tracing/kprobe_events
+	check "iommufd: hugetlbfs is in the kernel (the huge-page hwpt)" \
+		grep -qw hugetlbfs /proc/filesystems
+else
+	ok "iommufd: not in this kernel (no /dev/iommu, no iommufd_hwpt_get_dirty_bitmap in kallsyms): its scenarios and checks do not run here"
 fi
 finish

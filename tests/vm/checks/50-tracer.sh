@@ -16,10 +16,12 @@
 . "$(dirname "$0")/lib.sh"
 
 scenarios="vfio-multi vfio-anomaly"
-[ "$KSERIES" = 6.1 ] || scenarios+=" iommufd-multi"
 # the busiest scenario of this kernel, for the kprobe and overflow runs
 busy=vfio-multi
-[ "$KSERIES" = 6.1 ] || busy=iommufd-multi
+if kernel_has_iommufd; then
+	scenarios+=" iommufd-multi"
+	busy=iommufd-multi
+fi
 
 # traced NAME SCENARIO [VAR=VALUE...]: run SCENARIO's workload while
 # iovatop records; leaves $TMPDIR/tracer-NAME/{trace,truth,dump,report.json}.
@@ -41,11 +43,16 @@ traced() {
 		wait "$rec"
 		return 1
 	fi
+	# A workload that fails (a bitmap off its ground truth, say) is a
+	# failure of its own; what iovatop saw is still compared with the
+	# truth it wrote, so one failure does not hide the tracer's results.
 	if ! "$WORKLOAD" -s "$sc" -o "$t/truth" >"$t/workload.log" 2>&1; then
-		not_ok "tracer $name: the $sc workload failed: $(tail -1 "$t/workload.log")"
-		kill -INT "$rec"
-		wait "$rec"
-		return 1
+		not_ok "tracer $name: the $sc workload failed: $(grep -m1 workload: "$t/workload.log")"
+		if [ ! -s "$t/truth/truth.tsv" ]; then
+			kill -INT "$rec"
+			wait "$rec"
+			return 1
+		fi
 	fi
 	kill -INT "$rec"
 	wait "$rec"

@@ -22,6 +22,15 @@ check() {
 }
 finish() { exit $check_failed; }
 
+# kernel_has_iommufd: this kernel has iommufd dirty tracking, by what it
+# has (the GET_DIRTY_BITMAP handler, or /dev/iommu), never by its version:
+# then every iommufd scenario and check must run, and fail if it cannot.
+kernel_has_iommufd() {
+	[ -e /dev/iommu ] ||
+		awk '$3 == "iommufd_hwpt_get_dirty_bitmap" { f = 1 } END { exit !f }' \
+			/proc/kallsyms
+}
+
 # truth_dir SCENARIO: its ground-truth directory from $TRUTH_DIRS, or nothing.
 truth_dir() {
 	local d
