@@ -14,9 +14,22 @@ if ! "$IOVATOP" decode --help >/dev/null 2>&1; then
 	finish
 fi
 
-# 6.1.192 has "vfio/iova_bitmap: Fix PAGE_SIZE unaligned bitmaps"
-rule=current
-[ "$KSERIES" = 6.1 ] && rule=v6.1.y
+# The rule by what the kernel's BTF says, never by its version: a window
+# with its own length (a84c690e10ae, 6.11) or set_ahead_length
+# (2780025e01e2, 6.8) is the current rule; without either it is 6.1's
+# iterator, and 6.1.192 has "vfio/iova_bitmap: Fix PAGE_SIZE unaligned
+# bitmaps" (v6.1.y).
+members=$(bpftool btf dump file /sys/kernel/btf/vmlinux format raw |
+	awk '/^\[[0-9]+\] / { s = "" } /^\[[0-9]+\] STRUCT .iova_bitmap(_map)?. / { s = $3 }
+	     s != "" && /^\t/ { print s, $1 }')
+if grep -q "'iova_bitmap_map' 'length'\|'iova_bitmap' 'set_ahead_length'" <<<"$members"; then
+	rule=current
+elif grep -q "'iova_bitmap' 'mapped'" <<<"$members"; then
+	rule=v6.1.y
+else
+	not_ok "decode: the kernel's BTF has no struct iova_bitmap to choose the decode rule by"
+	finish
+fi
 
 for dir in ${TRUTH_DIRS:-}; do
 	sc=$(sed -n 's/^scenario=//p' "$dir/info.txt")
