@@ -28,8 +28,8 @@
  *   pinned pages stores the rest in iova_bitmap::set_ahead_length, and
  *   iova_bitmap_advance() replays it through iova_bitmap_set() itself. Such
  *   a replay must not be counted as a second call (see is_set_ahead() in
- *   iova_trace.bpf.c). Not tested on a running kernel: only 6.1 and 6.12
- *   can be built here.
+ *   iova_trace.bpf.c). Not tested on a running kernel: Debian has sources
+ *   of 6.1, 6.12 and 7.2 only (docs/kernels.md).
  *
  * IOVA_LAYOUT_V6_11 - a84c690e10ae ("iommufd/iova_bitmap: Cache mapped
  *   length in iova_bitmap_map struct"), 7a7bba16244a ("iommufd/iova_bitmap:
@@ -38,6 +38,8 @@
  *   window has its own length, for_each calls back once for the whole
  *   range, and iova_bitmap_set() moves and pins the window itself, so the
  *   window is read after the call that moved it. set_ahead_length is gone.
+ *   7.2 has the same layout (7.2.13's iova_bitmap.c differs from 6.12's
+ *   only in kzalloc_obj() and the string export namespace).
  */
 #ifndef IOVA_COMPAT_BPF_H
 #define IOVA_COMPAT_BPF_H
