@@ -321,6 +321,12 @@ struct view_run {
 	bool have_snap;
 	bool done;			/* count reached or quit */
 	struct model_snapshot snap;
+	/*
+	 * Every snapshot also goes here (the metrics endpoint), NULL for
+	 * none: what a view shows, an exporter sees, -f filter included.
+	 */
+	void (*snap_fn)(void *ctx, const struct model_snapshot *snap);
+	void *snap_ctx;
 };
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,

@@ -134,6 +134,8 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 	r->have_snap = true;
 	r->last_tick_ns = tick_ns;
 	r->pending = 0;
+	if (r->snap_fn)
+		r->snap_fn(r->snap_ctx, &r->snap);
 	if (r->batch)
 		view_batch_print(r->batch, &r->meta, &r->st, &r->snap);
 	if (r->vc)
