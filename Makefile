@@ -4,7 +4,8 @@
 # the commands. Missing Debian packages are installed by scripts/deps.sh.
 #
 #   make            ./iovatop
-#   make check      unit tests (SANITIZE=1: ASan + UBSan build)
+#   make check      unit tests and a real Prometheus scraping a replay
+#                   (SANITIZE=1: ASan + UBSan build)
 #   make vmtest     tests in the QEMU test VM (builds the kernels once)
 #   make test       check + vmtest: what CI runs
 #   make bench      benchmarks, side by side with the alternatives
@@ -111,6 +112,7 @@ $(OUTPUT)/bench/%: bench/%.c bench/bench.h $(LIB_OBJS) | $(OUTPUT)/bench
 # sums their results into one "N passed, N failed" line.
 check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
+	$(Q)tests/prometheus.sh $(abspath $(BIN))
 
 # The test VM's workload runs in the guest, which sees the host's root, so
 # it is an ordinary host binary.
