@@ -9,22 +9,21 @@
 #   - promtool check metrics accepts the Prometheus text exposition, and
 #     the OpenMetrics one ends in "# EOF";
 #   - Prometheus saw the target up and kept every device;
-#   - the last scraped iovatop_dirty_bytes_total of each device equals
-#     iovatop report's dirty_bytes exactly (a counter loses nothing);
-#   - rate(iovatop_dirty_bytes_total[R]) * R at the last scrape (PromQL
-#     over the HTTP API) agrees with the report within the sampling error
-#     computed below from the raw samples, for every device.
-#
-# The sampling error: rate() and increase() see only what changed between
-# the first and the last sample in the range. Queried at the last sample's
-# own timestamp, nothing is extrapolated at the end; at the start
-# Prometheus extrapolates toward the range start but never below zero
-# (durationToZero in promql/functions.go extrapolatedRate), so
-#     v_last - v_first  <=  rate * R  <=  v_last,
-# where v_first is the counter at the device's first scrape: the bytes it
-# dirtied before Prometheus first saw it, at most one scrape interval (and
-# one replay interval) of its reports. With v_last equal to the report's
-# total, the error is at most v_first, and the script prints both.
+#   - every scraped iovatop_dirty_bytes_total sample equals the bytes of
+#     the reports iovatop report (its chrome-trace form gives each
+#     report's end) finished before the source clock of that scrape
+#     (iovatop_source_clock_seconds, scraped with it), and the last one
+#     equals the report's total;
+#   - rate(iovatop_dirty_bytes_total[W]) * W over PromQL's HTTP API, W
+#     from the device's first to its last sample, equals the report's
+#     bytes in that window: W starts and ends on a sample, so Prometheus
+#     extrapolates nothing (extrapolatedRate in promql/functions.go) and
+#     the error bound is float rounding, 1e-9 of the bytes plus one;
+#   - rate() over the whole run at the last sample, the dashboard's query,
+#     lies between v_last - v_first and v_last: it cannot see the bytes a
+#     device dirtied before its first scrape (v_first, its first reports),
+#     and extrapolates toward the range start never below zero. The
+#     script prints those numbers per device.
 #
 # Everything it starts it stops; the whole run is bounded (TIMEOUT_S).
 set -euo pipefail
@@ -68,7 +67,8 @@ prom_port=$(free_port)
 deadline=$((SECONDS + TIMEOUT_S))
 
 # what the report says, to compare with
-"$iovatop" report --format json "$trace" >"$tmp/report.json" ||
+"$iovatop" report --format json "$trace" >"$tmp/report.json" &&
+	"$iovatop" report --format chrome-trace "$trace" >"$tmp/chrome.json" ||
 	fail "iovatop report failed on $trace"
 
 cat >"$tmp/prometheus.yml" <<EOF
@@ -124,15 +124,15 @@ wait "$iov_pid" || status=$?
 iov_pid=
 [ $status -eq 0 ] || fail "iovatop replay exited with $status after SIGINT"
 
-python3 - "$api" "$tmp/report.json" <<'EOF'
+python3 - "$api" "$tmp/report.json" "$tmp/chrome.json" <<'EOF'
 import json, sys, urllib.parse, urllib.request
 
-api, report = sys.argv[1], sys.argv[2]
+api, report, chrome = sys.argv[1:]
 
 def query(q, t=None):
     args = {"query": q}
     if t is not None:
-        args["time"] = repr(t)
+        args["time"] = "%.3f" % t
     url = api + "/api/v1/query?" + urllib.parse.urlencode(args)
     with urllib.request.urlopen(url, timeout=10) as r:
         d = json.load(r)
@@ -144,43 +144,79 @@ def name(m):
     return m["path"] + " " + m["device"]
 
 want = {d["name"]: d["dirty_bytes"] for d in json.load(open(report))["devices"]}
+# each report's end and bytes, from iovatop report (its chrome-trace form)
+ct = json.load(open(chrome))
+tid_dev = {(e["pid"], e["tid"]): e["args"]["name"] for e in ct["traceEvents"]
+           if e["ph"] == "M" and e["name"] == "thread_name"}
+ends = {}
+for e in ct["traceEvents"]:
+    if e["ph"] == "X" and e.get("cat") == "report":
+        ends.setdefault(tid_dev[(e["pid"], e["tid"])], []).append(
+            (e["args"]["ts_end_ns"], e["args"]["dirty_bytes"]))
+
 raw = {name(s["metric"]): [(float(t), float(v)) for t, v in s["values"]]
        for s in query("iovatop_dirty_bytes_total[10m]")}
 if set(raw) != set(want):
     sys.exit("FAIL prometheus.sh: devices in Prometheus %s, in the report %s"
              % (sorted(raw), sorted(want)))
-# every scrape while iovatop ran succeeded (it is gone now)
 end = max(s[-1][0] for s in raw.values())
+clock = query("iovatop_source_clock_seconds[10m]", end)
+clock = {float(t): round(float(v) * 1e9) for t, v in clock[0]["values"]}
+# every scrape while iovatop ran succeeded (it is gone now)
 up = query('up{job="iovatop"}[10m]', end)
 ups = [v for t, v in up[0]["values"]] if up else []
 first = ups.index("1") if "1" in ups else len(ups)
 if not ups or "0" in ups[first:]:
     sys.exit("FAIL prometheus.sh: a scrape failed while iovatop ran: %s" % ups)
 
+def report_bytes(dev, clock_ns):
+    # a snapshot at boundary T holds the reports that ended before T
+    return sum(b for t, b in ends[dev] if t < clock_ns)
+
 bad = 0
-print("  %-44s %12s %12s %12s %9s %9s" % ("device", "report B", "last B",
-      "rate*R B", "error B", "bound B"))
+nsamples = 0
+print("  %-42s %11s %11s | %11s %11s %8s | %11s %11s" % ("device", "report B",
+      "last B", "window B", "rate*W B", "err B", "rate*R B", "v_first B"))
 for dev in sorted(want):
     samples = raw[dev]
-    t_last, v_last = samples[-1]
+    # 1. every scrape: the counter is the report's bytes up to that instant
+    for t, v in samples:
+        nsamples += 1
+        if t not in clock or v != report_bytes(dev, clock[t]):
+            print("  %s at %.3f: scraped %d, report %s" % (dev, t, v,
+                  report_bytes(dev, clock[t]) if t in clock else "no clock"))
+            bad += 1
+            break
     t_first, v_first = samples[0]
-    # the range reaches back past the device's first sample
-    r = int(t_last - t_first) + 60
-    res = query("rate(iovatop_dirty_bytes_total[%ds])" % r, t_last)
-    est = [float(s["value"][1]) * r for s in res if name(s["metric"]) == dev]
-    if len(samples) < 2:
-        est = [0.0]	# rate() needs two samples: all of it came at once
-    if not est:
-        print("  %s: no rate at %.3f" % (dev, t_last))
+    t_last, v_last = samples[-1]
+    if v_last != want[dev]:
+        print("  %s: last scraped %d, report total %d" % (dev, v_last, want[dev]))
         bad += 1
+    if len(samples) < 2:
         continue
-    err = want[dev] - est[0]
-    # the bound, and a part in a million for float arithmetic
-    ok = v_last == want[dev] and -1e-6 * want[dev] - 1 <= err <= v_first + 1e-6 * want[dev] + 1
-    print("  %-44s %12d %12d %12.0f %9.0f %9.0f %s" % (dev, want[dev], v_last,
-          est[0], err, v_first, "ok" if ok else "WRONG"))
+    # 2. rate() over the window from the first to the last sample: no
+    # extrapolation at either end, so rate * W is the report's bytes in it
+    w_ms = round((t_last - t_first) * 1000)
+    exp = report_bytes(dev, clock[t_last]) - report_bytes(dev, clock[t_first])
+    res = [float(s["value"][1]) for s in
+           query("rate(iovatop_dirty_bytes_total[%dms])" % w_ms, t_last)
+           if name(s["metric"]) == dev]
+    got = res[0] * w_ms / 1000 if res else float("nan")
+    err = got - exp
+    tol = 1e-9 * max(exp, 1) + 1
+    # 3. rate() over the whole run, the way a dashboard asks: it cannot
+    # see what came before the device's first scrape, v_first
+    r = int(t_last - t_first) + 60
+    res = [float(s["value"][1]) for s in
+           query("rate(iovatop_dirty_bytes_total[%ds])" % r, t_last)
+           if name(s["metric"]) == dev]
+    whole = res[0] * r if res else float("nan")
+    ok = abs(err) <= tol and v_last - v_first - tol <= whole <= v_last + tol
+    print("  %-42s %11d %11d | %11d %11.0f %8.2g | %11.0f %11d %s" % (dev, want[dev],
+          v_last, exp, got, err, whole, v_first, "ok" if ok else "WRONG"))
     bad += not ok
 if bad:
     sys.exit("FAIL prometheus.sh: %d device(s) disagree with iovatop report" % bad)
+print("  %d scraped samples equal iovatop report's bytes at their source clock" % nsamples)
 EOF
 echo "PASS prometheus.sh: $(promtool --version 2>&1 | head -n 1 | cut -d' ' -f1-3) scraped the replay; promtool accepts it; rate() agrees with iovatop report"
