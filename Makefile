@@ -112,6 +112,7 @@ $(OUTPUT)/bench/%: bench/%.c bench/bench.h $(LIB_OBJS) | $(OUTPUT)/bench
 # sums their results into one "N passed, N failed" line.
 check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
+	$(Q)tests/batch_formats.sh $(abspath $(BIN))
 	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
 	$(Q)tests/prometheus.sh $(abspath $(BIN))
 
