@@ -114,6 +114,7 @@ check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
 	$(Q)tests/batch_formats.sh $(abspath $(BIN))
 	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
+	$(Q)tests/heatmap.sh $(abspath $(BIN))
 	$(Q)tests/prometheus.sh $(abspath $(BIN))
 
 # The test VM's workload runs in the guest, which sees the host's root, so

@@ -17,6 +17,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "model.h"
+#include "heatmap.h"
 #include "report.h"
 #include "report_chrome_trace.h"
 #include "report_fmt.h"
@@ -26,7 +27,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: iovatop report [--format text|json|csv|chrome-trace] [--top N]\n"
-		"                      [--dump-bitmaps DIR] FILE\n"
+		"                      [--dump-bitmaps DIR] [--heatmap DIR] FILE\n"
 		"Summarise a trace per device: reports, dirty bytes, dirty rate\n"
 		"min/avg/max, dirty pages per iteration and whether they converge,\n"
 		"the hottest IOVA regions, anomalies and lost records.\n"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 		"  -p, --pid PID          only the devices process PID asked for\n"
 		"      --comm NAME        only those of processes named NAME (NAME* a prefix)\n"
 		"  -V, --version          which iovatop this is\n"
+		"  -H, --heatmap DIR      per device an SVG of dirty density over IOVA\n"
+		"                         and iterations, DIR/<device>.svg (docs/heatmap.md)\n"
 		"\n"
 		"examples:\n"
 		"  iovatop report mig.trace\n"
@@ -51,6 +54,7 @@ struct report_args {
 	enum fmt fmt;
 	long top;
 	const char *dump;
+	const char *heat;
 	const char *file;
 	int nargs;
 	bool help;
@@ -113,6 +117,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		return 0;
+	case 'H':
+		a->heat = arg;
+		return 0;
 	case 'h':
 		a->help = true;
 		return 0;
@@ -134,6 +141,7 @@ static const struct argp_option report_options[] = {
 	{ "dump-bitmaps", 'D', "DIR", 0, NULL, 0 },
 	{ "pid", 'p', "PID", 0, NULL, 0 },
 	{ "comm", OPT_COMM, "NAME", 0, NULL, 0 },
+	{ "heatmap", 'H', "DIR", 0, NULL, 0 },
 	{ "help", 'h', NULL, 0, NULL, 0 },
 	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
 	{ 0 },
@@ -151,6 +159,7 @@ static const struct argp report_argp = {
 struct hooks {
 	struct report *rp;
 	struct chrome_trace *ct;	/* --format chrome-trace */
+	struct heatmap *hm;		/* --heatmap DIR */
 	int err;
 };
 
@@ -161,6 +170,8 @@ static void on_report(void *ctx, const struct model_report *r)
 	report_on_report(h->rp, r);
 	if (h->ct && !h->err)
 		h->err = chrome_trace_report(h->ct, r);
+	if (h->hm && !h->err)
+		h->err = heatmap_report(h->hm, r);
 }
 
 static void on_iteration(void *ctx, const struct model_iteration *it)
@@ -170,6 +181,8 @@ static void on_iteration(void *ctx, const struct model_iteration *it)
 	report_on_iteration(h->rp, it);
 	if (h->ct && !h->err)
 		h->err = chrome_trace_iteration(h->ct, it);
+	if (h->hm && !h->err)
+		h->err = heatmap_iteration(h->hm, it);
 }
 
 int cmd_report(int argc, char **argv)
@@ -205,6 +218,11 @@ int cmd_report(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* an unwritable DIR is told before the trace is read */
+	if (a.heat && heatmap_check_dir(a.heat, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cli_name, err);
+		return EXIT_RUNTIME;
+	}
 	tr = trace_open(a.file, err, sizeof(err));
 	if (!tr) {
 		fprintf(stderr, "%s: %s.\n", cli_name, err);
@@ -218,6 +236,13 @@ int cmd_report(int argc, char **argv)
 	}
 	if (dump && report_dump_open(&rp, dump))
 		goto out;
+	if (a.heat) {
+		hk.hm = heatmap_new();
+		if (!hk.hm) {
+			fprintf(stderr, "%s: out of memory.\n", cli_name);
+			goto out;
+		}
+	}
 	if (a.fmt == FMT_CHROME) {
 		hk.ct = chrome_trace_new();
 		if (!hk.ct) {
@@ -276,6 +301,16 @@ int cmd_report(int argc, char **argv)
 	} else {
 		report_print(&o, a.fmt);
 	}
+	if (hk.hm) {
+		int n = heatmap_write(hk.hm, a.heat, o.tot->first_ts_ns, err, sizeof(err));
+
+		if (n < 0) {
+			fprintf(stderr, "%s: %s.\n", cli_name, err);
+			goto out;
+		}
+		fprintf(stderr, "%s: wrote %d heatmap%s to %s.\n", cli_name, n, n == 1 ? "" : "s",
+			a.heat);
+	}
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "%s: cannot write the report: %s.\n", cli_name, strerror(errno));
 		goto out;
@@ -292,6 +327,7 @@ out:
 	}
 	report_free(&rp);
 	chrome_trace_free(hk.ct);
+	heatmap_free(hk.hm);
 	model_free(m);
 	trace_close(tr);
 	return ret;
