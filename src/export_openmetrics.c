@@ -70,30 +70,37 @@ static const char *sample_suffix(const struct om_family *fam)
 }
 
 /*
- * A label value: both formats escape backslash, double quote and newline.
- * comm and device names are bytes chosen by whoever runs the VMM, and the
- * formats want UTF-8, so any other control byte and anything outside
- * printable ASCII becomes '?'.
+ * A label value into out (NUL-terminated, returns its length): both
+ * formats escape backslash, double quote and newline. comm and device
+ * names are bytes chosen by whoever runs the VMM, and the formats want
+ * UTF-8, so any other control byte and anything outside printable ASCII
+ * becomes '?'.
  */
-static void label_value(FILE *f, const char *s, size_t max)
+static size_t label_value(char *out, const char *s, size_t max)
 {
-	size_t i;
+	size_t i, n = 0;
 
-	fputc('"', f);
+	out[n++] = '"';
 	for (i = 0; i < max && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '\\' || c == '"')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fputc('?', f);
-		else
-			fputc(c, f);
+		if (c == '\\' || c == '"') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else {
+			out[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+		}
 	}
-	fputc('"', f);
+	out[n++] = '"';
+	out[n] = '\0';
+	return n;
 }
+
+/* Room for the labels of one device: every byte escaped at worst. */
+#define OM_LABELS_LEN	(2 * (MODEL_NAME_LEN + IOVA_COMM_LEN + 32) + 64)
 
 /* The device label: the model's name without its path, "0000:3b:00.2". */
 static const char *device_label(const struct model_row *r)
@@ -106,15 +113,19 @@ static const char *device_label(const struct model_row *r)
 	return r->name;
 }
 
-static void device_labels(FILE *f, const struct model_row *r)
+/* {path="vfio",device="0000:3b:00.2",pid="83",comm="qemu-vm1"} */
+static void device_labels(char *out, const struct model_row *r)
 {
-	fprintf(f, "{path=");
-	label_value(f, model_path_name(r->path), 32);
-	fprintf(f, ",device=");
-	label_value(f, device_label(r), MODEL_NAME_LEN);
-	fprintf(f, ",pid=\"%u\",comm=", r->pid);
-	label_value(f, r->comm, IOVA_COMM_LEN);
-	fputc('}', f);
+	size_t n = 0;
+
+	n += (size_t)sprintf(out + n, "{path=");
+	n += label_value(out + n, model_path_name(r->path), 32);
+	n += (size_t)sprintf(out + n, ",device=");
+	n += label_value(out + n, device_label(r), MODEL_NAME_LEN);
+	n += (size_t)sprintf(out + n, ",pid=\"%u\",comm=", r->pid);
+	n += label_value(out + n, r->comm, IOVA_COMM_LEN);
+	out[n++] = '}';
+	out[n] = '\0';
 }
 
 /* Per device: one family, every exported device's sample of it. */
@@ -216,33 +227,40 @@ unsigned int om_write(FILE *f, const struct om_meta *meta,
 {
 	static const struct model_snapshot none;
 	double expire_s = meta && meta->expire_s > 0 ? meta->expire_s : OM_EXPIRE_S;
-	unsigned int k, ndev = 0;
+	const struct model_row **rows = NULL;
+	char (*labels)[OM_LABELS_LEN] = NULL;
+	unsigned int k, n, ndev = 0;
 	uint32_t i;
+	char lv[4][OM_LABELS_LEN / 2];
 
 	if (!snap)
 		snap = &none;
-	for (i = 0; i < snap->nrows; i++) {
-		if (exported(snap, &snap->rows[i], expire_s) && ndev < OM_MAX_DEVICES)
-			ndev++;
+	if (snap->nrows) {
+		n = snap->nrows < OM_MAX_DEVICES ? snap->nrows : OM_MAX_DEVICES;
+		rows = calloc(n, sizeof(*rows));
+		labels = calloc(n, sizeof(*labels));
+	}
+	/* each device's labels once, not once per family */
+	for (i = 0; rows && labels && i < snap->nrows && ndev < OM_MAX_DEVICES; i++) {
+		if (!exported(snap, &snap->rows[i], expire_s))
+			continue;
+		rows[ndev] = &snap->rows[i];
+		device_labels(labels[ndev], rows[ndev]);
+		ndev++;
 	}
 	for (k = 0; k < DM_N; k++) {
-		unsigned int n = 0;
-
 		family_head(f, &dev_families[k], om);
-		for (i = 0; i < snap->nrows && n < ndev; i++) {
-			const struct model_row *r = &snap->rows[i];
-
-			if (!exported(snap, r, expire_s))
-				continue;
-			fprintf(f, "%s%s", dev_families[k].name,
-				sample_suffix(&dev_families[k]));
-			device_labels(f, r);
+		for (n = 0; n < ndev; n++) {
+			fputs(dev_families[k].name, f);
+			fputs(sample_suffix(&dev_families[k]), f);
+			fputs(labels[n], f);
 			fputc(' ', f);
-			dev_value(f, k, r);
+			dev_value(f, k, rows[n]);
 			fputc('\n', f);
-			n++;
 		}
 	}
+	free(rows);
+	free(labels);
 	/*
 	 * The forecast of convergence joins here, per device, as
 	 * gauges read from the same snapshot once the model carries it.
@@ -274,15 +292,12 @@ unsigned int om_write(FILE *f, const struct om_meta *meta,
 			"Where the figures come from." };
 
 		family_head(f, &fam, om);
-		fprintf(f, "iovatop_source_info{source=");
-		label_value(f, meta && meta->source ? meta->source : "", 64);
-		fprintf(f, ",kernel=");
-		label_value(f, meta && meta->kernel ? meta->kernel : "", 64);
-		fprintf(f, ",probe=");
-		label_value(f, meta && meta->probe ? meta->probe : "", 64);
-		fprintf(f, ",layout=");
-		label_value(f, meta && meta->layout ? meta->layout : "", 64);
-		fprintf(f, "} 1\n");
+		label_value(lv[0], meta && meta->source ? meta->source : "", 64);
+		label_value(lv[1], meta && meta->kernel ? meta->kernel : "", 64);
+		label_value(lv[2], meta && meta->probe ? meta->probe : "", 64);
+		label_value(lv[3], meta && meta->layout ? meta->layout : "", 64);
+		fprintf(f, "iovatop_source_info{source=%s,kernel=%s,probe=%s,layout=%s} 1\n",
+			lv[0], lv[1], lv[2], lv[3]);
 	}
 	if (om)
 		fprintf(f, "# EOF\n");
@@ -422,30 +437,58 @@ struct om_server {
 	uint64_t scrapes;
 };
 
-static int render(const struct om_meta *meta, const struct model_snapshot *snap,
-		  struct om_text *t)
+/*
+ * One format into a buffer of its own. glibc's open_memstream grows its
+ * buffer a little at a time and costs ten times the writing on a thousand
+ * devices; a buffer sized from the last exposition, doubled on overflow,
+ * does not.
+ */
+static int render_one(const struct om_meta *meta, const struct model_snapshot *snap,
+		      bool om, size_t hint, char **out, size_t *len)
 {
-	FILE *f;
+	size_t cap = hint > 4096 ? hint + hint / 4 : 8192;
 
-	memset(t, 0, sizeof(*t));
-	f = open_memstream(&t->om, &t->om_len);
-	if (!f)
+	for (;;) {
+		char *buf = malloc(cap);
+		FILE *f;
+		long n;
+
+		if (!buf)
+			return -ENOMEM;
+		f = fmemopen(buf, cap, "w");
+		if (!f) {
+			free(buf);
+			return -ENOMEM;
+		}
+		setvbuf(f, NULL, _IOFBF, 65536);
+		om_write(f, meta, snap, om);
+		fflush(f);
+		n = ftell(f);
+		if (!ferror(f) && n >= 0 && (size_t)n + 1 < cap) {
+			fclose(f);
+			*out = buf;
+			*len = (size_t)n;
+			return 0;
+		}
+		fclose(f);
+		free(buf);
+		cap *= 2;
+	}
+}
+
+static int render(const struct om_meta *meta, const struct model_snapshot *snap,
+		  struct om_text *t, const struct om_text *last)
+{
+	struct om_text n = { 0 };
+
+	if (render_one(meta, snap, true, last ? last->om_len : 0, &n.om, &n.om_len))
 		return -ENOMEM;
-	om_write(f, meta, snap, true);
-	if (fclose(f))
-		goto fail;
-	f = open_memstream(&t->prom, &t->prom_len);
-	if (!f)
-		goto fail;
-	om_write(f, meta, snap, false);
-	if (fclose(f))
-		goto fail;
+	if (render_one(meta, snap, false, last ? last->prom_len : 0, &n.prom, &n.prom_len)) {
+		free(n.om);
+		return -ENOMEM;
+	}
+	*t = n;
 	return 0;
-fail:
-	free(t->om);
-	free(t->prom);
-	memset(t, 0, sizeof(*t));
-	return -ENOMEM;
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
@@ -576,7 +619,7 @@ struct om_server *om_server_start(const char *spec, const struct om_meta *meta,
 	if (meta)
 		s->meta = *meta;
 	pthread_mutex_init(&s->lock, NULL);
-	if (render(&s->meta, NULL, &s->text)) {
+	if (render(&s->meta, NULL, &s->text, NULL)) {
 		snprintf(err, errlen, "out of memory for the metrics endpoint.");
 		goto fail;
 	}
@@ -619,7 +662,8 @@ void om_server_publish(struct om_server *s, const struct model_snapshot *snap)
 {
 	struct om_text t, old;
 
-	if (!s || render(&s->meta, snap, &t))
+	/* the text's length is only read by this thread, no lock needed */
+	if (!s || render(&s->meta, snap, &t, &s->text))
 		return;	/* out of memory: the scrapers keep the last figures */
 	pthread_mutex_lock(&s->lock);
 	old = s->text;
