@@ -277,6 +277,47 @@ static void test_server(void **state)
 	om_server_stop(s);
 }
 
+/*
+ * Scrapers that connect and then say nothing, as many as the server takes:
+ * the loop's publish must still go through (it never waits for the
+ * server's thread but for a copy under its lock), and a scrape after they
+ * go works. alarm() turns a hang into a failure.
+ */
+static void test_idle_scrapers(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct om_meta meta = { .source = "replay" };
+	struct model_snapshot snap = { .now_ns = 10 * S, .rows = rows, .nrows = 1 };
+	int fds[16], port = free_port(), i;
+	struct om_server *s;
+	char spec[32], err[256];
+
+	(void)state;
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	s = om_server_start(spec, &meta, err, sizeof(err));
+	assert_non_null(s);
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 16; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		/* half a request line, then nothing */
+		assert_int_equal(write(fds[i], "GET /met", 8), 8);
+	}
+	alarm(20);
+	for (i = 0; i < 100; i++) {
+		row(&rows[0], "vfio 0000:3b:00.2", IOVA_PATH_VFIO, 83, "qemu-vm1",
+		    4096 * (uint64_t)(i + 1), 9 * S);
+		om_server_publish(s, &snap);
+	}
+	for (i = 0; i < 16; i++)
+		close(fds[i]);
+	assert_non_null(strstr(get(port, "/metrics", NULL), "comm=\"qemu-vm1\"} 409600\n"));
+	alarm(0);
+	om_server_stop(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_negotiation),
 		cmocka_unit_test(test_listen_spec),
 		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_idle_scrapers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
