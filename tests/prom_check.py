@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """prom_check.py: what Prometheus scraped from iovatop against iovatop report.
 
-  prom_check.py API JOB REPORT_JSON CHROME_JSON [LATE_NS]
+  prom_check.py API JOB REPORT_JSON CHROME_JSON [LATE_NS [FAILED_PCT]]
 
 API is Prometheus' base URL, JOB the scrape job of one iovatop endpoint,
 REPORT_JSON and CHROME_JSON iovatop report --format json and --format
@@ -28,6 +28,12 @@ each report's end). Checks, per device:
 LATE_NS (default 0) widens 1 and 3 for a live source, whose records may
 reach the model up to LATE_NS after the boundary they belong before: a
 sample may then lack the reports of its last LATE_NS.
+
+Every scrape after the first that succeeded must succeed too (up == 1),
+unless FAILED_PCT allows that share of them to fail: an emulated guest
+under load can miss a one-second scrape timeout. How many failed is
+printed either way; a failed scrape leaves no sample, so 1 to 4 hold for
+the rest.
 """
 import json
 import sys
@@ -38,6 +44,7 @@ import urllib.request
 def main():
     api, job, report, chrome = sys.argv[1:5]
     late = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    failed_pct = float(sys.argv[6]) if len(sys.argv) > 6 else 0
 
     def query(q, t=None):
         args = {"query": q}
@@ -74,8 +81,10 @@ def main():
     up = query("up%s[1h]" % sel, end)
     ups = [v for t, v in up[0]["values"]] if up else []
     first = ups.index("1") if "1" in ups else len(ups)
-    if not ups or "0" in ups[first:]:
-        sys.exit("a scrape failed while iovatop ran: %s" % ups)
+    failed = ups[first:].count("0")
+    if not ups or first == len(ups) or failed > failed_pct / 100 * len(ups[first:]):
+        sys.exit("%d of %d scrapes failed while iovatop ran (%g %% allowed): %s"
+                 % (failed, len(ups[first:]), failed_pct, ups))
 
     def upto(dev, clock_ns):
         return sum(b for t, b in ends.get(dev, []) if t < clock_ns)
@@ -122,8 +131,10 @@ def main():
         bad += not ok
     if bad:
         sys.exit("%d device(s) disagree with iovatop report" % bad)
-    print("  %d scraped samples agree with iovatop report at their source clock%s"
-          % (nsamples, " (records up to %.1f s late allowed)" % (late / 1e9) if late else ""))
+    print("  %d scraped samples agree with iovatop report at their source clock%s; "
+          "%d of %d scrapes failed"
+          % (nsamples, " (records up to %.1f s late allowed)" % (late / 1e9) if late else "",
+             failed, len(ups[first:])))
 
 
 if __name__ == "__main__":
