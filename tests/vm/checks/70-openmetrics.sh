@@ -104,7 +104,7 @@ rec=$!
 "$IOVATOP" -b --format json --openmetrics "127.0.0.1:$live_port" 0.5 >"$t/live.jsonl" 2>"$t/live.err" &
 live=$!
 pids+=($rec $live)
-if ! wait_for "$t/record.log" '^iovatop: recording to' 60 ||
+if ! wait_for "$t/record.log" '^iovatop[a-z ]*: recording to' 60 ||
    ! wait_for "$t/live.jsonl" '"type": "interval"' 60; then
 	not_ok "openmetrics: iovatop did not start: $(grep -m1 iovatop: "$t/record.log") $(head -1 "$t/live.err")"
 	finish
