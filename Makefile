@@ -4,7 +4,8 @@
 # the commands. Missing Debian packages are installed by scripts/deps.sh.
 #
 #   make            ./iovatop
-#   make check      unit tests (SANITIZE=1: ASan + UBSan build)
+#   make check      unit tests and a real Prometheus scraping a replay
+#                   (SANITIZE=1: ASan + UBSan build)
 #   make vmtest     tests in the QEMU test VM (builds the kernels once)
 #   make test       check + vmtest: what CI runs
 #   make bench      benchmarks, side by side with the alternatives
@@ -27,7 +28,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS := -lbpf -lelf -lz -lzstd -lncursesw -lm
+LDLIBS := -lbpf -lelf -lz -lzstd -lncursesw -lmicrohttpd -lpthread -lm
 TEST_LDLIBS := $(LDLIBS) -lcmocka
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
 	-Wall -Werror
@@ -111,6 +112,10 @@ $(OUTPUT)/bench/%: bench/%.c bench/bench.h $(LIB_OBJS) | $(OUTPUT)/bench
 # sums their results into one "N passed, N failed" line.
 check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
+	$(Q)tests/batch_formats.sh $(abspath $(BIN))
+	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
+	$(Q)tests/heatmap.sh $(abspath $(BIN))
+	$(Q)tests/prometheus.sh $(abspath $(BIN))
 
 # The test VM's workload runs in the guest, which sees the host's root, so
 # it is an ordinary host binary.

@@ -156,6 +156,7 @@ struct model_row {
 	uint64_t page_size;
 	uint64_t reports;		/* totals since start */
 	uint64_t dirty_bytes;
+	uint64_t dirty_pages;		/* set bits of all its reports */
 	uint64_t set_calls;
 	uint64_t lost;
 	uint64_t anomalies;

@@ -56,6 +56,12 @@ struct rates {
 
 /* Gather from m's report and iteration hooks into rp (zeroed before). */
 void report_hooks(struct report *rp, struct model *m);
+/*
+ * The hooks themselves (ctx is rp), for a caller that hands the same
+ * reports to other outputs as well (the timeline, the heatmaps).
+ */
+void report_on_report(void *ctx, const struct model_report *r);
+void report_on_iteration(void *ctx, const struct model_iteration *it);
 
 /* After the model finished: the top hot regions of every device. */
 void report_finish(struct report *rp, size_t top);

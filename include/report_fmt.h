@@ -15,7 +15,8 @@
 #include "report.h"
 #include "trace_file.h"
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
+/* FMT_CHROME is written by src/report_chrome_trace.c, not report_print(). */
+enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_CHROME };
 
 struct out {
 	FILE *f;

@@ -270,6 +270,23 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 		      const struct view_state *s,
 		      const struct model_snapshot *snap);
 
+/* What -b writes: text blocks, JSON lines or CSV (docs/batch-json.md). */
+enum view_format {
+	VIEW_FMT_TEXT = 0,
+	VIEW_FMT_JSON,
+	VIEW_FMT_CSV,
+};
+/* JSON lines: an "interval" object, then a "device" object per row. */
+void view_json_print(FILE *f, const struct view_meta *meta,
+		     const struct view_state *s,
+		     const struct model_snapshot *snap);
+/* CSV: one line per row; titles first when asked. */
+void view_csv_print(FILE *f, const struct view_meta *meta,
+		    const struct model_snapshot *snap, bool titles);
+/* A snapshot's wall-clock time, ISO 8601 UTC with ms; "" when unknown. */
+size_t view_wall_time(char *buf, size_t len, const struct view_meta *meta,
+		      uint64_t now_ns);
+
 /* ncurses view. */
 struct view_curses;
 
@@ -311,6 +328,7 @@ struct view_run {
 	struct view_state st;
 	struct view_meta meta;
 	FILE *batch;			/* batch view output, or NULL */
+	enum view_format batch_fmt;	/* what goes to it */
 	struct view_curses *vc;		/* curses view, or NULL */
 	uint64_t interval_ns;
 	long count;			/* stop after this many intervals, 0: never */
@@ -321,6 +339,12 @@ struct view_run {
 	bool have_snap;
 	bool done;			/* count reached or quit */
 	struct model_snapshot snap;
+	/*
+	 * Every snapshot also goes here (the metrics endpoint), NULL for
+	 * none: what a view shows, an exporter sees, -f filter included.
+	 */
+	void (*snap_fn)(void *ctx, const struct model_snapshot *snap);
+	void *snap_ctx;
 };
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
@@ -359,6 +383,7 @@ void view_run_redraw(struct view_run *r, bool clear);
  */
 struct view_args {
 	bool batch;
+	enum view_format format;	/* --format; json and csv imply -b */
 	bool want_file;			/* replay: the first argument is the trace */
 	const char *file;
 	uint64_t interval_ns;

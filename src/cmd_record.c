@@ -19,18 +19,25 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "export_openmetrics.h"
+#include "model.h"
 #include "source_live.h"
 #include "trace_file.h"
+#include "view.h"
 
 #define POLL_MS		100
 #define FLUSH_NS	1000000000ull
 #define PROGRESS_NS	1000000000ull
+/* with --openmetrics: a snapshot a second, each a little after its boundary */
+#define OM_INTERVAL_NS	1000000000ull
+#define OM_GRACE_NS	(100 * 1000000ull)
 
 struct record_args {
 	const char *out;
 	double duration;
 	struct trace_writer_opts wo;
 	struct live_opts live;
+	struct om_args om;
 };
 
 enum { OPT_NO_COMPRESS = 0x100, OPT_BLOCK_BYTES };
@@ -52,6 +59,7 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->live;
+		state->child_inputs[1] = &a->om;
 		return 0;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
@@ -89,10 +97,12 @@ static const char record_doc[] =
 	"stderr. 'iovatop report FILE' and 'iovatop replay FILE' read it.\v"
 	"EXAMPLES:\n"
 	"    iovatop record -o mig.trace -d 60\n"
-	"    iovatop record -o mig.trace & ... ; kill -INT %1";
+	"    iovatop record -o mig.trace & ... ; kill -INT %1\n"
+	"    iovatop record -o mig.trace --openmetrics :9877  # Prometheus meanwhile";
 
 static const struct argp_child record_children[] = {
 	{ &live_args_argp, 0, NULL, 0 },
+	{ &om_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
@@ -103,6 +113,26 @@ static const struct argp record_argp = {
 	.doc = record_doc,
 	.children = record_children,
 };
+
+/*
+ * Where each record goes: the trace, and with --openmetrics the model
+ * behind the endpoint too. The trace comes first and its errors stop the
+ * recording; a record the model rejects is the model's to count.
+ */
+struct rec_sink {
+	struct trace_writer *w;
+	struct view_run *vr;
+};
+
+static int rec_sink(void *ctx, const struct iova_rec_hdr *rec)
+{
+	struct rec_sink *s = ctx;
+	int err = trace_writer_add(s->w, rec);
+
+	if (!err && s->vr)
+		view_run_record(s->vr, rec);
+	return err;
+}
 
 static void progress(const struct trace_totals *t, double secs, bool tty,
 		     bool final)
@@ -145,6 +175,10 @@ int cmd_record(int argc, char **argv)
 	struct trace_writer *w = NULL;
 	struct trace_meta meta;
 	struct live *l = NULL;
+	struct om_server *srv = NULL;
+	struct model *m = NULL;
+	struct view_run vr;
+	struct rec_sink sink = { 0 };
 	const char *out;
 	uint64_t t0, last_flush, last_progress, now, deadline = 0;
 	bool tty = isatty(STDERR_FILENO);
@@ -164,11 +198,24 @@ int cmd_record(int argc, char **argv)
 
 	if (check_output(out, &created))
 		return EXIT_RUNTIME;
+	if (a.om.listen) {
+		/* before the probes: a port in use must not cost an attach */
+		struct om_meta om = { .source = "record" };
+
+		srv = om_server_start(a.om.listen, &om, err, sizeof(err));
+		if (!srv) {
+			fprintf(stderr, "%s: %s\n", cli_name, err);
+			if (created)
+				unlink(out);
+			return EXIT_RUNTIME;
+		}
+	}
 	l = live_open(&a.live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "%s: %s\n", cli_name, err);
 		if (created)
 			unlink(out);
+		om_server_stop(srv);
 		return EXIT_RUNTIME;
 	}
 	live_meta(l, &meta);
@@ -178,6 +225,25 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "%s: %s.\n", cli_name, err);
 		goto out;
 	}
+	sink.w = w;
+	if (srv) {
+		struct model_opts mo = { .rule = (enum ibd_rule)meta.rule };
+		struct om_meta om = { .source = "record", .kernel = meta.kernel_release,
+				      .probe = meta.probe_mode,
+				      .layout = view_layout_name(meta.layout) };
+
+		m = model_new(&mo);
+		if (!m) {
+			fprintf(stderr, "%s: out of memory for the model.\n", cli_name);
+			goto out;
+		}
+		om_server_set_meta(srv, &om);
+		view_run_init(&vr, m, OM_INTERVAL_NS, 0);
+		vr.snap_fn = om_snap_hook;
+		vr.snap_ctx = srv;
+		view_run_start(&vr, t0);
+		sink.vr = &vr;
+	}
 	if (a.duration > 0)
 		deadline = t0 + (uint64_t)(a.duration * 1e9);
 	last_flush = last_progress = t0;
@@ -185,7 +251,7 @@ int cmd_record(int argc, char **argv)
 		live_probe_mode(l));
 
 	while (!stop_signal) {
-		n = live_poll(l, POLL_MS, trace_writer_add, w);
+		n = live_poll(l, POLL_MS, rec_sink, &sink);
 		if (n < 0 && n != -EINTR) {
 			if (*trace_writer_error(w))
 				fprintf(stderr, "\n%s: %s.\n", cli_name, trace_writer_error(w));
@@ -195,6 +261,8 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		}
 		now = clock_ns(CLOCK_MONOTONIC);
+		if (sink.vr && now > OM_GRACE_NS)
+			view_run_clock(sink.vr, now - OM_GRACE_NS);
 		if (now - last_flush >= FLUSH_NS) {
 			if (trace_writer_flush(w)) {
 				fprintf(stderr, "\n%s: %s.\n", cli_name, trace_writer_error(w));
@@ -211,7 +279,7 @@ int cmd_record(int argc, char **argv)
 			break;
 	}
 	/* drain what is already in the ring before closing */
-	while (live_poll(l, 0, trace_writer_add, w) > 0)
+	while (live_poll(l, 0, rec_sink, &sink) > 0)
 		;
 	progress(trace_writer_totals(w),
 		 (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9, tty, true);
@@ -234,5 +302,7 @@ out:
 	if (w)
 		trace_writer_abandon(w);
 	live_close(l);
+	om_server_stop(srv);
+	model_free(m);
 	return ret;
 }

@@ -18,6 +18,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "export_openmetrics.h"
 #include "model.h"
 #include "trace_file.h"
 #include "view.h"
@@ -27,6 +28,7 @@
 
 struct replay_args {
 	struct view_args v;
+	struct om_args om;
 	double speed;		/* 0: as fast as possible (batch only) */
 	bool step;
 };
@@ -61,6 +63,7 @@ static error_t replay_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->v;
+		state->child_inputs[1] = &a->om;
 		return 0;
 	case OPT_SPEED:
 		if (parse_double(arg, VIEW_SPEED_MIN, VIEW_SPEED_MAX, &a->speed))
@@ -83,10 +86,14 @@ static const char replay_doc[] =
 	"    iovatop replay t.trace            # in real time\n"
 	"    iovatop replay --speed 10 t.trace # ten times faster\n"
 	"    iovatop replay --step t.trace     # one interval per key press\n"
-	"    iovatop replay -b t.trace 0.5     # plain text, half-second intervals";
+	"    iovatop replay -b t.trace 0.5     # plain text, half-second intervals\n"
+	"    iovatop replay -b --openmetrics :9877 t.trace  # Prometheus scrapes it\n\n"
+	"With --openmetrics and -b, replay keeps serving the last figures after "
+	"the end of the trace until it is interrupted.";
 
 static const struct argp_child replay_children[] = {
 	{ &view_args_argp, 0, NULL, 0 },
+	{ &om_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
@@ -168,6 +175,20 @@ static int bad_record(struct replay *p, int err)
 	view_msg("%s: a record at byte %llu of the trace is malformed: %s.\n", cli_name,
 		 (unsigned long long)trace_offset(p->tr), strerror(-err));
 	return EXIT_RUNTIME;
+}
+
+/*
+ * Batch replay with an endpoint: the trace is over, the scrapers are not.
+ * Serve the last figures until a signal says stop.
+ */
+static void linger(const struct om_server *srv)
+{
+	if (stop_signal)
+		return;
+	fprintf(stderr, "%s: the trace has ended; serving its last figures on %s until interrupted.\n",
+		cli_name, om_server_addr(srv));
+	while (!stop_signal)
+		poll(NULL, 0, WAIT_MAX_MS);
 }
 
 /* The records have run out: the last interval, and how the trace ended. */
@@ -265,6 +286,7 @@ int cmd_replay(int argc, char **argv)
 	struct replay_args a = { 0 };
 	const struct trace_meta *tm;
 	struct replay rp = { 0 }, *p = &rp;
+	struct om_server *srv = NULL;
 	char err[512];
 	int ret;
 
@@ -288,6 +310,23 @@ int cmd_replay(int argc, char **argv)
 		goto cleanup;
 	}
 	p->r.st.replay = true;
+	if (a.om.listen) {
+		struct om_meta om = {
+			.source = "replay",
+			.kernel = tm->kernel_release,
+			.probe = tm->probe_mode,
+			.layout = p->r.meta.layout,
+		};
+
+		srv = om_server_start(a.om.listen, &om, err, sizeof(err));
+		if (!srv) {
+			fprintf(stderr, "%s: %s\n", cli_name, err);
+			ret = EXIT_RUNTIME;
+			goto cleanup;
+		}
+		p->r.snap_fn = om_snap_hook;
+		p->r.snap_ctx = srv;
+	}
 
 	/* the trace's start, or its first record, is where the grid begins */
 	if (tm->start_mono_ns)
@@ -304,6 +343,8 @@ int cmd_replay(int argc, char **argv)
 	if (p->r.batch) {
 		/* no keys to step with: --step means nothing here */
 		ret = a.speed > 0 ? run_paced(p, a.speed) : run_fast(p);
+		if (srv && !ret)
+			linger(srv);
 		goto cleanup;
 	}
 	p->r.st.paused = a.step;
@@ -312,6 +353,7 @@ int cmd_replay(int argc, char **argv)
 
 cleanup:
 	view_run_close(&p->r);
+	om_server_stop(srv);
 	trace_close(p->tr);
 	return ret;
 }

@@ -17,30 +17,36 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "model.h"
+#include "heatmap.h"
 #include "report.h"
+#include "report_chrome_trace.h"
 #include "report_fmt.h"
 #include "trace_file.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: iovatop report [--format text|json|csv] [--top N]\n"
-		"                      [--dump-bitmaps DIR] FILE\n"
+		"usage: iovatop report [--format text|json|csv|chrome-trace] [--top N]\n"
+		"                      [--dump-bitmaps DIR] [--heatmap DIR] FILE\n"
 		"Summarise a trace per device: reports, dirty bytes, dirty rate\n"
 		"min/avg/max, dirty pages per iteration and whether they converge,\n"
 		"the hottest IOVA regions, anomalies and lost records.\n"
 		"\n"
-		"  -f, --format FMT       text (default), json (docs/report-json.md), csv\n"
+		"  -f, --format FMT       text (default), json (docs/report-json.md), csv,\n"
+		"                         chrome-trace (Perfetto, docs/chrome-trace.md)\n"
 		"  -n, --top N            hot regions per device (default %d, max %d)\n"
 		"  -D, --dump-bitmaps DIR write each rebuilt bitmap to DIR/<report>.bin\n"
 		"                         and an index to DIR/index.tsv\n"
 		"  -p, --pid PID          only the devices process PID asked for\n"
 		"      --comm NAME        only those of processes named NAME (NAME* a prefix)\n"
 		"  -V, --version          which iovatop this is\n"
+		"  -H, --heatmap DIR      per device an SVG of dirty density over IOVA\n"
+		"                         and iterations, DIR/<device>.svg (docs/heatmap.md)\n"
 		"\n"
 		"examples:\n"
 		"  iovatop report mig.trace\n"
-		"  iovatop report --format json mig.trace | jq .hottest\n",
+		"  iovatop report --format json mig.trace | jq .hottest\n"
+		"  iovatop report --format chrome-trace mig.trace > mig.json  # ui.perfetto.dev\n",
 		REPORT_DEFAULT_TOP, REPORT_MAX_TOP);
 }
 
@@ -48,6 +54,7 @@ struct report_args {
 	enum fmt fmt;
 	long top;
 	const char *dump;
+	const char *heat;
 	const char *file;
 	int nargs;
 	bool help;
@@ -78,6 +85,8 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 			a->fmt = FMT_JSON;
 		else if (!strcmp(arg, "csv"))
 			a->fmt = FMT_CSV;
+		else if (!strcmp(arg, "chrome-trace"))
+			a->fmt = FMT_CHROME;
 		else
 			goto bad;
 		return 0;
@@ -108,6 +117,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		return 0;
+	case 'H':
+		a->heat = arg;
+		return 0;
 	case 'h':
 		a->help = true;
 		return 0;
@@ -118,7 +130,7 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	}
 	return ARGP_ERR_UNKNOWN;
 bad:
-	argp_error(state, "unknown format '%s'; use text, json or csv", arg);
+	argp_error(state, "unknown format '%s'; use text, json, csv or chrome-trace", arg);
 	return EINVAL;
 }
 
@@ -129,6 +141,7 @@ static const struct argp_option report_options[] = {
 	{ "dump-bitmaps", 'D', "DIR", 0, NULL, 0 },
 	{ "pid", 'p', "PID", 0, NULL, 0 },
 	{ "comm", OPT_COMM, "NAME", 0, NULL, 0 },
+	{ "heatmap", 'H', "DIR", 0, NULL, 0 },
 	{ "help", 'h', NULL, 0, NULL, 0 },
 	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
 	{ 0 },
@@ -139,12 +152,46 @@ static const struct argp report_argp = {
 	.parser = report_parse,
 };
 
+/*
+ * The model has one hook of each kind: this hands every report and
+ * iteration to the summary and to whichever other outputs were asked for.
+ */
+struct hooks {
+	struct report *rp;
+	struct chrome_trace *ct;	/* --format chrome-trace */
+	struct heatmap *hm;		/* --heatmap DIR */
+	int err;
+};
+
+static void on_report(void *ctx, const struct model_report *r)
+{
+	struct hooks *h = ctx;
+
+	report_on_report(h->rp, r);
+	if (h->ct && !h->err)
+		h->err = chrome_trace_report(h->ct, r);
+	if (h->hm && !h->err)
+		h->err = heatmap_report(h->hm, r);
+}
+
+static void on_iteration(void *ctx, const struct model_iteration *it)
+{
+	struct hooks *h = ctx;
+
+	report_on_iteration(h->rp, it);
+	if (h->ct && !h->err)
+		h->err = chrome_trace_iteration(h->ct, it);
+	if (h->hm && !h->err)
+		h->err = heatmap_iteration(h->hm, it);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static char name[] = "iovatop report";
 	struct report_args a = { .fmt = FMT_TEXT, .top = REPORT_DEFAULT_TOP };
 	struct model_anomaly anom[MODEL_ANOM_LOG];
 	struct report rp = { 0 };
+	struct hooks hk = { .rp = &rp };
 	struct model_snapshot snap;
 	struct model_opts mo = { 0 };
 	struct trace_reader *tr = NULL;
@@ -171,6 +218,11 @@ int cmd_report(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* an unwritable DIR is told before the trace is read */
+	if (a.heat && heatmap_check_dir(a.heat, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cli_name, err);
+		return EXIT_RUNTIME;
+	}
 	tr = trace_open(a.file, err, sizeof(err));
 	if (!tr) {
 		fprintf(stderr, "%s: %s.\n", cli_name, err);
@@ -184,7 +236,22 @@ int cmd_report(int argc, char **argv)
 	}
 	if (dump && report_dump_open(&rp, dump))
 		goto out;
-	report_hooks(&rp, m);
+	if (a.heat) {
+		hk.hm = heatmap_new();
+		if (!hk.hm) {
+			fprintf(stderr, "%s: out of memory.\n", cli_name);
+			goto out;
+		}
+	}
+	if (a.fmt == FMT_CHROME) {
+		hk.ct = chrome_trace_new();
+		if (!hk.ct) {
+			fprintf(stderr, "%s: out of memory.\n", cli_name);
+			goto out;
+		}
+	}
+	model_on_report(m, on_report, &hk);
+	model_on_iteration(m, on_iteration, &hk);
 	rd = trace_read_all(tr, model_apply, m);
 	if (rd < 0) {
 		if (rd == -EINVAL)
@@ -199,7 +266,7 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	model_finish(m);
-	if (rp.err) {
+	if (rp.err || hk.err) {
 		fprintf(stderr, "%s: %s.\n", cli_name, rp.errmsg[0] ? rp.errmsg : "out of memory");
 		goto out;
 	}
@@ -221,7 +288,29 @@ int cmd_report(int argc, char **argv)
 	o.rp = &rp;
 	o.anom = anom;
 	o.nanom = model_anomalies(m, anom, MODEL_ANOM_LOG);
-	report_print(&o, a.fmt);
+	if (a.fmt == FMT_CHROME) {
+		size_t i;
+
+		for (i = 0; i < o.nanom && !hk.err; i++)
+			hk.err = chrome_trace_anomaly(hk.ct, &anom[i]);
+		if (hk.err) {
+			fprintf(stderr, "%s: out of memory.\n", cli_name);
+			goto out;
+		}
+		chrome_trace_write(hk.ct, stdout, o.file, o.tot->first_ts_ns);
+	} else {
+		report_print(&o, a.fmt);
+	}
+	if (hk.hm) {
+		int n = heatmap_write(hk.hm, a.heat, o.tot->first_ts_ns, err, sizeof(err));
+
+		if (n < 0) {
+			fprintf(stderr, "%s: %s.\n", cli_name, err);
+			goto out;
+		}
+		fprintf(stderr, "%s: wrote %d heatmap%s to %s.\n", cli_name, n, n == 1 ? "" : "s",
+			a.heat);
+	}
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "%s: cannot write the report: %s.\n", cli_name, strerror(errno));
 		goto out;
@@ -237,6 +326,8 @@ out:
 		ret = EXIT_RUNTIME;
 	}
 	report_free(&rp);
+	chrome_trace_free(hk.ct);
+	heatmap_free(hk.hm);
 	model_free(m);
 	trace_close(tr);
 	return ret;

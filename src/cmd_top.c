@@ -15,6 +15,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "export_openmetrics.h"
 #include "model.h"
 #include "source_live.h"
 #include "view.h"
@@ -29,6 +30,7 @@
 struct top_args {
 	struct view_args v;
 	struct live_opts live;
+	struct om_args om;
 };
 
 static error_t top_parse(int key, char *arg, struct argp_state *state)
@@ -40,6 +42,7 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	state->child_inputs[0] = &a->live;
 	state->child_inputs[1] = &a->v;
+	state->child_inputs[2] = &a->om;
 	return 0;
 }
 
@@ -59,6 +62,7 @@ static const char top_doc[] =
 	"    iovatop 2            # every 2 seconds\n"
 	"    iovatop -b 1 10      # plain text, 10 intervals, then exit\n"
 	"    iovatop -s pct -f 0000:3b   # sort by % dirty, only matching devices\n"
+	"    iovatop --openmetrics :9877 # and serve /metrics to Prometheus\n"
 	"    iovatop replay t.trace      # the same view from a recorded trace\n\n"
 	"Needs root, a kernel with iova_bitmap_set (CONFIG_IOMMUFD_DRIVER) and BTF. "
 	"Other commands: iovatop record, replay, report, decode (each has --help); "
@@ -67,6 +71,7 @@ static const char top_doc[] =
 static const struct argp_child top_children[] = {
 	{ &live_args_argp, 0, NULL, 0 },
 	{ &view_args_argp, 0, NULL, 0 },
+	{ &om_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
@@ -84,6 +89,7 @@ int cmd_top(int argc, char **argv)
 	char err[512];
 	struct view_run r;
 	struct live *l = NULL;
+	struct om_server *srv = NULL;
 	int ret = 0, n;
 
 	memset(&r, 0, sizeof(r));
@@ -92,9 +98,20 @@ int cmd_top(int argc, char **argv)
 	if (argp_parse(&top_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
 
+	if (a.om.listen) {
+		/* before the probes: a port in use must not cost an attach */
+		struct om_meta om = { .source = "live" };
+
+		srv = om_server_start(a.om.listen, &om, err, sizeof(err));
+		if (!srv) {
+			fprintf(stderr, "%s: %s\n", cli_name, err);
+			return EXIT_RUNTIME;
+		}
+	}
 	l = live_open(&a.live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "%s: %s\n", cli_name, err);
+		om_server_stop(srv);
 		return EXIT_RUNTIME;
 	}
 	if (a.live.verbose)
@@ -107,6 +124,14 @@ int cmd_top(int argc, char **argv)
 		goto cleanup;
 	}
 	r.meta.live = true;
+	if (srv) {
+		struct om_meta om = { .source = "live", .kernel = tm.kernel_release,
+				      .probe = tm.probe_mode, .layout = r.meta.layout };
+
+		om_server_set_meta(srv, &om);
+		r.snap_fn = om_snap_hook;
+		r.snap_ctx = srv;
+	}
 	{
 		uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
@@ -146,5 +171,6 @@ cleanup:
 		fprintf(stderr, "%s: %llu records were lost; a larger ring buffer or a longer interval may help.\n", cli_name,
 			(unsigned long long)live_lost(l));
 	live_close(l);
+	om_server_stop(srv);
 	return ret;
 }

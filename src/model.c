@@ -805,6 +805,7 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	}
 	d->row.reports++;
 	d->row.dirty_bytes += r.dirty_pages * r.page_size;
+	d->row.dirty_pages += r.dirty_pages;
 	d->row.set_calls += r.set_calls;
 	d->row.lost += r.lost;
 	d->row.anomalies += r.anomalies;

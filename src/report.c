@@ -119,7 +119,7 @@ static int region_run(uint64_t first_bit, uint64_t nbits, void *arg)
 	return 0;
 }
 
-static void on_report(void *ctx, const struct model_report *r)
+void report_on_report(void *ctx, const struct model_report *r)
 {
 	struct report *rp = ctx;
 	struct rdev *d;
@@ -147,7 +147,7 @@ static void on_report(void *ctx, const struct model_report *r)
 	}
 }
 
-static void on_iteration(void *ctx, const struct model_iteration *it)
+void report_on_iteration(void *ctx, const struct model_iteration *it)
 {
 	struct report *rp = ctx;
 	struct rdev *d = rdev_get(rp, it->device);
@@ -231,8 +231,8 @@ static void hot_regions(struct rdev *d, size_t top)
 
 void report_hooks(struct report *rp, struct model *m)
 {
-	model_on_report(m, on_report, rp);
-	model_on_iteration(m, on_iteration, rp);
+	model_on_report(m, report_on_report, rp);
+	model_on_iteration(m, report_on_iteration, rp);
 }
 
 void report_finish(struct report *rp, size_t top)

@@ -26,7 +26,7 @@ void view_args_init(struct view_args *a, bool want_file)
 	a->sort = MODEL_SORT_RATE;
 }
 
-enum { OPT_NO_COLOR = 0x200, OPT_COMM, OPT_CUMULATIVE, OPT_GROUP };
+enum { OPT_NO_COLOR = 0x200, OPT_COMM, OPT_CUMULATIVE, OPT_GROUP, OPT_FORMAT };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -72,6 +72,16 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "the process name '%s' is not one (1 to %d characters, no blank).",
 				   arg, IOVA_COMM_LEN - 1);
 		a->comm = arg;
+		return 0;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			a->format = VIEW_FMT_TEXT;
+		else if (!strcmp(arg, "json"))
+			a->format = VIEW_FMT_JSON;
+		else if (!strcmp(arg, "csv"))
+			a->format = VIEW_FMT_CSV;
+		else
+			argp_error(state, "unknown format '%s'; use text, json or csv.", arg);
 		return 0;
 	case 'f':
 		if (strlen(arg) >= VIEW_FILTER_LEN)
@@ -137,6 +147,7 @@ static const struct argp_option options[] = {
 	{ "group", OPT_GROUP, NULL, 0, "Devices grouped by their process, with its total (the key g)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, like --help */
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour, as the environment variable NO_COLOR asks too", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0, "With -b: text (default), json (JSON lines) or csv; json and csv imply -b", 0 },
 	{ 0 },
 };
 
@@ -147,7 +158,7 @@ const struct argp view_args_argp = {
 
 bool view_args_batch(const struct view_args *a)
 {
-	return a->batch || !isatty(STDOUT_FILENO);
+	return a->batch || a->format != VIEW_FMT_TEXT || !isatty(STDOUT_FILENO);
 }
 
 void view_args_apply(const struct view_args *a, struct view_state *s)

@@ -63,6 +63,7 @@ int view_run_show(struct view_run *r, const struct view_args *a)
 
 	if (view_args_batch(a)) {
 		r->batch = stdout;
+		r->batch_fmt = a->format;
 		return 0;
 	}
 	r->vc = view_curses_open(stdout, stdin, NULL, err, sizeof(err));
@@ -134,7 +135,13 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 	r->have_snap = true;
 	r->last_tick_ns = tick_ns;
 	r->pending = 0;
-	if (r->batch)
+	if (r->snap_fn)
+		r->snap_fn(r->snap_ctx, &r->snap);
+	if (r->batch && r->batch_fmt == VIEW_FMT_JSON)
+		view_json_print(r->batch, &r->meta, &r->st, &r->snap);
+	else if (r->batch && r->batch_fmt == VIEW_FMT_CSV)
+		view_csv_print(r->batch, &r->meta, &r->snap, r->shown == 0);
+	else if (r->batch)
 		view_batch_print(r->batch, &r->meta, &r->st, &r->snap);
 	if (r->vc)
 		view_curses_draw(r->vc, &r->st, &r->meta, &r->snap, false);
