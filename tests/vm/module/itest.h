@@ -103,6 +103,11 @@ void itest_pci_init(struct itest_dev *d);
 void itest_pci_reset(struct itest_dev *d);
 long itest_pci_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		     unsigned long arg);
+#ifdef ITEST_REGION_INFO_CAPS
+int itest_pci_region_info_caps(struct vfio_device *vdev,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps);
+#endif
 ssize_t itest_pci_read(struct vfio_device *vdev, char __user *buf,
 		       size_t count, loff_t *ppos);
 ssize_t itest_pci_write(struct vfio_device *vdev, const char __user *buf,

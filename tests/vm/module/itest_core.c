@@ -269,6 +269,9 @@ static const struct vfio_device_ops itest_dev_ops = {
 	.open_device = itest_open_device,
 	.close_device = itest_close_device,
 	.ioctl = itest_pci_ioctl,
+#ifdef ITEST_REGION_INFO_CAPS
+	.get_region_info_caps = itest_pci_region_info_caps,
+#endif
 	.read = itest_pci_read,
 	.write = itest_pci_write,
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)

@@ -74,26 +74,47 @@ static long itest_get_info(unsigned long arg)
 	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
 }
 
+static int itest_fill_region_info(struct vfio_region_info *info)
+{
+	if (info->index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+	info->offset = (u64)info->index << ITEST_REGION_SHIFT;
+	info->cap_offset = 0;
+	if (info->index == VFIO_PCI_CONFIG_REGION_INDEX) {
+		info->size = ITEST_CONFIG_SIZE;
+		info->flags = VFIO_REGION_INFO_FLAG_READ |
+			      VFIO_REGION_INFO_FLAG_WRITE;
+	} else {
+		/* BARs, ROM and VGA: absent */
+		info->size = 0;
+		info->flags = 0;
+	}
+	return 0;
+}
+
+#ifdef ITEST_REGION_INFO_CAPS
+/* Newer cores answer VFIO_DEVICE_GET_REGION_INFO and ask the driver. */
+int itest_pci_region_info_caps(struct vfio_device *vdev,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps)
+{
+	return itest_fill_region_info(info);
+}
+#endif
+
 static long itest_get_region_info(unsigned long arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
 	struct vfio_region_info info;
+	int ret;
 
 	if (copy_from_user(&info, (void __user *)arg, minsz))
 		return -EFAULT;
-	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_REGIONS)
+	if (info.argsz < minsz)
 		return -EINVAL;
-	info.offset = (u64)info.index << ITEST_REGION_SHIFT;
-	info.cap_offset = 0;
-	if (info.index == VFIO_PCI_CONFIG_REGION_INDEX) {
-		info.size = ITEST_CONFIG_SIZE;
-		info.flags = VFIO_REGION_INFO_FLAG_READ |
-			     VFIO_REGION_INFO_FLAG_WRITE;
-	} else {
-		/* BARs, ROM and VGA: absent */
-		info.size = 0;
-		info.flags = 0;
-	}
+	ret = itest_fill_region_info(&info);
+	if (ret)
+		return ret;
 	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
 }
 
