@@ -13,7 +13,7 @@
 # (tests/vm/qemu/demo-loop.sh). The live view runs inside the guest, in this
 # terminal (the serial console is the terminal: TERM and the window size
 # are passed on). 'q' quits and powers the guest off. Without a terminal it
-# prints 20 batch intervals of 2 s instead.
+# prints 40 batch intervals of 2 s instead.
 #
 # The first run builds the test kernel (about 12 minutes on two cores) and
 # the test driver; later runs show the first screen in about 30 s.
@@ -92,7 +92,8 @@ if [ -t 0 ] && [ -t 1 ]; then
 	exec "$repo/tests/vm/run.sh" --shell --module "$ver" -- \
 		"$repo/scripts/demo.sh" --guest "$@"
 fi
-# No terminal to draw on: the batch view, 20 intervals of 2 s.
-[ $# -gt 0 ] || set -- -b 2 20
+# No terminal to draw on: the batch view, 40 intervals of 2 s (one
+# converging migration and one that is not, on an idle machine).
+[ $# -gt 0 ] || set -- -b 2 40
 exec "$repo/tests/vm/run.sh" --timeout 240 --module "$ver" -- \
 	"$repo/scripts/demo.sh" --guest "$@"
