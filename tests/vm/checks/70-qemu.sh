@@ -36,8 +36,8 @@ for sc in ${QEMU_SCENARIOS:-converging stuck late}; do
 	mkdir -p "$d"
 	"$IOVATOP" record --verify -o "$d/trace" >"$d/record.log" 2>&1 &
 	rec=$!
-	if ! wait_for "$d/record.log" '^iovatop: recording to' 30; then
-		not_ok "qemu $sc: iovatop record did not start: $(grep -m1 iovatop: "$d/record.log")"
+	if ! wait_for "$d/record.log" '^iovatop record: recording to' 30; then
+		not_ok "qemu $sc: iovatop record did not start: $(grep -m1 'iovatop record:' "$d/record.log")"
 		kill -INT $rec 2>/dev/null
 		wait $rec
 		continue
@@ -55,7 +55,7 @@ for sc in ${QEMU_SCENARIOS:-converging stuck late}; do
 		not_ok "qemu $sc: the harness failed (exit $mrc) after ${secs%??????} s"
 		sed 's/^/# /' "$d/migrate.log" | head -20
 	fi
-	[ $rrc -eq 0 ] || not_ok "qemu $sc: iovatop record exited $rrc: $(grep -m1 iovatop: "$d/record.log")"
+	[ $rrc -eq 0 ] || not_ok "qemu $sc: iovatop record exited $rrc: $(grep -m1 'iovatop record:' "$d/record.log")"
 	if [ ! -f "$d/mig/result.json" ]; then
 		not_ok "qemu $sc: no migration result to compare with"
 		continue
