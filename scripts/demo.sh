@@ -6,12 +6,14 @@
 #
 # Where this kernel has iova_bitmap_set() and we are root, it runs the live
 # view right here. Anywhere else it boots the 6.12 test VM (tests/vm/) with
-# the test vfio driver and the "demo" workload: four vfio devices and three
-# iommufd hwpts pre-copying at once, rates decaying, one stuck hotspot per
-# path. The live view then runs inside the guest, in this terminal (the
-# serial console is the terminal: TERM and the window size are passed on).
-# 'q' quits and powers the guest off. Without a terminal it prints ten
-# batch intervals instead.
+# the test vfio driver, and inside it real QEMU live migrations: a source
+# QEMU with two of the driver's devices assigned as vfio-pci migrates to a
+# destination QEMU over a unix socket capped at 4 MiB/s, once converging,
+# once not (cancelled after 5 dirty syncs), in a loop
+# (tests/vm/qemu/demo-loop.sh). The live view runs inside the guest, in this
+# terminal (the serial console is the terminal: TERM and the window size
+# are passed on). 'q' quits and powers the guest off. Without a terminal it
+# prints 40 batch intervals of 2 s instead.
 #
 # The first run builds the test kernel (about 12 minutes on two cores) and
 # the test driver; later runs show the first screen in about 30 s.
@@ -44,6 +46,16 @@ if [ "${1:-}" = --guest ]; then
 			done
 		) <&0 &	# the console: a background job would get /dev/null
 	fi
+	"$repo/tests/vm/qemu/demo-loop.sh" "$TMPDIR/demo" </dev/null >/dev/null 2>&1 &
+	cat >&2 <<-EOT
+	demo: $(qemu-system-x86_64 --version | head -1), in the test VM:
+	demo:   source QEMU, devices vfio 0000:3b:00.2 and 0000:3b:00.3 (vfio-pci,
+	demo:   the test driver's), migrating to a destination QEMU over a unix
+	demo:   socket at 4 MiB/s, downtime limit 300 ms; first a migration that
+	demo:   converges, then one whose devices dirty 2 MiB per sync (cancelled
+	demo:   after 5 syncs), again and again. Logs: $TMPDIR/demo/loop.log
+	EOT
+	sleep 3
 	exec "$IOVATOP" "$@"
 fi
 
@@ -54,7 +66,7 @@ fi
 
 why="this kernel has no iova_bitmap_set()"
 [ "$(id -u)" -eq 0 ] || why="not root"
-echo "demo: $why; booting the $ver test VM with a multi-device migration workload instead" >&2
+echo "demo: $why; booting the $ver test VM with real QEMU migrations instead" >&2
 # guest-init.sh keeps a tree under /tmp, /var/tmp or /root visible through
 # the tmpfs it mounts there, but not one under /run, which it needs itself.
 case "$repo/" in
@@ -69,7 +81,6 @@ if [ ! -f "$(kernel_dir "$ver")/.iovatop-built" ]; then
 	echo "demo: first run: building the $ver test kernel (about 12 minutes on two cores) ..." >&2
 fi
 
-workload="-s demo -i 200"
 if [ -t 0 ] && [ -t 1 ]; then
 	read -r rows cols < <(stty size 2>/dev/null || echo "24 80")
 	echo "demo: ${cols}x${rows}, TERM=${TERM:-linux}; q quits and powers the guest off (Ctrl-A X kills QEMU)" >&2
@@ -78,10 +89,11 @@ if [ -t 0 ] && [ -t 1 ]; then
 	# the guest has the host's locales: block characters where UTF-8 works here
 	[ -z "${LANG:-}" ] || export IV_GUEST_LANG=$LANG
 	[ -z "${LC_ALL:-}" ] || export IV_GUEST_LC_ALL=$LC_ALL
-	exec "$repo/tests/vm/run.sh" --shell --workload "$workload" "$ver" -- \
+	exec "$repo/tests/vm/run.sh" --shell --module "$ver" -- \
 		"$repo/scripts/demo.sh" --guest "$@"
 fi
-# No terminal to draw on: the batch view, ten intervals.
-[ $# -gt 0 ] || set -- -b 1 10
-exec "$repo/tests/vm/run.sh" --timeout 240 --workload "$workload" "$ver" -- \
+# No terminal to draw on: the batch view, 40 intervals of 2 s (one
+# converging migration and one that is not, on an idle machine).
+[ $# -gt 0 ] || set -- -b 2 40
+exec "$repo/tests/vm/run.sh" --timeout 240 --module "$ver" -- \
 	"$repo/scripts/demo.sh" --guest "$@"

@@ -20,7 +20,12 @@ out=${2:-$repo/.output/vm/$ver/module}
 tree=$("$vm_dir/build-kernel.sh" "$ver")
 
 mkdir -p "$out"
-for f in iovatop_test.c itp.h Makefile; do
+# a source the driver no longer has must not stay in the build
+for f in "$out"/*.c "$out"/*.h; do
+	[ -e "$f" ] && [ ! -e "$vm_dir/module/${f##*/}" ] && rm -f "$f" "${f%.c}.o"
+done
+srcs=$(cd "$vm_dir/module" && echo *.c *.h Makefile)
+for f in $srcs; do
 	# only a changed source is copied, so only a change rebuilds
 	if ! cmp -s "$vm_dir/module/$f" "$out/$f"; then
 		cp "$vm_dir/module/$f" "$out/$f"
@@ -29,7 +34,10 @@ done
 # Kbuild takes seconds even with nothing to do; skip it when the module
 # is newer than its sources and than the kernel it was built against.
 fresh=1
-for f in "$out/iovatop_test.c" "$out/itp.h" "$out/Makefile" "$tree/.iovatop-built"; do
+for f in $srcs; do
+	[ "$out/iovatop_test.ko" -nt "$out/$f" ] || fresh=
+done
+for f in "$tree/.iovatop-built"; do
 	[ "$out/iovatop_test.ko" -nt "$f" ] || fresh=
 done
 if [ -n "$fresh" ]; then

@@ -17,7 +17,15 @@
  *   sets     read: the iova_bitmap_set() calls made since the last read,
  *            one "0xIOVA 0xLENGTH" a line; reading drains the log.
  *   state    read: logging on/off, page size, ranges, counters.
+ *   reports  read: one line per DMA logging report since the last read,
+ *            "0xIOVA 0xLENGTH PAGE_SIZE CALLS PAGES"; reading drains it.
+ *   migration read: migration state, this device's token, what it saved
+ *            and what it loaded (itest_mig.c).
  * /sys/kernel/debug/iovatop_test/devices lists "name group cdev" per device.
+ *
+ * Each device is also a vfio-pci device with migration v2 (itest_pci.c,
+ * itest_mig.c), so QEMU's vfio-pci can assign it with
+ * -device vfio-pci,sysfsdev=/sys/bus/platform/devices/NAME and migrate it.
  *
  * The device names look like what users see on real hosts: PCI VFs by
  * bus/device/function, and an mdev-style UUID. They are platform devices
@@ -39,11 +47,9 @@
 #include <linux/vfio.h>
 #include <linux/vmalloc.h>
 
-#include "itp.h"
+#include "itest.h"
 
 #define ITEST_MAX_DEVS		8
-#define ITEST_MAX_RANGES	64
-#define ITEST_PROGRAM_MAX	1024
 
 static const char *const default_names[ITEST_MAX_DEVS] = {
 	"0000:3b:00.2", "0000:3b:00.3", "0000:af:00.1",
@@ -59,38 +65,8 @@ static unsigned int log_max = 1u << 16;
 module_param(log_max, uint, 0444);
 MODULE_PARM_DESC(log_max, "iova_bitmap_set calls each device logs between reads of 'sets'");
 
-struct itest_call {
-	u64 iova;
-	u64 length;
-};
-
-struct itest_dev {
-	struct vfio_device vdev;
-	struct device *parent;
-	struct dentry *dir;
-	/* Serialises log ops, program writes and log reads. */
-	struct mutex lock;
-	bool logging;
-	u64 page_size;
-	u32 nranges;
-	struct itest_call ranges[ITEST_MAX_RANGES];
-	unsigned int nstreams;
-	struct itp_stream streams[ITP_MAX_STREAMS];
-	char program[ITEST_PROGRAM_MAX];
-	struct itest_call *log;
-	unsigned int nlog;
-	u64 dropped;
-	u64 reports;	/* log_read_and_clear calls */
-	u64 calls;	/* iova_bitmap_set calls */
-};
-
 static struct dentry *itest_debugfs;
 static struct itest_dev *itest_devs[ITEST_MAX_DEVS];
-
-static struct itest_dev *to_itest(struct vfio_device *vdev)
-{
-	return container_of(vdev, struct itest_dev, vdev);
-}
 
 static int itest_log_start(struct vfio_device *vdev,
 			   struct rb_root_cached *ranges, u32 nnodes,
@@ -140,6 +116,8 @@ struct itest_emit {
 	unsigned long iova;	/* the window for_each handed us */
 	unsigned long length;
 	bool clip;
+	u64 calls;		/* this report's calls and pages */
+	u64 pages;
 };
 
 static void itest_record(struct itest_dev *d, u64 iova, u64 length)
@@ -177,6 +155,10 @@ static int itest_emit(u64 iova, u64 length, void *ctx)
 	}
 	iova_bitmap_set(e->dirty, iova, length);
 	itest_record(e->d, iova, length);
+	e->calls++;
+	if (length && e->d->page_size)
+		e->pages += (ALIGN(iova + length, e->d->page_size) -
+			     ALIGN_DOWN(iova, e->d->page_size)) / e->d->page_size;
 	return 0;
 }
 
@@ -209,6 +191,15 @@ static int itest_log_read_and_clear(struct vfio_device *vdev,
 			continue;
 		ret = itp_generate(s, itest_emit, &e);
 	}
+	if (d->nrlog < ITEST_REPORT_LOG) {
+		d->rlog[d->nrlog++] = (struct itest_report){
+			.iova = iova, .length = length,
+			.page_size = d->page_size, .calls = e.calls,
+			.pages = e.pages,
+		};
+	} else {
+		d->rdropped++;
+	}
 out:
 	mutex_unlock(&d->lock);
 	return ret;
@@ -228,8 +219,15 @@ static int itest_init_dev(struct vfio_device *vdev)
 	d->log = vmalloc_array(log_max, sizeof(*d->log));
 	if (!d->log)
 		return -ENOMEM;
+	d->rlog = vmalloc_array(ITEST_REPORT_LOG, sizeof(*d->rlog));
+	if (!d->rlog) {
+		vfree(d->log);
+		return -ENOMEM;
+	}
 	strscpy(d->program, "none", sizeof(d->program));
 	vdev->log_ops = &itest_log_ops;
+	itest_pci_init(d);
+	itest_mig_init(d);
 	return 0;
 }
 
@@ -237,7 +235,9 @@ static void itest_release_dev(struct vfio_device *vdev)
 {
 	struct itest_dev *d = to_itest(vdev);
 
+	vfree(d->rlog);
 	vfree(d->log);
+	mutex_destroy(&d->mig_lock);
 	mutex_destroy(&d->lock);
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 	/* 6.1 leaves the final free to the driver's release. */
@@ -247,13 +247,19 @@ static void itest_release_dev(struct vfio_device *vdev)
 
 static int itest_open_device(struct vfio_device *vdev)
 {
+	/* What a destination loaded belongs to the session that loaded it. */
+	itest_mig_open(to_itest(vdev));
 	return 0;
 }
 
 static void itest_close_device(struct vfio_device *vdev)
 {
-	/* A process that dies mid-session must not leave logging on. */
+	/*
+	 * A process that dies mid-session must not leave logging on, nor a
+	 * migration half done for the next one to open the device.
+	 */
 	itest_log_stop(vdev);
+	itest_mig_reset(to_itest(vdev));
 }
 
 static const struct vfio_device_ops itest_dev_ops = {
@@ -262,6 +268,12 @@ static const struct vfio_device_ops itest_dev_ops = {
 	.release = itest_release_dev,
 	.open_device = itest_open_device,
 	.close_device = itest_close_device,
+	.ioctl = itest_pci_ioctl,
+#ifdef ITEST_REGION_INFO_CAPS
+	.get_region_info_caps = itest_pci_region_info_caps,
+#endif
+	.read = itest_pci_read,
+	.write = itest_pci_write,
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 	.bind_iommufd = vfio_iommufd_emulated_bind,
 	.unbind_iommufd = vfio_iommufd_emulated_unbind,
@@ -474,6 +486,61 @@ static int state_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(state);
 
+/* Longest line: five hex or decimal u64 fields. */
+#define ITEST_RLINE_MAX	112
+
+static int reports_open(struct inode *inode, struct file *file)
+{
+	struct itest_dev *d = inode->i_private;
+	size_t cap, n = 0;
+	unsigned int i;
+	char *text;
+
+	mutex_lock(&d->lock);
+	cap = (size_t)(d->nrlog + 1) * ITEST_RLINE_MAX + 1;
+	text = kvmalloc(cap, GFP_KERNEL);
+	if (!text) {
+		mutex_unlock(&d->lock);
+		return -ENOMEM;
+	}
+	text[0] = '\0';
+	if (d->rdropped)
+		n += scnprintf(text + n, cap - n, "# dropped %llu\n", d->rdropped);
+	for (i = 0; i < d->nrlog; i++) {
+		const struct itest_report *r = &d->rlog[i];
+
+		n += scnprintf(text + n, cap - n, "0x%llx 0x%llx %llu %llu %llu\n",
+			       r->iova, r->length, r->page_size, r->calls,
+			       r->pages);
+	}
+	d->nrlog = 0;
+	d->rdropped = 0;
+	mutex_unlock(&d->lock);
+	file->private_data = text;
+	return 0;
+}
+
+static const struct file_operations reports_fops = {
+	.owner = THIS_MODULE,
+	.open = reports_open,
+	.read = sets_read,
+	.release = sets_release,
+	.llseek = default_llseek,
+};
+
+static int migration_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, itest_mig_show, inode->i_private);
+}
+
+static const struct file_operations migration_fops = {
+	.owner = THIS_MODULE,
+	.open = migration_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 static int devices_show(struct seq_file *m, void *v)
 {
 	unsigned int i;
@@ -531,6 +598,8 @@ static int itest_probe(struct platform_device *pdev)
 	debugfs_create_file("program", 0600, d->dir, d, &program_fops);
 	debugfs_create_file("sets", 0400, d->dir, d, &sets_fops);
 	debugfs_create_file("state", 0400, d->dir, d, &state_fops);
+	debugfs_create_file("reports", 0400, d->dir, d, &reports_fops);
+	debugfs_create_file("migration", 0400, d->dir, d, &migration_fops);
 	platform_set_drvdata(pdev, d);
 	itest_devs[i] = d;
 	return 0;
