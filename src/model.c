@@ -572,6 +572,9 @@ static void iteration_close(struct model *m, struct mdev *d)
 	d->row.history[d->row.nhistory++] = it.dirty_pages;
 	d->row.iterations++;
 	d->row.dirty_pages_iter = it.dirty_pages;
+	d->row.dirty_bytes_iter = it.dirty_bytes;
+	d->row.iter_bytes_per_s = it.dirty_bytes_per_s;
+	d->row.iter_end_ns = it.ts_end_ns;
 
 	d->it_nranges = 0;
 	d->it_reports = d->it_incomplete = 0;
