@@ -10,9 +10,12 @@
 # prints the exact command to run and fails, so nothing is half-installed.
 set -euo pipefail
 
-# tmux drives the curses view in make check (tests/test_view_replay.c)
+# tmux drives the curses view in make check (tests/test_view_replay.c);
+# jansson parses QMP (src/qmp_client.c); python3 reads QEMU's answers back
+# in tests/test_qmp_live.c, which also needs the QEMU of "vm"
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev
-	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev tmux)
+	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev libjansson-dev tmux
+	python3)
 vm_pkgs=(linux-source-6.12 linux-source-6.1 build-essential bc bison flex
 	libelf-dev libssl-dev dwarves cpio kmod qemu-system-x86 busybox-static
 	bpftrace python3)
