@@ -47,6 +47,7 @@ enum forecast_verdict {
 struct forecast_opts {
 	double link_bytes_s;
 	double downtime_limit_s;
+	uint32_t pid;			/* without QEMU: only this QEMU's rows */
 };
 
 struct forecast_dev {
@@ -93,7 +94,7 @@ struct forecast {
 
 /*
  * The forecast of one VM: rows of the snapshot whose pid is qemu->pid
- * when a QEMU sample is given (pid 0 there: every row), else every row.
+ * when a QEMU sample is given, else o->pid (0 there: every row).
  * now_ns is the snapshot's clock, for the staleness of a device's rate.
  * prev, the VM's forecast before this one (or NULL), carries the pending
  * bytes of QEMU's previous sync: what pre-copy really carried over.

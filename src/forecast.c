@@ -267,6 +267,41 @@ static uint32_t iterations_to(double pending, double threshold, double rho)
 	return n > FORECAST_SLOW_ITERS ? UINT32_MAX : (uint32_t)n;
 }
 
+/*
+ * The slowest link on which the same dirtying converges within
+ * FORECAST_SLOW_ITERS, or whose threshold holds what is pending now (QEMU
+ * then switches over at its next check): the threshold grows with the
+ * link and rho shrinks.
+ * When the pending bytes did not shrink as the rates say they should
+ * (rho_seen above them), the guest or a device rewrites a set whatever
+ * the pace: then only a threshold that holds it all will do, pending / dl.
+ */
+static double needed_bw(const struct forecast *f)
+{
+	double lo = 0, hi, mid, set = 0;
+	int i;
+
+	if (f->dl <= 0)
+		return 0;	/* no downtime at all: no link is enough */
+	if (f->rho_seen >= 0.9 ||
+	    (f->rho_seen > 0 && f->bw > 0 && f->rho_seen > f->dirty_rate / f->bw))
+		set = f->pending / f->dl;
+	/* a threshold above pending switches over at once: enough anyway */
+	hi = f->pending / f->dl * 1.000001;
+	if (hi <= 0)
+		return set;
+	for (i = 0; i < 60; i++) {
+		mid = (lo + hi) / 2;
+		if (f->pending < mid * f->dl ||
+		    iterations_to(f->pending, mid * f->dl,
+				  mid > 0 ? f->dirty_rate / mid : 1) != UINT32_MAX)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi > set ? hi : set;
+}
+
 void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		      const struct model_snapshot *snap,
 		      const struct qmp_migrate *q, const struct forecast *prev)
@@ -291,7 +326,7 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		const struct model_row *r = &snap->rows[i];
 		struct forecast_dev d = { 0 };
 
-		if (q && q->pid && r->pid != q->pid)
+		if (q ? q->pid && r->pid != q->pid : o->pid && r->pid != o->pid)
 			continue;
 		snprintf(d.name, sizeof(d.name), "%s", r->name);
 		d.pid = r->pid;
@@ -423,13 +458,7 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 	}
 	f->iters_left = 0;
 	f->verdict = FORECAST_CANNOT;
-	/*
-	 * Enough: a link whose threshold holds what is pending now switches
-	 * over at once, and one at least as fast as the dirtying keeps up.
-	 */
-	f->needed_bw = f->dirty_rate;
-	if (f->dl > 0 && f->pending / f->dl > f->needed_bw)
-		f->needed_bw = f->pending / f->dl;
+	f->needed_bw = needed_bw(f);
 	blame(f, f->threshold > 0 && f->pending > 0 ?
 		 pow(f->threshold / f->pending, 1.0 / FORECAST_SLOW_ITERS) : 1);
 }

@@ -100,8 +100,10 @@ static void cannot_names_the_device(void **state)
 
 	/*
 	 * 43.5 MB/s dirtied, 10 MB/s link: without .05 the rest (3.5) would
-	 * shrink fast enough, so .05 alone is named. Pending 43.5 MB fits a
-	 * 300 ms downtime at 145 MB/s: that link would do.
+	 * shrink fast enough, so .05 alone is named. At 45 MB/s rho is 0.967
+	 * and the threshold 13.5 MB: ceil(ln(0.3103) / ln(0.9667)) = 35
+	 * iterations, too many; at 46 MB/s, 21: the link that would do lies
+	 * between, and converges as the forecast says.
 	 */
 	assert_int_equal(f.verdict, FORECAST_CANNOT);
 	assert_int_equal(f.dl_src, FORECAST_SRC_DEFAULT);
@@ -110,10 +112,21 @@ static void cannot_names_the_device(void **state)
 	assert_int_equal(f.blame[0], 0);
 	assert_true(f.dev[0].blamed);
 	assert_false(f.dev[1].blamed);
-	assert_true(fabs(f.needed_bw - 145 * MB) < 1);
+	assert_true(f.needed_bw > 45 * MB && f.needed_bw < 46 * MB);
 	forecast_format_verdict(text, sizeof(text), &f);
 	assert_non_null(strstr(text, "cannot converge at 10.0 MB/s: vfio 0000:00:05.0 dirties 40.0 MB/s"));
-	assert_non_null(strstr(text, "a link of 145 MB/s would suffice"));
+	assert_non_null(strstr(text, "a link of 45."));
+	{
+		struct forecast g;
+		struct forecast_opts o2 = { .link_bytes_s = f.needed_bw };
+
+		forecast_compute(&g, &o2, &snap, NULL, NULL);
+		assert_int_equal(g.verdict, FORECAST_CONVERGES);
+		assert_true(g.iters_left <= FORECAST_SLOW_ITERS);
+		o2.link_bytes_s = f.needed_bw * 0.99;
+		forecast_compute(&g, &o2, &snap, NULL, NULL);
+		assert_int_equal(g.verdict, FORECAST_CANNOT);
+	}
 
 	forecast_mark_rows(&f, &snap);
 	assert_int_equal(rows[0].trend, MODEL_TREND_BLOCKS);
@@ -274,8 +287,18 @@ static void qemu_figures(void **state)
 	assert_int_equal(f.verdict, FORECAST_CANNOT);
 	assert_int_equal(f.nblame, 1);
 	assert_false(f.blame_guest);
-	/* pending 50 MB in 300 ms */
-	assert_true(fabs(f.needed_bw - 50e6 / 0.3) < 1e-3);
+	/* what would converge in 30 iterations does, a little less not */
+	{
+		struct qmp_migrate q2 = q;
+		struct forecast g;
+
+		q2.mbps = f.needed_bw * 8 / 1e6;
+		forecast_compute(&g, &o, &snap, &q2, NULL);
+		assert_int_equal(g.verdict, FORECAST_CONVERGES);
+		q2.mbps *= 0.99;
+		forecast_compute(&g, &o, &snap, &q2, NULL);
+		assert_int_equal(g.verdict, FORECAST_CANNOT);
+	}
 
 	/* avail-switchover-bandwidth is what QEMU's threshold uses */
 	q.avail_switchover_bandwidth = 100000000;
@@ -299,18 +322,24 @@ static void saturated_set(void **state)
 				 .dirty_sync_count = 14, .mbps = 10.1,
 				 .expected_downtime_ms = 415,
 				 .have_params = true, .downtime_limit_ms = 30 };
-	struct forecast f;
+	struct forecast f, prev;
 	char text[512];
 
 	(void)state;
 	snprintf(q.status, sizeof(q.status), "active");
-	forecast_compute(&f, NULL, &snap, &q, NULL);
+	forecast_compute(&prev, NULL, &snap, &q, NULL);
+	q.dirty_sync_count++;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
 	/*
 	 * bw 1262500 B/s, threshold 37875 B. At the last sync 415 ms of
 	 * it were dirty: 523937.5 B. Dirtied 1228800 B/s, rho 0.9733: 97
-	 * iterations, more than 30, so it cannot; 523937.5 B in 30 ms
-	 * needs 17.46 MB/s.
+	 * iterations, more than 30, so it cannot. The sync before had as
+	 * much: the set is rewritten whatever the pace, so only a threshold
+	 * holding 523937.5 B will do: 17.46 MB/s for 30 ms.
 	 */
+	assert_true(prev.verdict == FORECAST_CANNOT);
+	assert_true(prev.needed_bw < 2e6);
+	assert_true(fabs(f.rho_seen - 1) < 1e-12);
 	assert_true(f.pending_sync);
 	assert_true(fabs(f.pending - 523937.5) < 1e-6);
 	assert_true(fabs(f.threshold - 37875) < 1e-6);
