@@ -15,6 +15,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "forecast_session.h"
 #include "model.h"
 #include "source_live.h"
 #include "view.h"
@@ -29,6 +30,7 @@
 struct top_args {
 	struct view_args v;
 	struct live_opts live;
+	struct forecast_args fc;
 };
 
 static error_t top_parse(int key, char *arg, struct argp_state *state)
@@ -40,6 +42,7 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	state->child_inputs[0] = &a->live;
 	state->child_inputs[1] = &a->v;
+	state->child_inputs[2] = &a->fc;
 	return 0;
 }
 
@@ -59,6 +62,8 @@ static const char top_doc[] =
 	"    iovatop 2            # every 2 seconds\n"
 	"    iovatop -b 1 10      # plain text, 10 intervals, then exit\n"
 	"    iovatop -s pct -f 0000:3b   # sort by % dirty, only matching devices\n"
+	"    iovatop --qmp /run/vm1.qmp  # will vm1's migration converge?\n"
+	"    iovatop --link-rate 10G --downtime-limit 300ms  # ... on these terms\n"
 	"    iovatop replay t.trace      # the same view from a recorded trace\n\n"
 	"Needs root, a kernel with iova_bitmap_set (CONFIG_IOMMUFD_DRIVER) and BTF. "
 	"Other commands: iovatop record, replay, report, decode (each has --help); "
@@ -67,6 +72,7 @@ static const char top_doc[] =
 static const struct argp_child top_children[] = {
 	{ &live_args_argp, 0, NULL, 0 },
 	{ &view_args_argp, 0, NULL, 0 },
+	{ &forecast_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
@@ -84,6 +90,7 @@ int cmd_top(int argc, char **argv)
 	char err[512];
 	struct view_run r;
 	struct live *l = NULL;
+	struct forecast_session *fs;
 	int ret = 0, n;
 
 	memset(&r, 0, sizeof(r));
@@ -92,9 +99,14 @@ int cmd_top(int argc, char **argv)
 	if (argp_parse(&top_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
 
+	/* QEMU's sockets first: a wrong one is refused before any probe */
+	fs = forecast_session_open(&a.fc, a.v.interval_ns, &n);
+	if (n)
+		return n;
 	l = live_open(&a.live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "%s: %s\n", cli_name, err);
+		forecast_session_close(fs);
 		return EXIT_RUNTIME;
 	}
 	if (a.live.verbose)
@@ -102,7 +114,13 @@ int cmd_top(int argc, char **argv)
 			live_probe_mode(l), view_layout_name(live_layout(l)));
 
 	live_meta(l, &tm);
-	if (view_run_open(&r, &a.v, &tm, "live") || view_run_show(&r, &a.v)) {
+	if (view_run_open(&r, &a.v, &tm, "live")) {
+		forecast_session_close(fs);
+		ret = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	r.forecast = fs;
+	if (view_run_show(&r, &a.v)) {
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}

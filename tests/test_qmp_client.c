@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -265,6 +266,37 @@ static void refuses_other_protocols(void **state)
 	assert_non_null(strstr(err, "cannot connect: No such file or directory"));
 }
 
+/*
+ * The command line: iovatop --qmp on a socket that speaks SSH says so in
+ * one sentence and exits 2, before it goes near the kernel.
+ */
+static void cli_refuses_non_qmp(void **state)
+{
+	const char *bin = getenv("IOVATOP");
+	struct fake *f = fake_start(FAKE_SSH);
+	char cmd[1024], out[2048], want[512];
+	size_t n;
+	FILE *p;
+	int status;
+
+	(void)state;
+	if (!bin)
+		fail_msg("IOVATOP is not set; run this test through make check");
+	snprintf(cmd, sizeof(cmd), "%s -b --qmp %s 1 1 2>&1", bin, f->path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 2);
+	snprintf(want, sizeof(want),
+		 "iovatop: --qmp %s is not a QMP socket (its first line is not JSON); give the socket of QEMU's -qmp option.\n",
+		 f->path);
+	assert_string_equal(out, want);
+	fake_stop(f);
+}
+
 static void stalled_qemu_never_blocks(void **state)
 {
 	struct fake *f = fake_start(FAKE_STALL);
@@ -306,6 +338,7 @@ int main(void)
 		cmocka_unit_test(parse_reply),
 		cmocka_unit_test(against_fake_qemu),
 		cmocka_unit_test(refuses_other_protocols),
+		cmocka_unit_test(cli_refuses_non_qmp),
 		cmocka_unit_test(stalled_qemu_never_blocks),
 	};
 
