@@ -116,9 +116,10 @@ enum model_sort {
 /*
  * Trend over the last MODEL_TREND_WINDOW iterations (at least 3): the
  * least-squares slope of dirty pages per iteration, relative to their mean.
- * Below -MODEL_TREND_PCT % per iteration the dirty set shrinks (pre-copy is
- * converging; an all-zero history counts as converged), above +PCT % it
- * grows, in between it is flat.
+ * Below -MODEL_TREND_PCT % per iteration the dirty set shrinks (an
+ * all-zero history counts as shrinking), above +PCT % it grows, in between
+ * it is flat. Names: "shrinking", "flat", "growing". Whether pre-copy
+ * converges is the forecast's verdict, not this (src/forecast.c).
  */
 #define MODEL_TREND_WINDOW	8
 #define MODEL_TREND_PCT		5.0

@@ -305,9 +305,15 @@ static int report_dev(struct model *m, struct mbitmap *b)
 const char *model_trend_name(uint32_t trend)
 {
 	switch (trend) {
-	case MODEL_TREND_CONVERGING: return "converging";
+	/*
+	 * What the dirty pages per iteration do, not whether pre-copy
+	 * converges: that is the forecast's to say (src/forecast.c), and it
+	 * marks the devices that stop it "blocks".
+	 */
+	case MODEL_TREND_CONVERGING: return "shrinking";
 	case MODEL_TREND_FLAT: return "flat";
-	case MODEL_TREND_DIVERGING: return "diverging";
+	case MODEL_TREND_DIVERGING: return "growing";
+	case MODEL_TREND_BLOCKS: return "blocks";
 	}
 	return "unknown";
 }

@@ -148,9 +148,9 @@ static void ioctl_report(uint64_t ts, const char *devname, uint32_t hwpt,
 /*
  * Twelve seconds of pre-copy:
  *   vfio 0000:3b:00.1   hot 4 MiB at 0x140400000, 1000 pages shrinking 15 %
- *                       per pass, one report a second (converging)
+ *                       per pass, one report a second (shrinking)
  *   iommufd hwpt 7      2 KiB pages, 300 -> growing 10 % per pass
- *                       every 2 s (diverging)
+ *                       every 2 s (growing)
  *   vfio 0000:3c:00.0   two ranges read one after the other, flat; one
  *                       report loses records, one has an anomaly
  */
@@ -273,7 +273,7 @@ static void test_golden(void **state)
 	assert_int_equal(run(&out, &err, "--format", "json",
 			     tpath("synthetic.trace"), NULL), 0);
 	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/1\""));
-	assert_non_null(strstr(out, "\"trend\": \"diverging\""));
+	assert_non_null(strstr(out, "\"trend\": \"growing\""));
 	tu_golden("report.json", out);
 	free(out);
 	free(err);
@@ -310,8 +310,8 @@ static void test_trends(void **state)
 			     NULL), 0);
 	/* each device's own row carries its trend */
 	csv_row_has(out, "\"vfio 0000:3b:00.1\",vfio,2001,\"qemu-vm1\",12,12,",
-		    ",converging,");
-	csv_row_has(out, "\"iommufd hwpt 7\",iommufd,3001,", ",diverging,");
+		    ",shrinking,");
+	csv_row_has(out, "\"iommufd hwpt 7\",iommufd,3001,", ",growing,");
 	/* the two-range device: 24 reports, 12 iterations */
 	csv_row_has(out, "\"vfio 0000:3c:00.0\",vfio,2001,\"qemu-vm1\",24,12,",
 		    ",flat,");
