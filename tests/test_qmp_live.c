@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "forecast.h"
+#include "forecast_session.h"
 #include "qmp_client.h"
 
 extern char **environ;
@@ -55,7 +56,7 @@ static const unsigned char boot_code[] = {
 
 struct pair {
 	char dir[64];
-	char qmp[96], ctl[96], mig[96];
+	char qmp[96], ctl[96], mig[96], sess[96];
 	pid_t src, dst;
 	pid_t reader;			/* tests/qmp_read.py on ctl */
 	FILE *to, *from;		/* its stdin and stdout */
@@ -64,6 +65,7 @@ struct pair {
 /* The pair of the running test; the teardown kills it whatever happened. */
 static struct pair cur;
 static struct qmp_client *cur_client;
+static struct forecast_session *cur_session;
 
 static uint64_t now_ms(void)
 {
@@ -150,7 +152,7 @@ static void start_reader(struct pair *p)
 static void start_pair(struct pair *p, int mem_mib, bool random_ram)
 {
 	char mem[16], boot[128], drive[256], file[128], obj[320], log[160];
-	char qmp[160], ctl[160], inc[160], machine[64];
+	char qmp[160], ctl[160], sess[160], inc[160], machine[64];
 	char *argv[40];
 	int n;
 
@@ -159,6 +161,7 @@ static void start_pair(struct pair *p, int mem_mib, bool random_ram)
 	snprintf(p->qmp, sizeof(p->qmp), "%s/qmp.sock", p->dir);
 	snprintf(p->ctl, sizeof(p->ctl), "%s/ctl.sock", p->dir);
 	snprintf(p->mig, sizeof(p->mig), "%s/mig.sock", p->dir);
+	snprintf(p->sess, sizeof(p->sess), "%s/sess.sock", p->dir);
 	snprintf(boot, sizeof(boot), "%s/boot.img", p->dir);
 	{
 		unsigned char sector[512] = { 0 };
@@ -226,6 +229,9 @@ static void start_pair(struct pair *p, int mem_mib, bool random_ram)
 			argv[n++] = "-qmp";
 			snprintf(ctl, sizeof(ctl), "unix:%s,server,wait=off", p->ctl);
 			argv[n++] = ctl;
+			argv[n++] = "-qmp";
+			snprintf(sess, sizeof(sess), "unix:%s,server,wait=off", p->sess);
+			argv[n++] = sess;
 		} else {
 			argv[n++] = "-incoming";
 			snprintf(inc, sizeof(inc), "unix:%s", p->mig);
@@ -241,6 +247,7 @@ static void start_pair(struct pair *p, int mem_mib, bool random_ram)
 	snprintf(log, sizeof(log), "%s/src.log", p->dir);
 	wait_socket(p->qmp, p->src, log);
 	wait_socket(p->ctl, p->src, log);
+	wait_socket(p->sess, p->src, log);
 	snprintf(log, sizeof(log), "%s/dst.log", p->dir);
 	snprintf(qmp, sizeof(qmp), "%s/dqmp.sock", p->dir);
 	wait_socket(qmp, p->dst, log);
@@ -255,6 +262,8 @@ static int teardown(void **state)
 	(void)state;
 	qmp_client_close(cur_client);
 	cur_client = NULL;
+	forecast_session_close(cur_session);
+	cur_session = NULL;
 	if (cur.to)
 		fclose(cur.to);
 	if (cur.from)
@@ -397,7 +406,7 @@ static void cannot_converge(void **state)
 	struct qmp_migrate m;
 	struct qmp_client *c;
 	struct forecast f, prev = { 0 };
-	char out[8192], args[160], line[256];
+	char out[8192], args[320], line[256];
 	uint64_t end, first_rate = 0, first_cannot = 0;
 
 	(void)state;
@@ -457,12 +466,22 @@ static void converges(void **state)
 	struct qmp_migrate m;
 	struct qmp_client *c;
 	struct forecast f, prev = { 0 };
-	char out[8192], args[160], line[256];
+	char out[8192], args[320], line[256];
 	uint64_t end, active = 0, said_converges = 0;
 
 	(void)state;
 	start_pair(p, 64, true);
 	c = open_client(p);
+	/* what the views run: the session, its client polling on a thread */
+	{
+		struct forecast_args fa = { .qmp = { p->sess }, .nqmp = 1,
+					    .given = true };
+		int code;
+
+		cur_session = forecast_session_open(&fa, 200000000ull, &code);
+		assert_non_null(cur_session);
+		assert_int_equal(code, 0);
+	}
 	ctl(p, "migrate-set-parameters", "{\"max-bandwidth\": 8388608}", out,
 	    sizeof(out));
 	snprintf(args, sizeof(args), "{\"uri\": \"unix:%s\"}", p->mig);
@@ -496,6 +515,29 @@ static void converges(void **state)
 	assert_true(active >= 2);
 	assert_int_equal(said_converges, active);
 	assert_int_equal(f.verdict, FORECAST_COMPLETED);
+
+	/* the session's thread sees the same end within a few intervals */
+	end = now_ms() + 20000;
+	for (;;) {
+		const struct forecast *sf;
+
+		forecast_session_update(cur_session, &none);
+		sf = forecast_session_get(cur_session, 0);
+		if (sf && sf->verdict == FORECAST_COMPLETED)
+			break;
+		if (now_ms() > end)
+			fail_msg("the session still says '%s'",
+				 forecast_session_line(cur_session));
+		usleep(100000);
+	}
+	print_message("session: %s\n", forecast_session_line(cur_session));
+	assert_int_equal(forecast_session_count(cur_session), 1);
+	assert_int_equal(forecast_session_get(cur_session, 0)->qemu.pid,
+			 (uint32_t)p->src);
+	assert_int_equal(forecast_session_get(cur_session, 0)->qemu.downtime_ms,
+			 m.downtime_ms);
+	assert_non_null(strstr(forecast_session_line(cur_session),
+			       "migration completed iter"));
 }
 
 int main(void)
