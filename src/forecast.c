@@ -547,13 +547,21 @@ size_t forecast_format_line(char *buf, size_t len, const struct forecast *f,
 			put(buf, len, &off, "no iteration seen yet");
 		break;
 	}
+	/* the assumptions before the figures: a narrow screen cuts the tail */
 	if (f->bw_src != FORECAST_SRC_NONE && f->verdict != FORECAST_ENDED) {
 		forecast_fmt_rate(a, sizeof(a), f->bw);
+		put(buf, len, &off, "  bw %s %s  limit %.0fms %s", a,
+		    forecast_src_name(f->bw_src), f->dl * 1e3,
+		    forecast_src_name(f->dl_src));
+		forecast_fmt_rate(a, sizeof(a), f->dirty_rate);
+		put(buf, len, &off, "  dirty %s", a);
+		/* how much of QEMU's own dirty rate the devices explain */
+		if (f->qemu_rate > 0)
+			put(buf, len, &off, " (devices %.0f%%)",
+			    100.0 * f->device_rate / f->qemu_rate);
 		fmt_size(b, sizeof(b), f->pending);
 		fmt_size(c, sizeof(c), f->threshold);
-		put(buf, len, &off, "  pending %s thr %s  bw %s %s  limit %.0fms %s",
-		    b, c, a, forecast_src_name(f->bw_src), f->dl * 1e3,
-		    forecast_src_name(f->dl_src));
+		put(buf, len, &off, "  pending %s thr %s", b, c);
 	}
 	if (width >= 0 && (size_t)width < len)
 		buf[width] = '\0';

@@ -217,7 +217,21 @@ void forecast_session_update(struct forecast_session *s,
 		n = (size_t)snprintf(s->line, sizeof(s->line), "pid %u of %u VMs  ",
 				     s->vm[0].qmp ? s->fc[worst].qemu.pid :
 				     s->fc[worst].dev[0].pid, nvm);
-	forecast_format_line(s->line + n, sizeof(s->line) - n, &s->fc[worst], -1);
+	n += forecast_format_line(s->line + n, sizeof(s->line) - n,
+				  &s->fc[worst], -1);
+	/* a QEMU that went away or stopped answering: its figures are old */
+	for (i = 0; i < s->nvm; i++) {
+		char err[160];
+
+		if (!s->vm[i].qmp)
+			continue;
+		qmp_client_error(s->vm[i].qmp, err, sizeof(err));
+		if (err[0] && n + 1 < sizeof(s->line)) {
+			snprintf(s->line + n, sizeof(s->line) - n, "  [qmp %u: %s]",
+				 s->vm[i].pid, err);
+			break;
+		}
+	}
 }
 
 void forecast_session_mark(const struct forecast_session *s,
