@@ -64,6 +64,7 @@ struct forecast_dev {
 
 struct forecast {
 	enum forecast_verdict verdict;
+	uint32_t pid;			/* QEMU's, or the rows' (0: all rows) */
 	double bw;			/* bytes/s */
 	double dl;			/* seconds */
 	enum forecast_src bw_src, dl_src;

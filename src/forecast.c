@@ -317,6 +317,7 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 	f->qemu_rate = -1;
 	f->expected_downtime = -1;
 	f->rho_seen = -1;
+	f->pid = q ? q->pid : o->pid;
 	if (q) {
 		f->have_qemu = true;
 		f->qemu = *q;
@@ -508,8 +509,12 @@ size_t forecast_format_line(char *buf, size_t len, const struct forecast *f,
 	if (!len)
 		return 0;
 	buf[0] = '\0';
+	/* whose migration: a QEMU asked (and its state), a traced process */
 	if (f->have_qemu)
-		put(buf, len, &off, "migration %s iter %llu: ", f->qemu.status,
+		put(buf, len, &off, "qemu %u %s iter %llu: ", f->qemu.pid,
+		    f->qemu.status, (unsigned long long)f->iteration);
+	else if (f->pid)
+		put(buf, len, &off, "pid %u iter %llu: ", f->pid,
 		    (unsigned long long)f->iteration);
 	else
 		put(buf, len, &off, "forecast iter %llu: ",

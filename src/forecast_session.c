@@ -213,12 +213,12 @@ void forecast_session_update(struct forecast_session *s,
 	forecast_session_mark(s, snap);
 	if (!s->nfc)
 		return;
-	if (nvm > 1)
-		n = (size_t)snprintf(s->line, sizeof(s->line), "pid %u of %u VMs  ",
-				     s->vm[0].qmp ? s->fc[worst].qemu.pid :
-				     s->fc[worst].dev[0].pid, nvm);
-	n += forecast_format_line(s->line + n, sizeof(s->line) - n,
-				  &s->fc[worst], -1);
+	n = forecast_format_line(s->line, sizeof(s->line), &s->fc[worst], -1);
+	if (nvm > 1 && n + 1 < sizeof(s->line))
+		n += (size_t)snprintf(s->line + n, sizeof(s->line) - n,
+				      "  [worst of %u VMs]", nvm);
+	if (n >= sizeof(s->line))
+		n = sizeof(s->line) - 1;
 	/* a QEMU that went away or stopped answering: its figures are old */
 	for (i = 0; i < s->nvm; i++) {
 		char err[160];

@@ -245,7 +245,7 @@ static void completed(void **state)
 	assert_true(fabs(f.expected_downtime - 0.034) < 1e-9);
 	assert_int_equal(f.iteration, 4);
 	forecast_format_line(line, sizeof(line), &f, 200);
-	assert_non_null(strstr(line, "migration completed iter 4: completed, downtime 34 ms"));
+	assert_non_null(strstr(line, "qemu 10 completed iter 4: completed, downtime 34 ms"));
 
 	snprintf(q.status, sizeof(q.status), "cancelled");
 	forecast_compute(&f, NULL, &snap, &q, NULL);

@@ -537,7 +537,7 @@ static void converges(void **state)
 	assert_int_equal(forecast_session_get(cur_session, 0)->qemu.downtime_ms,
 			 m.downtime_ms);
 	assert_non_null(strstr(forecast_session_line(cur_session),
-			       "migration completed iter"));
+			       "completed iter"));
 }
 
 int main(void)
