@@ -17,6 +17,8 @@
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 
+struct forecast_trace;
+
 struct out {
 	FILE *f;
 	const char *file;
@@ -29,6 +31,7 @@ struct out {
 	struct report *rp;
 	struct model_anomaly *anom;
 	size_t nanom;
+	const struct forecast_trace *fc;	/* --link-rate ..., or NULL */
 };
 
 /* Write the summary in format fmt to o->f. */
