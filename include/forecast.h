@@ -79,6 +79,8 @@ struct forecast {
 	uint64_t iteration;		/* QEMU's dirty-sync-count, or the devices' */
 	double rho;			/* pending carried over per iteration */
 	double rho_seen;		/* the same, seen between two syncs, -1 */
+	uint64_t stuck_iters;		/* iterations it has not shrunk (>= 0.9) */
+	uint64_t stuck_iters_before;	/* the same before this sync's pair */
 	double sync_pending_prev;	/* pending at the sync before, bytes */
 	uint64_t sync_iter_prev;	/* and its iteration, 0: none */
 	uint32_t iters_left;		/* CONVERGES: more iterations, 0: now */

@@ -427,19 +427,29 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 	/*
 	 * Between two syncs the pending bytes went from the previous to this:
 	 * that is rho as it happened. QEMU's dirty-pages-rate lags (its first
-	 * period spans the bulk pass), so the larger of the two decides.
+	 * period spans the bulk pass), so the larger of the two decides; but
+	 * a pending that did not shrink is believed only over two iterations
+	 * or more, since near the threshold one sync may well carry a little
+	 * more than the one before and the next still switch over.
 	 */
 	if (prev && f->pending_sync) {
 		if (prev->pending_sync && f->iteration > prev->iteration) {
 			f->sync_pending_prev = prev->pending;
 			f->sync_iter_prev = prev->iteration;
+			f->stuck_iters = prev->stuck_iters;
 		} else if (f->iteration == prev->iteration) {
 			f->sync_pending_prev = prev->sync_pending_prev;
 			f->sync_iter_prev = prev->sync_iter_prev;
+			f->stuck_iters = prev->stuck_iters_before;
 		}
-		if (f->sync_iter_prev && f->sync_pending_prev > 0)
+		f->stuck_iters_before = f->stuck_iters;
+		if (f->sync_iter_prev && f->sync_pending_prev > 0) {
+			uint64_t n = f->iteration - f->sync_iter_prev;
+
 			f->rho_seen = pow(f->pending / f->sync_pending_prev,
-					  1.0 / (double)(f->iteration - f->sync_iter_prev));
+					  1.0 / (double)n);
+			f->stuck_iters = f->rho_seen >= 0.9 ? f->stuck_iters + n : 0;
+		}
 	}
 	if (f->bw > 0)
 		f->expected_downtime = f->pending / f->bw;
@@ -450,7 +460,7 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		return;
 	}
 	f->rho = f->bw > 0 ? f->dirty_rate / f->bw : 1;
-	if (f->rho_seen > f->rho)
+	if (f->rho_seen > f->rho && (f->rho_seen < 0.9 || f->stuck_iters >= 2))
 		f->rho = f->rho_seen;
 	f->iters_left = iterations_to(f->pending, f->threshold, f->rho);
 	if (f->iters_left != UINT32_MAX) {

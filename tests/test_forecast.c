@@ -382,25 +382,44 @@ static void rho_seen_between_syncs(void **state)
 	assert_int_equal(prev.iters_left, 3);
 	assert_true(prev.rho_seen < 0);
 
-	/* next sync: the same 522690 B pending again, rho seen 1 */
+	/*
+	 * next sync: the same 522690 B pending again, rho seen 1; one
+	 * iteration of that is not enough (near the threshold a sync may
+	 * carry a little more than the one before and the next switch over)
+	 */
 	q.dirty_sync_count = 3;
 	forecast_compute(&f, NULL, &snap, &q, &prev);
 	assert_int_equal(f.sync_iter_prev, 2);
 	assert_true(fabs(f.rho_seen - 1.0) < 1e-12);
-	assert_int_equal(f.verdict, FORECAST_CANNOT);
+	assert_int_equal(f.stuck_iters, 1);
+	assert_int_equal(f.verdict, FORECAST_CONVERGES);
 
 	/* a later sample of the same sync keeps the sync before */
 	prev = f;
 	forecast_compute(&f, NULL, &snap, &q, &prev);
 	assert_int_equal(f.sync_iter_prev, 2);
+	assert_int_equal(f.stuck_iters, 1);
+	assert_int_equal(f.verdict, FORECAST_CONVERGES);
+
+	/* and again at the next: two iterations stuck, it cannot */
+	prev = f;
+	q.dirty_sync_count = 4;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_int_equal(f.sync_iter_prev, 3);
+	assert_int_equal(f.stuck_iters, 2);
+	assert_int_equal(f.verdict, FORECAST_CANNOT);
+	prev = f;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_int_equal(f.stuck_iters, 2);
 	assert_int_equal(f.verdict, FORECAST_CANNOT);
 
 	/* two syncs on, a fifth of it left: rho seen sqrt(0.2) */
 	prev = f;
-	q.dirty_sync_count = 5;
+	q.dirty_sync_count = 6;
 	q.expected_downtime_ms = 80;
 	forecast_compute(&f, NULL, &snap, &q, &prev);
-	assert_int_equal(f.sync_iter_prev, 3);
+	assert_int_equal(f.sync_iter_prev, 4);
+	assert_int_equal(f.stuck_iters, 0);
 	assert_true(fabs(f.rho_seen - sqrt(80.0 / 399.0)) < 1e-12);
 	assert_true(fabs(f.rho - f.rho_seen) < 1e-12);
 	assert_int_equal(f.verdict, FORECAST_CONVERGES);
