@@ -186,15 +186,15 @@ int cmd_report(int argc, char **argv)
 	}
 	dump = a.dump;
 	if (a.fc.nqmp) {
-		fprintf(stderr, "iovatop: --qmp asks a running QEMU, and report reads a trace; drop --qmp and give --link-rate instead.\n");
+		fprintf(stderr, "%s: --qmp asks a running QEMU, and report reads a trace; drop --qmp and give --link-rate instead.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	if (a.fc.given && !a.fc.opts.link_bytes_s) {
-		fprintf(stderr, "iovatop: a trace holds no bandwidth: give --link-rate for the forecast.\n");
+		fprintf(stderr, "%s: a trace holds no bandwidth: give --link-rate for the forecast.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	if (a.fc.given && a.fmt == FMT_CSV) {
-		fprintf(stderr, "iovatop: the forecast has no CSV form yet; use --format text or json.\n");
+		fprintf(stderr, "%s: the forecast has no CSV form yet; use --format text or json.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	if (a.nargs != 1) {
@@ -242,7 +242,7 @@ int cmd_report(int argc, char **argv)
 	report_finish(&rp, (size_t)a.top);
 	if (a.fc.given) {
 		if (forecast_trace_build(&fc, &a.fc.opts, &rp, &snap)) {
-			fprintf(stderr, "iovatop: out of memory for the forecast.\n");
+			fprintf(stderr, "%s: out of memory for the forecast.\n", cli_name);
 			goto out;
 		}
 		o.fc = &fc;

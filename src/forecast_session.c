@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_util.h"
 #include "forecast_session.h"
 #include "qmp_client.h"
 
@@ -90,7 +91,7 @@ struct forecast_session *forecast_session_open(const struct forecast_args *a,
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		fprintf(stderr, "iovatop: out of memory for the forecast.\n");
+		fprintf(stderr, "%s: out of memory for the forecast.\n", cli_name);
 		*exit_code = 1;
 		return NULL;
 	}
@@ -100,7 +101,7 @@ struct forecast_session *forecast_session_open(const struct forecast_args *a,
 						       err, sizeof(err), &usage);
 
 		if (!c) {
-			fprintf(stderr, "iovatop: %s\n", err);
+			fprintf(stderr, "%s: %s\n", cli_name, err);
 			*exit_code = usage ? 2 : 1;
 			goto fail;
 		}
@@ -110,7 +111,7 @@ struct forecast_session *forecast_session_open(const struct forecast_args *a,
 		/* the first answer before the first frame, if QEMU is quick */
 		qmp_client_poll_once(c, QMP_TIMEOUT_MS);
 		if (qmp_client_start(c, interval_ns / 1000000, QMP_TIMEOUT_MS)) {
-			fprintf(stderr, "iovatop: cannot start the QMP thread for %s.\n",
+			fprintf(stderr, "%s: cannot start the QMP thread for %s.\n", cli_name,
 				a->qmp[i]);
 			*exit_code = 1;
 			goto fail;

@@ -697,9 +697,10 @@ size_t view_format_header(char *buf, size_t len, int line,
 
 	switch (line) {
 	case VIEW_HEADER_FORECAST:
-		if (meta && meta->forecast)
-			n = fitted(snprintf(buf, len, "%s", meta->forecast), len);
-		break;
+		if (!meta || !meta->forecast)
+			return 0;
+		return cut(buf, fitted(snprintf(buf, len, "%s", meta->forecast),
+				       len), width);
 	case 0: {
 		const char *tail[3] = {
 			meta && meta->kernel ? meta->kernel : "?",
