@@ -28,7 +28,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS := -lbpf -lelf -lz -lzstd -lncursesw -lmicrohttpd -lpthread -lm
+LDLIBS := -lbpf -lelf -lz -lzstd -lncursesw -lmicrohttpd -ljansson -lpthread -lm
 TEST_LDLIBS := $(LDLIBS) -lcmocka
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
 	-Wall -Werror

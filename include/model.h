@@ -116,9 +116,10 @@ enum model_sort {
 /*
  * Trend over the last MODEL_TREND_WINDOW iterations (at least 3): the
  * least-squares slope of dirty pages per iteration, relative to their mean.
- * Below -MODEL_TREND_PCT % per iteration the dirty set shrinks (pre-copy is
- * converging; an all-zero history counts as converged), above +PCT % it
- * grows, in between it is flat.
+ * Below -MODEL_TREND_PCT % per iteration the dirty set shrinks (an
+ * all-zero history counts as shrinking), above +PCT % it grows, in between
+ * it is flat. Names: "shrinking", "flat", "growing". Whether pre-copy
+ * converges is the forecast's verdict, not this (src/forecast.c).
  */
 #define MODEL_TREND_WINDOW	8
 #define MODEL_TREND_PCT		5.0
@@ -126,6 +127,11 @@ enum model_sort {
 #define MODEL_TREND_CONVERGING	1
 #define MODEL_TREND_FLAT	2
 #define MODEL_TREND_DIVERGING	3
+/*
+ * Not the model's own: the forecast (src/forecast.c) sets it on the rows
+ * whose dirty rate stops pre-copy from converging.
+ */
+#define MODEL_TREND_BLOCKS	4
 
 /*
  * The names of the model's enums, in one place: "converging", "flat",
@@ -147,6 +153,9 @@ struct model_row {
 	uint64_t dirty_pages_iter;	/* in the last finished iteration */
 	uint64_t dirty_pages_total;	/* in all its reports */
 	uint64_t bitmap_pages_total;	/* pages all its reports covered */
+	uint64_t dirty_bytes_iter;	/* the same pages times their page size */
+	double iter_bytes_per_s;	/* its dirty_bytes_per_s (model_iteration) */
+	uint64_t iter_end_ns;		/* when it ended, 0 before the first */
 	double pct_dirty;		/* of the last report's bitmap */
 	uint32_t trend;			/* MODEL_TREND_* */
 	uint64_t hot_iova;		/* hottest region in the last reports */

@@ -18,6 +18,8 @@
 /* FMT_CHROME is written by src/report_chrome_trace.c, not report_print(). */
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_CHROME };
 
+struct forecast_trace;
+
 struct out {
 	FILE *f;
 	const char *file;
@@ -30,6 +32,7 @@ struct out {
 	struct report *rp;
 	struct model_anomaly *anom;
 	size_t nanom;
+	const struct forecast_trace *fc;	/* --link-rate ..., or NULL */
 };
 
 /* Write the summary in format fmt to o->f. */

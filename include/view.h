@@ -174,6 +174,12 @@ void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
  */
 void view_layout(struct view_layout *l, int lines, int cols,
 		 enum view_mode mode, const struct view_fit *fit, int skip);
+/*
+ * One more header line (the forecast, VIEW_HEADER_FORECAST) taken from the
+ * table, while the table keeps a row.
+ */
+void view_layout_add_header(struct view_layout *l);
+#define VIEW_HEADER_FORECAST	VIEW_HEADER_LINES
 
 /* Longest row name of a snapshot. */
 int view_name_max(const struct model_snapshot *snap);
@@ -206,6 +212,7 @@ struct view_meta {
 	bool trace_incomplete;	/* the file was cut short */
 	bool at_end;		/* replay: no records left */
 	bool paced;		/* replay on a clock: the speed means something */
+	const char *forecast;	/* the forecast's line, NULL: none asked */
 };
 
 const char *view_trend_name(uint32_t trend);
@@ -315,6 +322,7 @@ void view_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct trace_meta;
 struct view_args;
+struct forecast_session;
 
 /*
  * The loop shared by live mode and replay. Records go in through
@@ -345,6 +353,8 @@ struct view_run {
 	 */
 	void (*snap_fn)(void *ctx, const struct model_snapshot *snap);
 	void *snap_ctx;
+	/* --link-rate, --qmp ...: updated with each snapshot, or NULL */
+	struct forecast_session *forecast;
 };
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,

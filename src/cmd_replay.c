@@ -19,6 +19,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "export_openmetrics.h"
+#include "forecast_session.h"
 #include "model.h"
 #include "trace_file.h"
 #include "view.h"
@@ -29,6 +30,7 @@
 struct replay_args {
 	struct view_args v;
 	struct om_args om;
+	struct forecast_args fc;
 	double speed;		/* 0: as fast as possible (batch only) */
 	bool step;
 };
@@ -64,6 +66,11 @@ static error_t replay_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->v;
 		state->child_inputs[1] = &a->om;
+		state->child_inputs[2] = &a->fc;
+		return 0;
+	case ARGP_KEY_END:
+		if (a->fc.nqmp)
+			argp_error(state, "--qmp asks a running QEMU, and replay reads a trace; drop --qmp and give --link-rate instead.");
 		return 0;
 	case OPT_SPEED:
 		if (parse_double(arg, VIEW_SPEED_MIN, VIEW_SPEED_MAX, &a->speed))
@@ -87,13 +94,15 @@ static const char replay_doc[] =
 	"    iovatop replay --speed 10 t.trace # ten times faster\n"
 	"    iovatop replay --step t.trace     # one interval per key press\n"
 	"    iovatop replay -b t.trace 0.5     # plain text, half-second intervals\n"
-	"    iovatop replay -b --openmetrics :9877 t.trace  # Prometheus scrapes it\n\n"
+	"    iovatop replay -b --openmetrics :9877 t.trace  # Prometheus scrapes it\n"
+	"    iovatop replay --link-rate 10G t.trace  # would it converge at 10 Gbit/s?\n\n"
 	"With --openmetrics and -b, replay keeps serving the last figures after "
 	"the end of the trace until it is interrupted.";
 
 static const struct argp_child replay_children[] = {
 	{ &view_args_argp, 0, NULL, 0 },
 	{ &om_args_argp, 0, NULL, 0 },
+	{ &forecast_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
@@ -309,6 +318,10 @@ int cmd_replay(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	/* no --qmp here, so this only fails for want of memory */
+	p->r.forecast = forecast_session_open(&a.fc, a.v.interval_ns, &ret);
+	if (ret)
+		goto cleanup;
 	p->r.st.replay = true;
 	if (a.om.listen) {
 		struct om_meta om = {

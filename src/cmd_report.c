@@ -16,6 +16,8 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "forecast_report.h"
+#include "forecast_session.h"
 #include "model.h"
 #include "heatmap.h"
 #include "report.h"
@@ -27,7 +29,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: iovatop report [--format text|json|csv|chrome-trace] [--top N]\n"
-		"                      [--dump-bitmaps DIR] [--heatmap DIR] FILE\n"
+		"                      [--dump-bitmaps DIR] [--heatmap DIR]\n"
+		"                      [--link-rate RATE [--downtime-limit TIME]] FILE\n"
 		"Summarise a trace per device: reports, dirty bytes, dirty rate\n"
 		"min/avg/max, dirty pages per iteration and whether they converge,\n"
 		"the hottest IOVA regions, anomalies and lost records.\n"
@@ -42,15 +45,21 @@ static void usage(FILE *f)
 		"  -V, --version          which iovatop this is\n"
 		"  -H, --heatmap DIR      per device an SVG of dirty density over IOVA\n"
 		"                         and iterations, DIR/<device>.svg (docs/heatmap.md)\n"
+		"      --link-rate RATE   forecast each VM's pre-copy at the end of each\n"
+		"                         iteration on this link: 10G is bits/s,\n"
+		"                         1.25GB/s bytes/s (docs/forecast.md; text, json)\n"
+		"      --downtime-limit TIME  the forecast's downtime limit (default 300ms)\n"
 		"\n"
 		"examples:\n"
 		"  iovatop report mig.trace\n"
 		"  iovatop report --format json mig.trace | jq .hottest\n"
-		"  iovatop report --format chrome-trace mig.trace > mig.json  # ui.perfetto.dev\n",
+		"  iovatop report --format chrome-trace mig.trace > mig.json  # ui.perfetto.dev\n"
+		"  iovatop report --link-rate 10G mig.trace\n",
 		REPORT_DEFAULT_TOP, REPORT_MAX_TOP);
 }
 
 struct report_args {
+	struct forecast_args fc;
 	enum fmt fmt;
 	long top;
 	const char *dump;
@@ -127,6 +136,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		if (!a->nargs++)
 			a->file = arg;
 		return 0;
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->fc;
+		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
 bad:
@@ -147,9 +159,15 @@ static const struct argp_option report_options[] = {
 	{ 0 },
 };
 
+static const struct argp_child report_children[] = {
+	{ &forecast_args_argp, 0, NULL, 0 },
+	{ 0 },
+};
+
 static const struct argp report_argp = {
 	.options = report_options,
 	.parser = report_parse,
+	.children = report_children,
 };
 
 /*
@@ -198,6 +216,7 @@ int cmd_report(int argc, char **argv)
 	struct model *m = NULL;
 	const char *dump;
 	struct out o = { 0 };
+	struct forecast_trace fc = { 0 };
 	char err[512];
 	int ret = EXIT_RUNTIME, rd;
 
@@ -213,6 +232,18 @@ int cmd_report(int argc, char **argv)
 		return 0;
 	}
 	dump = a.dump;
+	if (a.fc.nqmp) {
+		fprintf(stderr, "%s: --qmp asks a running QEMU, and report reads a trace; drop --qmp and give --link-rate instead.\n", cli_name);
+		return EXIT_USAGE;
+	}
+	if (a.fc.given && !a.fc.opts.link_bytes_s) {
+		fprintf(stderr, "%s: a trace holds no bandwidth: give --link-rate for the forecast.\n", cli_name);
+		return EXIT_USAGE;
+	}
+	if (a.fc.given && a.fmt == FMT_CSV) {
+		fprintf(stderr, "%s: the forecast has no CSV form yet; use --format text or json.\n", cli_name);
+		return EXIT_USAGE;
+	}
 	if (a.nargs != 1) {
 		fprintf(stderr, "%s: report wants exactly one trace file\n", cli_name);
 		usage(stderr);
@@ -276,6 +307,13 @@ int cmd_report(int argc, char **argv)
 	}
 	report_sort_rows(&snap);
 	report_finish(&rp, (size_t)a.top);
+	if (a.fc.given) {
+		if (forecast_trace_build(&fc, &a.fc.opts, &rp, &snap)) {
+			fprintf(stderr, "%s: out of memory for the forecast.\n", cli_name);
+			goto out;
+		}
+		o.fc = &fc;
+	}
 
 	o.f = stdout;
 	o.file = base_name(a.file);
@@ -325,6 +363,7 @@ out:
 		fprintf(stderr, "%s: cannot write %s/index.tsv: %s.\n", cli_name, dump, strerror(errno));
 		ret = EXIT_RUNTIME;
 	}
+	forecast_trace_free(&fc);
 	report_free(&rp);
 	chrome_trace_free(hk.ct);
 	heatmap_free(hk.hm);

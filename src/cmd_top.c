@@ -16,6 +16,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "export_openmetrics.h"
+#include "forecast_session.h"
 #include "model.h"
 #include "source_live.h"
 #include "view.h"
@@ -31,6 +32,7 @@ struct top_args {
 	struct view_args v;
 	struct live_opts live;
 	struct om_args om;
+	struct forecast_args fc;
 };
 
 static error_t top_parse(int key, char *arg, struct argp_state *state)
@@ -43,6 +45,7 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 	state->child_inputs[0] = &a->live;
 	state->child_inputs[1] = &a->v;
 	state->child_inputs[2] = &a->om;
+	state->child_inputs[3] = &a->fc;
 	return 0;
 }
 
@@ -63,6 +66,8 @@ static const char top_doc[] =
 	"    iovatop -b 1 10      # plain text, 10 intervals, then exit\n"
 	"    iovatop -s pct -f 0000:3b   # sort by % dirty, only matching devices\n"
 	"    iovatop --openmetrics :9877 # and serve /metrics to Prometheus\n"
+	"    iovatop --qmp /run/vm1.qmp  # will vm1's migration converge?\n"
+	"    iovatop --link-rate 10G --downtime-limit 300ms  # ... on these terms\n"
 	"    iovatop replay t.trace      # the same view from a recorded trace\n\n"
 	"Needs root, a kernel with iova_bitmap_set (CONFIG_IOMMUFD_DRIVER) and BTF. "
 	"Other commands: iovatop record, replay, report, decode (each has --help); "
@@ -72,6 +77,7 @@ static const struct argp_child top_children[] = {
 	{ &live_args_argp, 0, NULL, 0 },
 	{ &view_args_argp, 0, NULL, 0 },
 	{ &om_args_argp, 0, NULL, 0 },
+	{ &forecast_args_argp, 0, NULL, 0 },
 	{ 0 },
 };
 
@@ -90,6 +96,7 @@ int cmd_top(int argc, char **argv)
 	struct view_run r;
 	struct live *l = NULL;
 	struct om_server *srv = NULL;
+	struct forecast_session *fs;
 	int ret = 0, n;
 
 	memset(&r, 0, sizeof(r));
@@ -98,6 +105,10 @@ int cmd_top(int argc, char **argv)
 	if (argp_parse(&top_argp, argc, argv, 0, NULL, &a))
 		return EXIT_USAGE;
 
+	/* QEMU's sockets first: a wrong one is refused before any probe */
+	fs = forecast_session_open(&a.fc, a.v.interval_ns, &n);
+	if (n)
+		return n;
 	if (a.om.listen) {
 		/* before the probes: a port in use must not cost an attach */
 		struct om_meta om = { .source = "live" };
@@ -105,6 +116,7 @@ int cmd_top(int argc, char **argv)
 		srv = om_server_start(a.om.listen, &om, err, sizeof(err));
 		if (!srv) {
 			fprintf(stderr, "%s: %s\n", cli_name, err);
+			forecast_session_close(fs);
 			return EXIT_RUNTIME;
 		}
 	}
@@ -112,6 +124,7 @@ int cmd_top(int argc, char **argv)
 	if (!l) {
 		fprintf(stderr, "%s: %s\n", cli_name, err);
 		om_server_stop(srv);
+		forecast_session_close(fs);
 		return EXIT_RUNTIME;
 	}
 	if (a.live.verbose)
@@ -119,7 +132,13 @@ int cmd_top(int argc, char **argv)
 			live_probe_mode(l), view_layout_name(live_layout(l)));
 
 	live_meta(l, &tm);
-	if (view_run_open(&r, &a.v, &tm, "live") || view_run_show(&r, &a.v)) {
+	if (view_run_open(&r, &a.v, &tm, "live")) {
+		forecast_session_close(fs);
+		ret = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	r.forecast = fs;
+	if (view_run_show(&r, &a.v)) {
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}

@@ -305,9 +305,15 @@ static int report_dev(struct model *m, struct mbitmap *b)
 const char *model_trend_name(uint32_t trend)
 {
 	switch (trend) {
-	case MODEL_TREND_CONVERGING: return "converging";
+	/*
+	 * What the dirty pages per iteration do, not whether pre-copy
+	 * converges: that is the forecast's to say (src/forecast.c), and it
+	 * marks the devices that stop it "blocks".
+	 */
+	case MODEL_TREND_CONVERGING: return "shrinking";
 	case MODEL_TREND_FLAT: return "flat";
-	case MODEL_TREND_DIVERGING: return "diverging";
+	case MODEL_TREND_DIVERGING: return "growing";
+	case MODEL_TREND_BLOCKS: return "blocks";
 	}
 	return "unknown";
 }
@@ -572,6 +578,9 @@ static void iteration_close(struct model *m, struct mdev *d)
 	d->row.history[d->row.nhistory++] = it.dirty_pages;
 	d->row.iterations++;
 	d->row.dirty_pages_iter = it.dirty_pages;
+	d->row.dirty_bytes_iter = it.dirty_bytes;
+	d->row.iter_bytes_per_s = it.dirty_bytes_per_s;
+	d->row.iter_end_ns = it.ts_end_ns;
 
 	d->it_nranges = 0;
 	d->it_reports = d->it_incomplete = 0;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli_util.h"
+#include "forecast_report.h"
 #include "report_fmt.h"
 #include "view.h"
 
@@ -196,6 +197,8 @@ static void print_text(const struct out *o)
 				a->report_id, a->iova, a->length);
 		}
 	}
+	if (o->fc)
+		forecast_trace_text(f, o->fc, t->first_ts_ns);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -330,7 +333,12 @@ static void print_json(const struct out *o)
 			", \"iova\": \"0x%" PRIx64 "\", \"length\": \"0x%" PRIx64 "\"}",
 			a->bitmap_id, a->report_id, a->iova, a->length);
 	}
-	fprintf(f, "%s]\n}\n", o->nanom ? "\n  " : "");
+	fprintf(f, "%s]", o->nanom ? "\n  " : "");
+	if (o->fc) {
+		fprintf(f, ",\n  \"forecast\": ");
+		forecast_trace_json(f, o->fc, o->tot->first_ts_ns);
+	}
+	fprintf(f, "\n}\n");
 }
 
 static void csv_str(FILE *f, const char *s)

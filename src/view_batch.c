@@ -36,6 +36,10 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 	for (k = 0; k < VIEW_HEADER_LINES; k++)
 		put_line(f, line, view_format_header(line, sizeof(line), k, meta,
 						     s, snap, BATCH_WIDTH));
+	if (meta && meta->forecast)
+		put_line(f, line, view_format_header(line, sizeof(line),
+						     VIEW_HEADER_FORECAST, meta,
+						     s, snap, BATCH_WIDTH));
 	put_line(f, line, view_format_titles(line, sizeof(line), &l, s));
 	for (i = 0; snap && i < snap->nrows; i++) {
 		if (s && s->group && view_group_starts(snap, (int)i, 0))

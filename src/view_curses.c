@@ -21,7 +21,7 @@
 enum {
 	PAIR_HOT = 1,		/* the hottest device */
 	PAIR_TITLE,		/* column titles, footer */
-	PAIR_BAD,		/* diverging, losses */
+	PAIR_BAD,		/* a device that blocks, losses */
 	PAIR_HEAT0,		/* heat levels, coolest first */
 };
 
@@ -240,7 +240,7 @@ static void draw_rows(struct view_curses *vc, const struct view_layout *l,
 			if (x >= 0 && x < l->cols)
 				mvchgat(y, x, w, bold, vc->colour ? PAIR_HOT : 0, NULL);
 		}
-		if (r->trend == MODEL_TREND_DIVERGING) {
+		if (r->trend == MODEL_TREND_BLOCKS) {
 			x = view_col_x(l, VIEW_COL_TREND, &w);
 			if (x >= 0 && x < l->cols)
 				mvchgat(y, x, w, bold, vc->colour ? PAIR_BAD : 0, NULL);
@@ -351,6 +351,8 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 		    s->mode == VIEW_HELP || s->mode == VIEW_FILTER ||
 		    s->mode == VIEW_INTERVAL ? s->back :
 		    s->mode, &fit, s->hscroll);
+	if (meta && meta->forecast)
+		view_layout_add_header(&l);
 	if (l.too_small) {
 		snprintf(line, sizeof(line), "terminal too small: %dx%d, need %dx%d",
 			 cols, lines, VIEW_MIN_COLS, VIEW_MIN_LINES);
@@ -379,6 +381,11 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 		if (i == 0)
 			attroff(A_BOLD);
 	}
+	/* the forecast line, red when the migration cannot converge */
+	if (meta && meta->forecast && l.header_h > VIEW_HEADER_FORECAST &&
+	    strstr(meta->forecast, "CANNOT"))
+		mvchgat(l.header_y + VIEW_HEADER_FORECAST, 0, -1, A_BOLD,
+			vc->colour ? PAIR_BAD : 0, NULL);
 	if (snap && snap->lost && l.header_h > 1)
 		mvchgat(l.header_y + 1, 0, -1, A_BOLD, vc->colour ? PAIR_BAD : 0,
 			NULL);

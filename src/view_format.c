@@ -220,6 +220,16 @@ void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
 	}
 }
 
+void view_layout_add_header(struct view_layout *l)
+{
+	if (l->too_small || l->rows_h < 2)
+		return;
+	l->header_h++;
+	l->title_y++;
+	l->rows_y++;
+	l->rows_h--;
+}
+
 int view_name_max(const struct model_snapshot *snap)
 {
 	int m = 0;
@@ -269,12 +279,12 @@ int view_hottest(const struct model_snapshot *snap, bool totals)
 	return best;
 }
 
-/* The model's names; on screen a diverging device shouts, unknowns are short. */
+/* The model's names; on screen a device the forecast blames shouts. */
 const char *view_trend_name(uint32_t trend)
 {
-	if (trend == MODEL_TREND_DIVERGING)
-		return "DIVERGING";
-	if (trend == MODEL_TREND_UNKNOWN || trend > MODEL_TREND_DIVERGING)
+	if (trend == MODEL_TREND_BLOCKS)
+		return "BLOCKS";
+	if (trend == MODEL_TREND_UNKNOWN || trend > MODEL_TREND_BLOCKS)
 		return "-";
 	return model_trend_name(trend);
 }
@@ -686,6 +696,11 @@ size_t view_format_header(char *buf, size_t len, int line,
 		t = (double)(snap->now_ns - meta->t0_ns) / 1e9;
 
 	switch (line) {
+	case VIEW_HEADER_FORECAST:
+		if (!meta || !meta->forecast)
+			return 0;
+		return cut(buf, fitted(snprintf(buf, len, "%s", meta->forecast),
+				       len), width);
 	case 0: {
 		const char *tail[3] = {
 			meta && meta->kernel ? meta->kernel : "?",

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli_util.h"
+#include "forecast_session.h"
 #include "trace_file.h"
 #include "view.h"
 
@@ -80,6 +81,9 @@ void view_run_close(struct view_run *r)
 	r->vc = NULL;
 	model_free(r->model);
 	r->model = NULL;
+	forecast_session_close(r->forecast);
+	r->forecast = NULL;
+	r->meta.forecast = NULL;
 }
 
 static uint64_t next_boundary(const struct view_run *r, uint64_t t)
@@ -133,6 +137,10 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 		return;
 	}
 	r->have_snap = true;
+	if (r->forecast) {
+		forecast_session_update(r->forecast, &r->snap);
+		r->meta.forecast = forecast_session_line(r->forecast);
+	}
 	r->last_tick_ns = tick_ns;
 	r->pending = 0;
 	if (r->snap_fn)
@@ -235,6 +243,7 @@ static void resort(struct view_run *r)
 	view_run_model_opts(r);
 	model_snapshot(r->model, r->last_tick_ns, r->st.sort, r->st.reverse,
 		       r->st.filter, &r->snap);
+	forecast_session_mark(r->forecast, &r->snap);
 }
 
 unsigned int view_run_keys(struct view_run *r)

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "commands.h"
 #include "trace_file.h"
@@ -148,9 +149,9 @@ static void ioctl_report(uint64_t ts, const char *devname, uint32_t hwpt,
 /*
  * Twelve seconds of pre-copy:
  *   vfio 0000:3b:00.1   hot 4 MiB at 0x140400000, 1000 pages shrinking 15 %
- *                       per pass, one report a second (converging)
+ *                       per pass, one report a second (shrinking)
  *   iommufd hwpt 7      2 KiB pages, 300 -> growing 10 % per pass
- *                       every 2 s (diverging)
+ *                       every 2 s (growing)
  *   vfio 0000:3c:00.0   two ranges read one after the other, flat; one
  *                       report loses records, one has an anomaly
  */
@@ -273,7 +274,7 @@ static void test_golden(void **state)
 	assert_int_equal(run(&out, &err, "--format", "json",
 			     tpath("synthetic.trace"), NULL), 0);
 	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/1\""));
-	assert_non_null(strstr(out, "\"trend\": \"diverging\""));
+	assert_non_null(strstr(out, "\"trend\": \"growing\""));
 	tu_golden("report.json", out);
 	free(out);
 	free(err);
@@ -310,8 +311,8 @@ static void test_trends(void **state)
 			     NULL), 0);
 	/* each device's own row carries its trend */
 	csv_row_has(out, "\"vfio 0000:3b:00.1\",vfio,2001,\"qemu-vm1\",12,12,",
-		    ",converging,");
-	csv_row_has(out, "\"iommufd hwpt 7\",iommufd,3001,", ",diverging,");
+		    ",shrinking,");
+	csv_row_has(out, "\"iommufd hwpt 7\",iommufd,3001,", ",growing,");
 	/* the two-range device: 24 reports, 12 iterations */
 	csv_row_has(out, "\"vfio 0000:3c:00.0\",vfio,2001,\"qemu-vm1\",24,12,",
 		    ",flat,");
@@ -646,9 +647,74 @@ static void test_vm_trace_qemu(void **state)
 	free(err);
 }
 
+/*
+ * The forecast per iteration over the demo trace on a 100 Mbit/s link:
+ * vm1's 0000:3b:00.2 (programmed constant, some 30-50 MB/s) cannot, from
+ * its second iteration on (the first has no rate); vm4's halving device
+ * ends converging. Text against a golden file, JSON parsed back.
+ */
+static void test_forecast(void **state)
+{
+	char trace[700], *out, *err;
+	json_t *j, *vms, *vm = NULL, *its;
+	size_t i, n;
+
+	(void)state;
+	snprintf(trace, sizeof(trace), "%s/vm-6.12-demo.trace", data_dir);
+	assert_int_equal(run(&out, &err, "--link-rate", "100M", trace, NULL), 0);
+	assert_non_null(strstr(out, "pid 83 qemu-vm1: cannot converge at 12.5 MB/s: vfio 0000:3b:00.2 dirties"));
+	assert_non_null(strstr(out, "pid 83 iter 2: CANNOT CONVERGE: vfio 0000:3b:00.2"));
+	assert_non_null(strstr(out, "pid 86 qemu-vm4: converges in about 1 more iteration"));
+	tu_golden("report-forecast-demo.txt", out);
+	free(out);
+	free(err);
+
+	assert_int_equal(run(&out, &err, "-f", "json", "--link-rate", "100M",
+			     "--downtime-limit", "300ms", trace, NULL), 0);
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	vms = json_object_get(json_object_get(j, "forecast"), "vms");
+	assert_true(json_is_array(vms));
+	n = json_array_size(vms);
+	assert_true(n >= 5);
+	for (i = 0; i < n; i++) {
+		vm = json_array_get(vms, i);
+		if (json_integer_value(json_object_get(vm, "pid")) == 83)
+			break;
+	}
+	assert_true(i < n);
+	assert_string_equal(json_string_value(json_object_get(vm, "verdict")), "cannot");
+	its = json_object_get(vm, "iterations");
+	assert_int_equal(json_array_size(its), 6);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(its, 1), "verdict")),
+			    "cannot");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(its, 1), "blamed"), 0)),
+			    "vfio 0000:3b:00.2");
+	assert_true(json_real_value(json_object_get(json_object_get(j, "forecast"),
+						    "link_bytes_per_s")) == 12.5e6);
+	json_decref(j);
+	free(out);
+	free(err);
+
+	/* what a trace cannot give, or a format that has no place for it */
+	assert_int_equal(run(&out, &err, "--qmp", "/run/x.qmp", trace, NULL), EXIT_USAGE);
+	assert_non_null(strstr(err, "report reads a trace; drop --qmp"));
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "--downtime-limit", "1s", trace, NULL), EXIT_USAGE);
+	assert_non_null(strstr(err, "give --link-rate for the forecast"));
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "-f", "csv", "--link-rate", "1G", trace, NULL), EXIT_USAGE);
+	assert_non_null(strstr(err, "no CSV form yet"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_trends),
 		cmocka_unit_test(test_truncated),

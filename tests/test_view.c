@@ -235,7 +235,7 @@ static void test_row_text(void **unused)
 	assert_non_null(strstr(line, " 4242 qemu-system-x86 "));
 	/* the path is the name's first word: no PATH column says it again */
 	assert_null(strstr(line + 3, " vfio "));
-	assert_non_null(strstr(line, " converging "));
+	assert_non_null(strstr(line, " shrinking  "));
 	assert_non_null(strstr(line, "0x140000000+256M"));
 	assert_non_null(strstr(line, " 13107 "));
 	view_format_titles(line, sizeof(line), &l, NULL);

@@ -168,6 +168,53 @@ static void test_golden_options(void **unused)
 	run_free(&r);
 }
 
+/*
+ * The forecast from a recorded trace: the demo's VMs on a 100 Mbit/s link
+ * with QEMU's default 300 ms. vm1's 0000:3b:00.2 rewrites 100 MiB each
+ * pass at some 40 MB/s, more than the 12.5 MB/s link: it cannot converge,
+ * and its row says BLOCKS.
+ */
+static void test_golden_forecast(void **unused)
+{
+	char dir[700];
+	struct run r;
+
+	(void)unused;
+	snprintf(dir, sizeof(dir), "%s/data", tests_dir);
+	run(&r, "%s replay -b --link-rate 100M --downtime-limit 300ms %s/vm-6.12-demo.trace 2",
+	    bin, dir);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "bw 12.5 MB/s assumed  limit 300ms assumed"));
+	assert_non_null(strstr(r.out, "CANNOT CONVERGE"));
+	{
+		/* a row of vm1's device that says BLOCKS */
+		const char *p = r.out, *e;
+		bool found = false;
+
+		while ((p = strstr(p, "vfio 0000:3b:00.2 ")) && !found) {
+			e = strchr(p, '\n');
+			found = e && memmem(p, (size_t)(e - p), " BLOCKS ", 8);
+			p++;
+		}
+		assert_true(found);
+	}
+	tu_golden("replay-forecast-demo.txt", r.out);
+	run_free(&r);
+
+	/* without the options the header is as it was: three lines */
+	run(&r, "%s replay -b %s/vm-6.12-demo.trace 2", bin, dir);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "forecast"));
+	assert_null(strstr(r.out, "BLOCKS"));
+	run_free(&r);
+
+	/* replay has no QEMU to ask */
+	run(&r, "%s replay -b --qmp /run/x.qmp %s/vm-6.12-demo.trace", bin, dir);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--qmp asks a running QEMU, and replay reads a trace"));
+	run_free(&r);
+}
+
 static void test_golden_empty(void **unused)
 {
 	struct run r;
@@ -1219,6 +1266,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_synth),
 		cmocka_unit_test(test_golden_options),
+		cmocka_unit_test(test_golden_forecast),
 		cmocka_unit_test(test_golden_empty),
 		cmocka_unit_test(test_pid_comm),
 		cmocka_unit_test(test_cli),
