@@ -639,8 +639,8 @@ static void test_vm_trace_qemu(void **state)
 	assert_non_null(strstr(out, "hottest device: vfio 0000:3b:00.2"));
 	assert_non_null(strstr(out, "vfio 0000:3b:00.2 (pid 303 qemu-system-x86)"));
 	assert_non_null(strstr(out, "vfio 0000:3b:00.3 (pid 303 qemu-system-x86)"));
-	assert_non_null(strstr(out, "dirty pages per iteration (converging): 416 416 16 16\n"));
-	assert_non_null(strstr(out, "dirty pages per iteration (converging): 128 128 24 24\n"));
+	assert_non_null(strstr(out, "dirty pages per iteration (shrinking): 416 416 16 16\n"));
+	assert_non_null(strstr(out, "dirty pages per iteration (shrinking): 128 128 24 24\n"));
 	assert_non_null(strstr(out, "verified 24 reports, 0 mismatched"));
 	tu_golden("report-vm-6.12-qemu-late.txt", out);
 	free(out);
