@@ -3,7 +3,12 @@
 # make vmtest: boot each test kernel once, run the scenarios and every
 # tests/vm/checks/*.sh in it, and sum up per kernel and per path.
 #
-#   tests/vm/vmtest.sh [6.12] [7.2] [6.1]   (default: all three, in that order)
+#   tests/vm/vmtest.sh [6.12] [7.2] [6.1]   (default: $VMTEST_KERNELS, or 6.12)
+#
+# make test boots 6.12 only for now: 7.2 and 6.1 build and pass make kmath,
+# but this tree's checks (the real-QEMU scenarios, the OpenMetrics check,
+# the tracefs ground truth) have not yet been run on them, and CI must not
+# gamble on them. The summary says so on every run; run them by name.
 #
 # The order puts the kernel most checks were written on first and the
 # oldest, which runs the fewest paths, last.
@@ -15,9 +20,11 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 vers=("$@")
-[ ${#vers[@]} -gt 0 ] || vers=(6.12 7.2 6.1)
+# shellcheck disable=SC2206 # a list of words on purpose
+[ ${#vers[@]} -gt 0 ] || vers=(${VMTEST_KERNELS:-6.12})
 repo=$(cd "$vm_dir/../.." && pwd)
-timeout=${VMTEST_TIMEOUT:-900}
+# the real-QEMU scenarios alone take minutes in the emulated guest
+timeout=${VMTEST_TIMEOUT:-2400}
 [ -x "$repo/iovatop" ] && [ -x "$repo/.output/vm/workload" ] ||
 	die "build first: make iovatop .output/vm/workload (make vmtest does)"
 
@@ -109,5 +116,11 @@ for v in "${vers[@]}"; do
 	summary+=("$kver: $p passed, $f failed")
 done
 echo "vmtest: ${summary[*]/%/;} $(($(date +%s) - t0)) s in all"
+for v in 6.12 7.2 6.1; do
+	case " ${vers[*]} " in
+	*" $v "*) ;;
+	*) echo "vmtest: the $v test kernel was NOT booted in this run (tests/vm/vmtest.sh $v runs it)" ;;
+	esac
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
