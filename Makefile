@@ -137,7 +137,11 @@ kmath:
 	$(Q)scripts/deps.sh vm
 	$(Q)tests/kmath/run.sh 200 12345
 
-test: check kmath vmtest
+# The unit suite starts real QEMUs (tests/test_qmp_live.c), and QEMU comes
+# with the VM's packages: install everything before the first test.
+test:
+	$(Q)scripts/deps.sh all
+	$(Q)$(MAKE) --no-print-directory check kmath vmtest
 
 # The tracing-overhead benchmark runs in the 6.12 test VM (bench/vm/).
 VM_BENCH := .output/vm/iova_bench
