@@ -98,5 +98,11 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
 [ ${#missing[@]} -eq 0 ] || apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >&2
 for e in "${missing_extra[@]}"; do
 	read -r p suite <<<"$e"
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends -t "$suite" "$p" >&2
+	if [ "$suite" = unstable ]; then
+		# the only version there is, so no -t: its dependencies and
+		# recommendations then come from bookworm, never from unstable
+		apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$p" >&2
+	else
+		apt-get -o DPkg::Lock::Timeout=600 install -y -qq -t "$suite" "$p" >&2
+	fi
 done
