@@ -113,6 +113,7 @@ $(OUTPUT)/bench/%: bench/%.c bench/bench.h $(LIB_OBJS) | $(OUTPUT)/bench
 check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
 	$(Q)tests/batch_formats.sh $(abspath $(BIN))
+	$(Q)tests/hot_region_agree.sh $(abspath $(BIN))
 	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
 	$(Q)tests/heatmap.sh $(abspath $(BIN))
 	$(Q)tests/prometheus.sh $(abspath $(BIN))

@@ -158,7 +158,12 @@ struct model_row {
 	uint64_t iter_end_ns;		/* when it ended, 0 before the first */
 	double pct_dirty;		/* of the last report's bitmap */
 	uint32_t trend;			/* MODEL_TREND_* */
-	uint64_t hot_iova;		/* hottest region in the last reports */
+	/*
+	 * Its hottest region (include/hot_region.h) over the reports of the
+	 * last interval, or since the start with model_sort_totals(); 0 and 0
+	 * when it had none.
+	 */
+	uint64_t hot_iova;
 	uint64_t hot_length;
 	uint64_t tracked_iova;		/* range the heat buckets span */
 	uint64_t tracked_length;
@@ -219,7 +224,8 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 /*
  * Sort the numeric keys by totals since the start instead of this
  * interval (the view's cumulative mode, 'c'): rate by dirty bytes,
- * reports by their count, pages and pct by their means over all reports.
+ * reports by their count, pages and pct by their means over all reports;
+ * the rows' hot regions are then those of all their reports too.
  */
 void model_sort_totals(struct model *m, bool totals);
 

@@ -5,8 +5,8 @@
  * The model does the per-report work (rebuild, attribution, iterations,
  * trend); this gathers, through the model's hooks, what a summary of the
  * whole trace needs on top: the iterations of each device for rates, and
- * the hot IOVA regions over all reports (the model's own heat is decayed
- * and answers "where now", this answers "where over the whole trace").
+ * the hot IOVA regions over all reports (include/hot_region.h: the same
+ * rule as the view's, over the whole trace).
  * No I/O here but the optional bitmap dump (src/report_fmt.c).
  */
 #ifndef IOVATOP_REPORT_H
@@ -16,27 +16,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hot_region.h"
 #include "model.h"
 
 #define REPORT_DEFAULT_TOP	5
 #define REPORT_MAX_TOP		16	/* hot regions kept per device */
 
-struct granule;
-
-struct region {
-	uint64_t lo, hi;
-	uint64_t hits;
-};
-
 struct rdev {
 	char name[MODEL_NAME_LEN];
 	struct model_iteration *its;
 	size_t nits, cap_its;
-	struct granule *g;	/* open addressing by key */
-	size_t gcap, gn;
+	struct hot_map hot;	/* over the whole trace */
 	uint64_t hits;		/* all dirty pages of all reports */
 	uint64_t dirty_pages;
-	struct region top[REPORT_MAX_TOP];
+	struct hot_region top[REPORT_MAX_TOP];
 	size_t ntop;
 };
 

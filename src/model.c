@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "hot_region.h"
 #include "model.h"
 
 #define DEFAULT_MAX_BITMAP	(64ull << 20)	/* 2 TiB of IOVA at 4 KiB pages */
@@ -28,7 +29,6 @@
 #define MAX_BITMAPS		(1u << 16)
 #define RECENT_REPORTS		64	/* report_id -> device, for VERIFY */
 #define HEAT_DECAY		0.875	/* per report covering the bucket */
-#define HOT_FRACTION		8	/* buckets >= 1/8 of the hottest join it */
 /* all decoders together may hold this many times max_bitmap_bytes */
 #define REBUILD_BUDGET		16
 
@@ -39,7 +39,11 @@ struct span {
 struct mdev {
 	struct model_row row;		/* name, totals, history; rates set at snapshot */
 	double heat[MODEL_HEAT_BUCKETS];
-	struct span ext[MODEL_HEAT_BUCKETS];	/* dirty extent, last report there */
+	/* hot regions (include/hot_region.h): this interval's, and all of them */
+	struct hot_map hot_iv, hot_all;
+	struct hot_region iv_hot;	/* of the last interval, set at snapshot */
+	struct hot_region all_hot;	/* of hot_all, when all_fresh */
+	bool all_fresh;
 	uint64_t span_lo, span_hi;	/* union of its bitmaps: heat's range */
 
 	uint64_t iv_reports;		/* since the last snapshot */
@@ -415,7 +419,6 @@ static uint64_t bucket_width(uint64_t len)
 static void heat_cover(struct mdev *d, uint64_t lo, uint64_t hi)
 {
 	double heat[MODEL_HEAT_BUCKETS] = { 0 };
-	struct span ext[MODEL_HEAT_BUCKETS] = { 0 };
 	uint64_t olo = d->span_lo, ohi = d->span_hi, olen = ohi - olo, ow, nw;
 	unsigned int i, j;
 
@@ -438,22 +441,14 @@ static void heat_cover(struct mdev *d, uint64_t lo, uint64_t hi)
 			mid = olen - 1;
 		j = (unsigned int)((olo - lo + mid) / nw);
 		heat[j] += d->heat[i];
-		if (d->ext[i].hi > d->ext[i].lo) {
-			if (ext[j].hi <= ext[j].lo || d->ext[i].lo < ext[j].lo)
-				ext[j].lo = d->ext[i].lo;
-			if (d->ext[i].hi > ext[j].hi)
-				ext[j].hi = d->ext[i].hi;
-		}
 	}
 	memcpy(d->heat, heat, sizeof(heat));
-	memcpy(d->ext, ext, sizeof(ext));
 }
 
 /*
  * Fold a rebuilt report into the heat; returns its dirty pages. Each run of
  * dirty pages adds to a bucket its IOVA bytes inside the bucket in pages,
- * rounded up, and the bucket's extent runs from where the first such part
- * begins to where the last ends. Only a run over the whole bucket can begin
+ * rounded up. Only a run over the whole bucket can begin
  * and end mid-page there, so that is the popcount of the pages the bucket
  * touches, or its own bytes in pages when all of them are dirty: a word at
  * a time, however many runs there are.
@@ -487,53 +482,33 @@ static uint64_t heat_update(struct mdev *d, const struct mbitmap *b)
 		z = (hi - 1 - base) >> shift;
 		n = ibd_count_range(bm, a, z - a + 1);
 		pages = n;
-		if (n == z - a + 1) {
+		if (n == z - a + 1)
 			pages = ((hi - lo - 1) >> shift) + 1;	/* ceil */
-		} else if (n) {
-			/* the extent ends at the first and last dirty page */
-			uint64_t fs = ibd_first_set(bm, a, z - a + 1);
-			uint64_t ls = ibd_last_set(bm, a, z - a + 1);
-
-			if (fs > a)
-				lo = base + (fs << shift);
-			if (ls < z)
-				hi = base + ((ls + 1) << shift);
-		}
 		d->heat[k] = d->heat[k] * HEAT_DECAY + (double)pages;
-		if (pages)
-			d->ext[k] = (struct span){ d->span_lo + lo,
-						   d->span_lo + hi };
 	}
 	return ibd_count(bm);
 }
 
 /*
- * The hottest bucket, widened over neighbours with at least 1/8 of its
- * heat (as the report's granules): a hot spot rarely starts on a bucket
- * edge, and its partial buckets must not cut it short.
+ * The report's dirty pages into the hot regions of the interval and of the
+ * whole run. Out of memory, a map keeps what it had: its regions are then
+ * those of the reports it could take.
  */
-static void hot_region(const struct mdev *d, uint64_t *iova, uint64_t *len)
+static void hot_update(struct mdev *d, const struct mbitmap *b)
 {
-	unsigned int i, best = 0, lo, hi;
-	double max = 0;
+	hot_map_add_bitmap(&d->hot_iv, &b->ibd, b->iova, b->length, b->page_size);
+	hot_map_add_bitmap(&d->hot_all, &b->ibd, b->iova, b->length, b->page_size);
+	d->all_fresh = false;
+}
 
-	*iova = *len = 0;
-	for (i = 0; i < MODEL_HEAT_BUCKETS; i++)
-		if (d->heat[i] > max) {
-			max = d->heat[i];
-			best = i;
-		}
-	if (max <= 0 || d->ext[best].hi <= d->ext[best].lo)
-		return;
-	lo = hi = best;
-	while (lo > 0 && d->heat[lo - 1] * HOT_FRACTION >= max &&
-	       d->ext[lo - 1].hi > d->ext[lo - 1].lo)
-		lo--;
-	while (hi + 1 < MODEL_HEAT_BUCKETS && d->heat[hi + 1] * HOT_FRACTION >= max &&
-	       d->ext[hi + 1].hi > d->ext[hi + 1].lo)
-		hi++;
-	*iova = d->ext[lo].lo;
-	*len = d->ext[hi].hi - d->ext[lo].lo;
+/* The hottest region of a map, or none. */
+static struct hot_region hottest(const struct hot_map *h)
+{
+	struct hot_region r = { 0 };
+
+	if (hot_map_regions(h, &r, 1) < 1)
+		memset(&r, 0, sizeof(r));
+	return r;
 }
 
 /* ---- iterations ------------------------------------------------------- */
@@ -776,6 +751,8 @@ static void finish_report(struct model *m, struct mbitmap *b,
 		r.bitmap = &b->ibd;
 		r.dirty_pages = dev >= 0 ? heat_update(&m->devs[dev], b) :
 					   ibd_count(&b->ibd);
+		if (dev >= 0)
+			hot_update(&m->devs[dev], b);
 		if (b->ibd.spill_bits)
 			anom_log(m, MODEL_ANOM_SPILL, dev, b->id, rp->report_id,
 				 b->iova, b->length, r.ts_end_ns);
@@ -1226,6 +1203,8 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 			d->rate_reports = (double)d->iv_reports / dt;
 			d->rate_mib = (double)d->iv_dirty_bytes / dt / (1 << 20);
 			d->iv_reports = d->iv_dirty_bytes = 0;
+			d->iv_hot = hottest(&d->hot_iv);
+			hot_map_clear(&d->hot_iv);
 		}
 		out->dirty_mib_s += d->rate_mib;
 		if (filter && *filter && !filter_match(filter, &d->row))
@@ -1235,7 +1214,14 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		r->reports_per_s = d->rate_reports;
 		r->dirty_mib_s = d->rate_mib;
 		r->trend = trend(d);
-		hot_region(d, &r->hot_iova, &r->hot_length);
+		/* the hot region of the period the row's figures are for */
+		if (m->totals && !d->all_fresh) {
+			d->all_hot = hottest(&d->hot_all);
+			d->all_fresh = true;
+		}
+		r->hot_iova = m->totals ? d->all_hot.lo : d->iv_hot.lo;
+		r->hot_length = m->totals ? d->all_hot.hi - d->all_hot.lo :
+					    d->iv_hot.hi - d->iv_hot.lo;
 		r->tracked_iova = d->span_lo;
 		r->tracked_length = d->span_hi - d->span_lo;
 		for (unsigned int k = 0; k < MODEL_HEAT_BUCKETS; k++)
@@ -1329,6 +1315,10 @@ void model_free(struct model *m)
 		free(m->tab[i]);
 	}
 	free(m->tab);
+	for (i = 0; i < m->ndevs; i++) {
+		hot_map_free(&m->devs[i].hot_iv);
+		hot_map_free(&m->devs[i].hot_all);
+	}
 	free(m->devs);
 	free(m->rows);
 	free(m);

@@ -2,7 +2,7 @@
 /*
  * report.c - whole-trace aggregation for iovatop report (include/report.h):
  * per device, its iterations and where its dirty pages fell over the whole
- * trace, in 2 MiB granules; runs of hot granules become hot regions.
+ * trace, in the granules of include/hot_region.h, the live view's too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,15 +10,6 @@
 
 #include "report.h"
 #include "report_fmt.h"
-
-#define GRANULE_SHIFT	21	/* hot regions are found in 2 MiB granules */
-#define HOT_FRACTION	8	/* granules >= max/8 of the device are hot */
-
-struct granule {
-	uint64_t key;		/* iova >> GRANULE_SHIFT, +1 so 0 means free */
-	uint64_t hits;		/* dirty pages seen in it over all reports */
-	uint64_t lo, hi;	/* extent of those pages */
-};
 
 static struct rdev *rdev_of(const struct report *rp, const char *name)
 {
@@ -51,79 +42,11 @@ static struct rdev *rdev_get(struct report *rp, const char *name)
 	return d;
 }
 
-static int granule_grow(struct rdev *d)
-{
-	size_t cap = d->gcap ? d->gcap * 2 : 256, i, j;
-	struct granule *g = calloc(cap, sizeof(*g));
-
-	if (!g)
-		return -ENOMEM;
-	for (i = 0; i < d->gcap; i++) {
-		if (!d->g[i].key)
-			continue;
-		for (j = (d->g[i].key * 0x9e3779b97f4a7c15ull) >> 7 & (cap - 1);
-		     g[j].key; j = (j + 1) & (cap - 1))
-			;
-		g[j] = d->g[i];
-	}
-	free(d->g);
-	d->g = g;
-	d->gcap = cap;
-	return 0;
-}
-
-static struct granule *granule_get(struct rdev *d, uint64_t key)
-{
-	size_t j;
-
-	key++;
-	if ((d->gn + 1) * 2 > d->gcap && granule_grow(d))
-		return NULL;
-	for (j = (key * 0x9e3779b97f4a7c15ull) >> 7 & (d->gcap - 1);
-	     d->g[j].key; j = (j + 1) & (d->gcap - 1))
-		if (d->g[j].key == key)
-			return &d->g[j];
-	d->g[j].key = key;
-	d->gn++;
-	return &d->g[j];
-}
-
-struct run_ctx {
-	struct rdev *d;
-	uint64_t base, page, end;
-	int err;
-};
-
-static int region_run(uint64_t first_bit, uint64_t nbits, void *arg)
-{
-	struct run_ctx *c = arg;
-	uint64_t lo = c->base + first_bit * c->page, hi = lo + nbits * c->page;
-
-	if (hi > c->end || hi < lo)
-		hi = c->end;
-	while (lo < hi) {
-		uint64_t key = lo >> GRANULE_SHIFT;
-		uint64_t gend = (key + 1) << GRANULE_SHIFT;
-		uint64_t e = gend && gend < hi ? gend : hi;
-		struct granule *g = granule_get(c->d, key);
-
-		if (!g)
-			return c->err = -ENOMEM;
-		if (!g->hits || lo < g->lo)
-			g->lo = lo;
-		if (e > g->hi)
-			g->hi = e;
-		g->hits += (e - lo + c->page - 1) / c->page;
-		lo = e;
-	}
-	return 0;
-}
-
 void report_on_report(void *ctx, const struct model_report *r)
 {
 	struct report *rp = ctx;
 	struct rdev *d;
-	struct run_ctx c;
+	int err;
 
 	if (rp->err)
 		return;
@@ -134,13 +57,10 @@ void report_on_report(void *ctx, const struct model_report *r)
 	}
 	d->dirty_pages += r->dirty_pages;
 	if (r->bitmap) {
-		c = (struct run_ctx){ .d = d, .base = r->iova, .page = r->page_size,
-				      .end = r->iova + r->length };
-		if (c.end < c.base)
-			c.end = UINT64_MAX;
-		ibd_for_each_run(r->bitmap, region_run, &c);
-		if (c.err)
-			rp->err = c.err;
+		err = hot_map_add_bitmap(&d->hot, r->bitmap, r->iova, r->length,
+					 r->page_size);
+		if (err)
+			rp->err = err;
 		d->hits += r->dirty_pages;
 		if (rp->index && !rp->err)
 			rp->err = report_dump_bitmap(rp, r);
@@ -172,61 +92,18 @@ void report_on_iteration(void *ctx, const struct model_iteration *it)
 	d->nits++;
 }
 
-static int cmp_granule(const void *a, const void *b)
+/* The device's hottest regions over the whole trace (include/hot_region.h). */
+static int hot_regions(struct rdev *d, size_t top)
 {
-	const struct granule *x = a, *y = b;
+	int n;
 
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
-static int cmp_region(const void *a, const void *b)
-{
-	const struct region *x = a, *y = b;
-
-	if (x->hits != y->hits)
-		return x->hits < y->hits ? 1 : -1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Runs of adjacent hot granules, hottest first. */
-static void hot_regions(struct rdev *d, size_t top)
-{
-	struct region r[64];
-	size_t i, n = 0, nr = 0;
-	uint64_t max = 0;
-
-	if (!d->gn)
-		return;
-	for (i = 0; i < d->gcap; i++)
-		if (d->g[i].key)
-			d->g[n++] = d->g[i];
-	d->gcap = n;
-	qsort(d->g, n, sizeof(*d->g), cmp_granule);
-	for (i = 0; i < n; i++)
-		if (d->g[i].hits > max)
-			max = d->g[i].hits;
-	for (i = 0; i < n; i++) {
-		const struct granule *g = &d->g[i];
-
-		if (g->hits * HOT_FRACTION < max)
-			continue;
-		if (nr && i && d->g[i - 1].key + 1 == g->key &&
-		    d->g[i - 1].hits * HOT_FRACTION >= max) {
-			r[nr - 1].hi = g->hi;
-			r[nr - 1].hits += g->hits;
-			continue;
-		}
-		if (nr == sizeof(r) / sizeof(r[0])) {
-			qsort(r, nr, sizeof(r[0]), cmp_region);
-			nr--;	/* drop the coolest to make room */
-		}
-		r[nr++] = (struct region){ g->lo, g->hi, g->hits };
-	}
-	qsort(r, nr, sizeof(r[0]), cmp_region);
-	if (top > sizeof(d->top) / sizeof(d->top[0]))
-		top = sizeof(d->top) / sizeof(d->top[0]);
-	d->ntop = nr < top ? nr : top;
-	memcpy(d->top, r, d->ntop * sizeof(r[0]));
+	if (top > REPORT_MAX_TOP)
+		top = REPORT_MAX_TOP;
+	n = hot_map_regions(&d->hot, d->top, top);
+	if (n < 0)
+		return n;
+	d->ntop = (size_t)n;
+	return 0;
 }
 
 void report_hooks(struct report *rp, struct model *m)
@@ -240,7 +117,8 @@ void report_finish(struct report *rp, size_t top)
 	size_t i;
 
 	for (i = 0; i < rp->ndevs; i++)
-		hot_regions(&rp->devs[i], top);
+		if (hot_regions(&rp->devs[i], top) && !rp->err)
+			rp->err = -ENOMEM;
 }
 
 static int cmp_total(const void *a, const void *b)
@@ -300,7 +178,7 @@ void report_free(struct report *rp)
 
 	for (i = 0; i < rp->ndevs; i++) {
 		free(rp->devs[i].its);
-		free(rp->devs[i].g);
+		hot_map_free(&rp->devs[i].hot);
 	}
 	free(rp->devs);
 	memset(rp, 0, sizeof(*rp));
