@@ -7,8 +7,8 @@
  * (or a driver developer) can hold the bytes a real ioctl returned next to
  * our arithmetic: `cmp` of the two must be silent.
  */
+#include <argp.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,45 +31,42 @@ struct decode_env {
 	const char *file;
 };
 
-static const char usage_text[] =
-"usage: iovatop decode --iova BASE --length LEN --page-size PS [OPTIONS] [FILE]\n"
-"\n"
-"Apply iova_bitmap_set() calls to a zeroed user bitmap exactly as the kernel\n"
-"does and write the bitmap to stdout: ceil(ceil(LEN / PS) / 64) u64 words,\n"
-"little-endian, as the report ioctl leaves them. FILE (default: stdin, or -)\n"
-"holds one call a line, 'IOVA LENGTH', each decimal or 0x-hex; blank lines and\n"
-"text after '#' are ignored. Calls outside [BASE, BASE + LEN) are applied as\n"
-"the kernel applies them (it may write nothing, or bits past the bitmap) and\n"
-"reported on stderr with their count.\n"
-"\n"
-"  -i, --iova BASE        base IOVA of the bitmap (iova_bitmap_alloc's iova)\n"
-"  -l, --length LEN       IOVA bytes the bitmap covers\n"
-"  -p, --page-size PS     IOVA bytes per bit, a power of two\n"
-"  -r, --rule RULE        which kernel's iova_bitmap_set() to run:\n"
-"                           current  6.11 and later (6.12 code), the default\n"
-"                           v6.1.y   6.1.y after b058ea3ab5af (6.1.192 code)\n"
-"                           v6.1     6.1.0 as merged: max(1, len >> shift) bits\n"
-"  -o, --buf-offset OFF   offset of the user bitmap within its 4 KiB page\n"
-"                         (default 0); it moves the kernel's windows and\n"
-"                         what odd calls write\n"
-"  -x, --hex              print one 16-digit hex word a line instead of bytes\n"
-"  -s, --stats            print counters to stderr as key=value lines\n"
-"  -h, --help             show this text\n"
-"\n"
-"Exit status: 0 bitmap written, 1 malformed input or I/O error (or a call the\n"
-"kernel never returns from), 2 bad options.\n"
-"\n"
-"EXAMPLES:\n"
-"  printf '0x1000 0x2000\\n' | iovatop decode -i 0 -l 0x100000 -p 4096 -x\n"
-"  iovatop decode --iova 0x1000000 --length 0x8000000 --page-size 2048 \\\n"
-"      --buf-offset 0xff1 sets/7.txt | cmp - bitmaps/7.bin\n";
+enum { OPT_HELP = 'h' };
 
-static void usage_hint(void)
-{
-	fprintf(stderr, "see 'iovatop decode --help'.\n");
-}
+static const struct argp_option decode_options[] = {
+	{ "iova", 'i', "BASE", 0, "Base IOVA of the bitmap (iova_bitmap_alloc's iova)", 0 },
+	{ "length", 'l', "LEN", 0, "IOVA bytes the bitmap covers", 0 },
+	{ "page-size", 'p', "PS", 0, "IOVA bytes per bit, a power of two", 0 },
+	{ "rule", 'r', "RULE", 0, "Whose iova_bitmap_set() to run: current (6.11 and "
+	  "later, 6.12 code; the default), v6.1.y (6.1.y after b058ea3ab5af, 6.1.192 "
+	  "code), v6.1 (6.1.0 as merged: max(1, len >> shift) bits)", 0 },
+	{ "buf-offset", 'o', "OFF", 0, "Offset of the user bitmap within its 4 KiB "
+	  "page (default 0); it moves the kernel's windows and what odd calls write", 0 },
+	{ "hex", 'x', NULL, 0, "Print one 16-digit hex word a line instead of bytes", 0 },
+	{ "stats", 's', NULL, 0, "Print counters to stderr as key=value lines", 0 },
+	{ NULL, OPT_HELP, NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, as every command */
+	{ 0 },
+};
 
-static int parse_opt_u64(const char *name, const char *arg, uint64_t *out)
+static const char decode_doc[] =
+	"Apply iova_bitmap_set() calls to a zeroed user bitmap exactly as the "
+	"kernel does and write the bitmap to stdout: ceil(ceil(LEN / PS) / 64) "
+	"u64 words, little-endian, as the report ioctl leaves them. FILE (default: "
+	"stdin, or -) holds one call a line, 'IOVA LENGTH', each decimal or "
+	"0x-hex; blank lines and text after '#' are ignored. Calls outside "
+	"[BASE, BASE + LEN) are applied as the kernel applies them (it may write "
+	"nothing, or bits past the bitmap) and reported on stderr with their "
+	"count.\v"
+	"Exit status: 0 bitmap written, 1 malformed input or I/O error (or a call "
+	"the kernel never returns from), 2 bad options.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    printf '0x1000 0x2000\\n' | iovatop decode -i 0 -l 0x100000 -p 4096 -x\n"
+	"    iovatop decode --iova 0x1000000 --length 0x8000000 --page-size 2048 \\\n"
+	"        --buf-offset 0xff1 sets/7.txt | cmp - bitmaps/7.bin";
+
+static int parse_opt_u64(struct argp_state *state, const char *name,
+			 const char *arg, uint64_t *out)
 {
 	const char *end;
 	int err = parse_u64(arg, out, &end);
@@ -77,128 +74,108 @@ static int parse_opt_u64(const char *name, const char *arg, uint64_t *out)
 	if (!err && !*end)
 		return 0;
 	if (err == -ERANGE)
-		fprintf(stderr, "iovatop decode: %s '%s' does not fit in 64 bits.\n",
-			name, arg);
+		argp_error(state, "%s '%s' does not fit in 64 bits.", name, arg);
 	else
-		fprintf(stderr, "iovatop decode: %s '%s' is not a number; use "
-			"decimal or 0x-hex.\n", name, arg);
-	return -EINVAL;
+		argp_error(state, "%s '%s' is not a number; use decimal or 0x-hex.",
+			   name, arg);
+	return EINVAL;
 }
 
-static int parse_args(int argc, char **argv, struct decode_env *env)
+static error_t decode_parse(int key, char *arg, struct argp_state *state)
 {
-	static const struct option opts[] = {
-		{ "iova", required_argument, NULL, 'i' },
-		{ "length", required_argument, NULL, 'l' },
-		{ "page-size", required_argument, NULL, 'p' },
-		{ "rule", required_argument, NULL, 'r' },
-		{ "buf-offset", required_argument, NULL, 'o' },
-		{ "hex", no_argument, NULL, 'x' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c, rule;
+	struct decode_env *env = state->input;
+	int rule;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:l:p:r:o:xsh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			if (parse_opt_u64("--iova", optarg, &env->iova))
-				return EXIT_USAGE;
-			env->have_iova = 1;
-			break;
-		case 'l':
-			if (parse_opt_u64("--length", optarg, &env->length))
-				return EXIT_USAGE;
-			env->have_length = 1;
-			break;
-		case 'p':
-			if (parse_opt_u64("--page-size", optarg, &env->page_size))
-				return EXIT_USAGE;
-			env->have_page_size = 1;
-			break;
-		case 'r':
-			rule = ibd_rule_parse(optarg);
-			if (rule < 0) {
-				fprintf(stderr, "iovatop decode: unknown rule '%s'; use "
-					"current, v6.1.y or v6.1.\n", optarg);
-				return EXIT_USAGE;
-			}
-			env->rule = (enum ibd_rule)rule;
-			break;
-		case 'o':
-			if (parse_opt_u64("--buf-offset", optarg, &env->buf_offset))
-				return EXIT_USAGE;
-			if (env->buf_offset >= IBD_HOST_PAGE_SIZE) {
-				fprintf(stderr, "iovatop decode: --buf-offset %s is not "
-					"an offset within a 4 KiB page (0..4095).\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'x':
-			env->hex = 1;
-			break;
-		case 's':
-			env->stats = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case ':':
-			fprintf(stderr, "iovatop decode: option '%s' needs a value; ",
-				argv[optind - 1]);
-			usage_hint();
-			return EXIT_USAGE;
-		default:
-			fprintf(stderr, "iovatop decode: unknown option '%s'; ",
-				argv[optind - 1]);
-			usage_hint();
-			return EXIT_USAGE;
+	switch (key) {
+	case 'i':
+		env->have_iova = 1;
+		return parse_opt_u64(state, "--iova", arg, &env->iova);
+	case 'l':
+		env->have_length = 1;
+		return parse_opt_u64(state, "--length", arg, &env->length);
+	case 'p':
+		env->have_page_size = 1;
+		return parse_opt_u64(state, "--page-size", arg, &env->page_size);
+	case 'r':
+		rule = ibd_rule_parse(arg);
+		if (rule < 0) {
+			argp_error(state, "unknown rule '%s'; use current, v6.1.y or v6.1.",
+				   arg);
+			return EINVAL;
 		}
+		env->rule = (enum ibd_rule)rule;
+		return 0;
+	case 'o':
+		if (parse_opt_u64(state, "--buf-offset", arg, &env->buf_offset))
+			return EINVAL;
+		if (env->buf_offset >= IBD_HOST_PAGE_SIZE) {
+			argp_error(state, "--buf-offset %s is not an offset within a "
+				   "4 KiB page (0..4095).", arg);
+			return EINVAL;
+		}
+		return 0;
+	case 'x':
+		env->hex = 1;
+		return 0;
+	case 's':
+		env->stats = 1;
+		return 0;
+	case OPT_HELP:
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		return 0;
+	case ARGP_KEY_ARG:
+		if (env->file) {
+			argp_error(state, "one input file at most, got '%s' too.", arg);
+			return EINVAL;
+		}
+		env->file = arg;
+		return 0;
+	case ARGP_KEY_END:
+		if (!env->have_iova || !env->have_length || !env->have_page_size) {
+			argp_error(state, "--iova, --length and --page-size are all required.");
+			return EINVAL;
+		}
+		return 0;
 	}
-	if (optind < argc)
-		env->file = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "iovatop decode: one input file at most, got '%s' "
-			"too; ", argv[optind]);
-		usage_hint();
-		return EXIT_USAGE;
-	}
-	if (!env->have_iova || !env->have_length || !env->have_page_size) {
-		fprintf(stderr, "iovatop decode: --iova, --length and --page-size "
-			"are all required; ");
-		usage_hint();
-		return EXIT_USAGE;
-	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp decode_argp = {
+	.options = decode_options,
+	.parser = decode_parse,
+	.args_doc = "-i BASE -l LEN -p PS [FILE]",
+	.doc = decode_doc,
+};
+
+/* What the options mean together, once argp has read them. */
+static int check_args(const struct decode_env *env)
+{
 	if (!env->page_size || (env->page_size & (env->page_size - 1))) {
-		fprintf(stderr, "iovatop decode: page size %" PRIu64 " is not a "
+		fprintf(stderr, "%s: page size %" PRIu64 " is not a "
 			"power of two; the kernel takes its log2 with __ffs().\n",
-			env->page_size);
+			cli_name, env->page_size);
 		return EXIT_USAGE;
 	}
 	if (env->rule == IBD_RULE_V6_1_0 && env->page_size > (1ULL << 30)) {
-		fprintf(stderr, "iovatop decode: 6.1.0 computes 1 << pgshift in an "
+		fprintf(stderr, "%s: 6.1.0 computes 1 << pgshift in an "
 			"int, undefined for page size %" PRIu64 "; use at most "
-			"1 GiB with --rule=v6.1.\n", env->page_size);
+			"1 GiB with --rule=v6.1.\n", cli_name, env->page_size);
 		return EXIT_USAGE;
 	}
 	if (!env->length) {
-		fprintf(stderr, "iovatop decode: the length is zero; a bitmap "
-			"covers at least one byte of IOVA.\n");
+		fprintf(stderr, "%s: the length is zero; a bitmap "
+			"covers at least one byte of IOVA.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	if (env->length - 1 > UINT64_MAX - env->iova) {
-		fprintf(stderr, "iovatop decode: IOVA 0x%" PRIx64 " + length 0x%"
+		fprintf(stderr, "%s: IOVA 0x%" PRIx64 " + length 0x%"
 			PRIx64 " runs past 2^64; the last byte must be at most "
-			"0xffffffffffffffff.\n", env->iova, env->length);
+			"0xffffffffffffffff.\n", cli_name, env->iova, env->length);
 		return EXIT_USAGE;
 	}
 	if (!env->hex && isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "iovatop decode: not writing a binary bitmap to a "
-			"terminal; redirect stdout or use --hex.\n");
+		fprintf(stderr, "%s: not writing a binary bitmap to a "
+			"terminal; redirect stdout or use --hex.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -355,6 +332,7 @@ static int finish(const struct ibd *d, const uint64_t *kinds,
 
 int cmd_decode(int argc, char **argv)
 {
+	static char name[] = "iovatop decode";
 	struct decode_env env = { .rule = IBD_RULE_CURRENT };
 	uint64_t kinds[IBD_WRAPS + 1] = { 0 };
 	unsigned long lineno = 0, shown = 0;
@@ -364,9 +342,14 @@ int cmd_decode(int argc, char **argv)
 	struct ibd d;
 	int ret, err;
 
-	ret = parse_args(argc, argv, &env);
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = name;		/* what usage messages call us */
+	cli_name = name;	/* and every other message */
+	if (argp_parse(&decode_argp, argc, argv, 0, NULL, &env))
+		return EXIT_USAGE;
+	ret = check_args(&env);
 	if (ret)
-		return ret < 0 ? 0 : ret;
+		return ret;
 	err = ibd_init(&d, env.iova, env.length, env.page_size, env.rule);
 	if (err) {
 		fprintf(stderr, "iovatop decode: cannot allocate a bitmap of %"

@@ -67,6 +67,7 @@ struct report_args {
 	const char *file;
 	int nargs;
 	bool help;
+	bool version;
 	char filter[64];	/* -p and --comm, as the view's filter terms */
 };
 
@@ -132,6 +133,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	case 'h':
 		a->help = true;
 		return 0;
+	case 'V':
+		a->version = true;
+		return 0;
 	case ARGP_KEY_ARG:
 		if (!a->nargs++)
 			a->file = arg;
@@ -155,6 +159,7 @@ static const struct argp_option report_options[] = {
 	{ "comm", OPT_COMM, "NAME", 0, NULL, 0 },
 	{ "heatmap", 'H', "DIR", 0, NULL, 0 },
 	{ "help", 'h', NULL, 0, NULL, 0 },
+	{ "version", 'V', NULL, 0, NULL, 0 },	/* ARGP_NO_HELP drops argp's */
 	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
 	{ 0 },
 };
@@ -229,6 +234,14 @@ int cmd_report(int argc, char **argv)
 		return EXIT_USAGE;
 	if (a.help) {
 		usage(stdout);
+		return 0;
+	}
+	if (a.version) {
+		/* the hook is the binary's (src/iovatop.c), not a test's */
+		if (argp_program_version_hook)
+			argp_program_version_hook(stdout, NULL);
+		else
+			printf("iovatop\n");
 		return 0;
 	}
 	dump = a.dump;

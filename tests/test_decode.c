@@ -1177,7 +1177,7 @@ static void test_cli_usage_errors(void **state)
 	assert_non_null(strstr(r.err, "--iova 'zero' is not a number"));
 	run_decode(&r, "", "--bogus", NULL);
 	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "unknown option '--bogus'"));
+	assert_non_null(strstr(r.err, "unrecognized option '--bogus'"));
 	run_decode(&r, "", "-i", "0", "-l", "0x1000", "-p", "4096", "-o",
 		   "4096", NULL);
 	assert_int_equal(r.status, 2);
@@ -1197,8 +1197,48 @@ static void test_cli_help(void **state)
 	(void)state;
 	run_decode(&r, "", "--help", NULL);
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "usage: iovatop decode --iova BASE"));
+	assert_non_null(strstr(r.out, "Usage: iovatop decode [OPTION...] -i BASE -l LEN -p PS [FILE]"));
+	assert_non_null(strstr(r.out, "--buf-offset=OFF"));
 	assert_non_null(strstr(r.out, "EXAMPLES"));
+	assert_string_equal(r.err, "");
+	run_decode(&r, "", "-h", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "Usage: iovatop decode"));
+}
+
+/* argp, as every command: --version, -V, and one prefix on every error. */
+static void test_cli_version_and_wrong_flags(void **state)
+{
+	static const char *const wrong[][8] = {
+		{ "--bogus", NULL },
+		{ "-q", NULL },
+		{ "-i", NULL },				/* a value missing */
+		{ "--rule", NULL },
+		{ "--hex=yes", NULL },			/* a flag given a value */
+		{ "-i", "0", "-l", "0x1000", "-p", "4096", "--buf-offset=-1", NULL },
+		{ "-i", "0", "-l", "0x1000", "-p", "4096", "--page-size=0x", NULL },
+		{ "-l", "0x1000", "-p", "4096", NULL },	/* no --iova */
+	};
+	struct run r;
+	size_t i;
+
+	(void)state;
+	run_decode(&r, "", "--version", NULL);
+	assert_int_equal(r.status, 0);
+	assert_true(!strncmp(r.out, "iovatop ", 8));
+	assert_non_null(strstr(r.out, "libbpf"));
+	run_decode(&r, "", "-V", NULL);
+	assert_int_equal(r.status, 0);
+	assert_true(!strncmp(r.out, "iovatop ", 8));
+	for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		const char *const *a = wrong[i];
+
+		run_decode(&r, "", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+		if (r.status != 2 || strncmp(r.err, "iovatop decode: ", 16) ||
+		    !strstr(r.err, "Try `iovatop decode --help'") || r.out_len)
+			fail_msg("decode %s ...: status %d, stderr '%s'", a[0],
+				 r.status, r.err);
+	}
 }
 
 static void test_cli_reports_anomalies(void **state)
@@ -1340,6 +1380,7 @@ int main(void)
 	T(test_cli_malformed_line);
 	T(test_cli_usage_errors);
 	T(test_cli_help);
+	T(test_cli_version_and_wrong_flags);
 	T(test_cli_reports_anomalies);
 	T(test_cli_stats_and_buf_offset);
 	T(test_cli_hang_exits_1);
