@@ -114,6 +114,7 @@ check: $(TESTS) $(BIN)
 	$(Q)IOVATOP=$(abspath $(BIN)) tests/run-unit.sh $(TESTS)
 	$(Q)tests/batch_formats.sh $(abspath $(BIN))
 	$(Q)tests/hot_region_agree.sh $(abspath $(BIN))
+	$(Q)tests/build_progress.sh
 	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
 	$(Q)tests/heatmap.sh $(abspath $(BIN))
 	$(Q)tests/prometheus.sh $(abspath $(BIN))

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "view_note.h"
 
 #define VIEW_FILTER_LEN		64
 
@@ -175,11 +176,18 @@ void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
 void view_layout(struct view_layout *l, int lines, int cols,
 		 enum view_mode mode, const struct view_fit *fit, int skip);
 /*
- * One more header line (the forecast, VIEW_HEADER_FORECAST) taken from the
- * table, while the table keeps a row.
+ * One more header line (the forecast, the note) taken from the table,
+ * while the table keeps a row.
  */
 void view_layout_add_header(struct view_layout *l);
+/*
+ * Header lines past VIEW_HEADER_LINES: the forecast's when there is one
+ * (VIEW_HEADER_FORECAST), then the note's. view_header_extra() says how
+ * many meta asks for.
+ */
 #define VIEW_HEADER_FORECAST	VIEW_HEADER_LINES
+struct view_meta;
+int view_header_extra(const struct view_meta *meta);
 
 /* Longest row name of a snapshot. */
 int view_name_max(const struct model_snapshot *snap);
@@ -213,6 +221,7 @@ struct view_meta {
 	bool at_end;		/* replay: no records left */
 	bool paced;		/* replay on a clock: the speed means something */
 	const char *forecast;	/* the forecast's line, NULL: none asked */
+	const char *note;	/* --note-file's line, NULL or "": none */
 };
 
 const char *view_trend_name(uint32_t trend);
@@ -355,6 +364,8 @@ struct view_run {
 	void *snap_ctx;
 	/* --link-rate, --qmp ...: updated with each snapshot, or NULL */
 	struct forecast_session *forecast;
+	const char *note_file;		/* --note-file, read at each snapshot */
+	char note[VIEW_NOTE_LEN];	/* its line */
 };
 
 void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
@@ -405,6 +416,7 @@ struct view_args {
 	const char *comm;		/* --comm: the filter term comm= */
 	bool cumulative;		/* --cumulative, the key c */
 	bool group;			/* --group, the key g */
+	const char *note_file;		/* --note-file: a line under the header */
 	char filter_buf[VIEW_FILTER_LEN + 48];	/* -f, -p and --comm together */
 	int nargs;
 };

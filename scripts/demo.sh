@@ -56,7 +56,8 @@ if [ "${1:-}" = --guest ]; then
 	demo:   after 5 syncs), again and again. Logs: $TMPDIR/demo/loop.log
 	EOT
 	sleep 3
-	exec "$IOVATOP" "$@"
+	# the loop says what it is doing on the line under the view's header
+	exec "$IOVATOP" --note-file "$TMPDIR/demo/status" "$@"
 fi
 
 if grep -q ' iova_bitmap_set' /proc/kallsyms 2>/dev/null && [ "$(id -u)" -eq 0 ]; then

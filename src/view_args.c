@@ -26,7 +26,8 @@ void view_args_init(struct view_args *a, bool want_file)
 	a->sort = MODEL_SORT_RATE;
 }
 
-enum { OPT_NO_COLOR = 0x200, OPT_COMM, OPT_CUMULATIVE, OPT_GROUP, OPT_FORMAT };
+enum { OPT_NO_COLOR = 0x200, OPT_COMM, OPT_CUMULATIVE, OPT_GROUP, OPT_FORMAT,
+       OPT_NOTE_FILE };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -54,6 +55,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_GROUP:
 		a->group = true;
+		return 0;
+	case OPT_NOTE_FILE:
+		a->note_file = arg;
 		return 0;
 	case OPT_NO_COLOR:
 		/* the same switch as the environment's (https://no-color.org) */
@@ -148,6 +152,7 @@ static const struct argp_option options[] = {
 	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, like --help */
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour, as the environment variable NO_COLOR asks too", 0 },
 	{ "format", OPT_FORMAT, "FMT", 0, "With -b: text (default), json (JSON lines) or csv; json and csv imply -b", 0 },
+	{ "note-file", OPT_NOTE_FILE, "FILE", 0, "Show the last line of FILE under the header, read again every interval: what a workload or a person says is going on (make demo's migrations do)", 0 },
 	{ 0 },
 };
 

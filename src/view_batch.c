@@ -36,9 +36,9 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 	for (k = 0; k < VIEW_HEADER_LINES; k++)
 		put_line(f, line, view_format_header(line, sizeof(line), k, meta,
 						     s, snap, BATCH_WIDTH));
-	if (meta && meta->forecast)
+	for (k = 0; k < view_header_extra(meta); k++)
 		put_line(f, line, view_format_header(line, sizeof(line),
-						     VIEW_HEADER_FORECAST, meta,
+						     VIEW_HEADER_LINES + k, meta,
 						     s, snap, BATCH_WIDTH));
 	put_line(f, line, view_format_titles(line, sizeof(line), &l, s));
 	for (i = 0; snap && i < snap->nrows; i++) {

@@ -351,7 +351,7 @@ void view_curses_draw(struct view_curses *vc, struct view_state *s,
 		    s->mode == VIEW_HELP || s->mode == VIEW_FILTER ||
 		    s->mode == VIEW_INTERVAL ? s->back :
 		    s->mode, &fit, s->hscroll);
-	if (meta && meta->forecast)
+	for (i = 0; i < view_header_extra(meta); i++)
 		view_layout_add_header(&l);
 	if (l.too_small) {
 		snprintf(line, sizeof(line), "terminal too small: %dx%d, need %dx%d",

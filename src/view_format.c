@@ -220,6 +220,11 @@ void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
 	}
 }
 
+int view_header_extra(const struct view_meta *meta)
+{
+	return !!(meta && meta->forecast) + !!(meta && meta->note && meta->note[0]);
+}
+
 void view_layout_add_header(struct view_layout *l)
 {
 	if (l->too_small || l->rows_h < 2)
@@ -695,12 +700,22 @@ size_t view_format_header(char *buf, size_t len, int line,
 	if (snap && meta && snap->now_ns >= meta->t0_ns)
 		t = (double)(snap->now_ns - meta->t0_ns) / 1e9;
 
-	switch (line) {
-	case VIEW_HEADER_FORECAST:
-		if (!meta || !meta->forecast)
+	if (line >= VIEW_HEADER_LINES) {
+		/* the forecast's line first, then the note's */
+		const char *extra[2] = { NULL, NULL };
+		int n = 0;
+
+		if (meta && meta->forecast)
+			extra[n++] = meta->forecast;
+		if (meta && meta->note && meta->note[0])
+			extra[n++] = meta->note;
+		if (line - VIEW_HEADER_LINES >= n)
 			return 0;
-		return cut(buf, fitted(snprintf(buf, len, "%s", meta->forecast),
+		return cut(buf, fitted(snprintf(buf, len, "%s",
+						extra[line - VIEW_HEADER_LINES]),
 				       len), width);
+	}
+	switch (line) {
 	case 0: {
 		const char *tail[3] = {
 			meta && meta->kernel ? meta->kernel : "?",

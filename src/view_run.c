@@ -14,6 +14,7 @@
 
 #include "cli_util.h"
 #include "forecast_session.h"
+#include "view_note.h"
 #include "trace_file.h"
 #include "view.h"
 
@@ -47,6 +48,7 @@ int view_run_open(struct view_run *r, const struct view_args *a,
 		return -1;
 	}
 	view_args_apply(a, &r->st);
+	r->note_file = a->note_file;
 	r->meta.source = source;
 	r->meta.kernel = tm->kernel_release;
 	r->meta.probe = tm->probe_mode;
@@ -137,6 +139,12 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 		return;
 	}
 	r->have_snap = true;
+	/* a note that cannot be read is no note: the view goes on */
+	if (r->note_file) {
+		if (view_note_read(r->note_file, r->note, sizeof(r->note)))
+			r->note[0] = '\0';
+		r->meta.note = r->note;
+	}
 	if (r->forecast) {
 		forecast_session_update(r->forecast, &r->snap);
 		r->meta.forecast = forecast_session_line(r->forecast);

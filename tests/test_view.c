@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "view.h"
 
@@ -599,6 +600,87 @@ static void test_detail(void **unused)
 		}
 }
 
+static void put_file(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* --note-file: the last line that says something, made safe to draw. */
+static void test_note_read(void **unused)
+{
+	char path[] = "/tmp/iovatop-note-XXXXXX", buf[VIEW_NOTE_LEN], small[8];
+	int fd = mkstemp(path);
+	static const char long_utf8[] = "abcd\xc3\xa9\xc3\xa9";	/* abcdéé */
+
+	(void)unused;
+	assert_true(fd >= 0);
+	close(fd);
+	put_file(path, "", 0);
+	assert_int_equal(view_note_read(path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	put_file(path, "first\n  round 2: stuck, sync 3  \n\n \n", 36);
+	assert_int_equal(view_note_read(path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "round 2: stuck, sync 3");
+	/* no escape sequence or tab reaches the terminal; no newline ends it */
+	put_file(path, "a\x1b[2Jb\tc", 8);
+	assert_int_equal(view_note_read(path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "a [2Jb c");
+	/* cut short, never inside a UTF-8 character */
+	put_file(path, long_utf8, sizeof(long_utf8) - 1);
+	assert_int_equal(view_note_read(path, small, 7), 0);
+	assert_string_equal(small, "abcd\xc3\xa9");
+	assert_int_equal(view_note_read(path, small, 6), 0);
+	assert_string_equal(small, "abcd");
+	unlink(path);
+	/* no file yet: no note, and no error (the writer starts later) */
+	assert_int_equal(view_note_read(path, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	/* a directory cannot be read: an error, and no note */
+	assert_true(view_note_read("/", buf, sizeof(buf)) < 0);
+	assert_string_equal(buf, "");
+}
+
+/* Lines past the three: the forecast's first, then the note's. */
+static void test_header_extra_lines(void **unused)
+{
+	struct view_meta meta = { .source = "t", .note = "round 1: converging" };
+	struct model_snapshot snap;
+	struct view_state s;
+	char line[256], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	view_state_init(&s);
+	snap3(&snap);
+	assert_int_equal(view_header_extra(&meta), 1);
+	view_format_header(line, sizeof(line), VIEW_HEADER_LINES, &meta, &s, &snap, 80);
+	assert_string_equal(line, "round 1: converging");
+	meta.forecast = "forecast: converges";
+	assert_int_equal(view_header_extra(&meta), 2);
+	view_format_header(line, sizeof(line), VIEW_HEADER_LINES, &meta, &s, &snap, 80);
+	assert_string_equal(line, "forecast: converges");
+	view_format_header(line, sizeof(line), VIEW_HEADER_LINES + 1, &meta, &s, &snap, 12);
+	assert_string_equal(line, "round 1: con");	/* cut to the width */
+	meta.note = "";
+	assert_int_equal(view_header_extra(&meta), 1);
+	assert_int_equal(view_format_header(line, sizeof(line), VIEW_HEADER_LINES + 1,
+					    &meta, &s, &snap, 80), 0);
+	/* the batch view prints it under the header, above the titles */
+	meta.forecast = NULL;
+	meta.note = "round 1: converging";
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	view_batch_print(f, &meta, &s, &snap);
+	fclose(f);
+	assert_non_null(strstr(out, "\nround 1: converging\n  DEVICE"));
+	free(out);
+}
+
 static void test_batch_zero_rows(void **unused)
 {
 	struct view_meta meta = { .source = "empty.trace", .kernel = "k",
@@ -666,6 +748,8 @@ int main(void)
 		cmocka_unit_test(test_heat_levels),
 		cmocka_unit_test(test_spark_levels),
 		cmocka_unit_test(test_detail),
+		cmocka_unit_test(test_note_read),
+		cmocka_unit_test(test_header_extra_lines),
 		cmocka_unit_test(test_batch_zero_rows),
 		cmocka_unit_test(test_batch_rows),
 	};

@@ -1253,6 +1253,47 @@ static void test_tmux_no_color(void **unused)
 	}
 }
 
+/* Atomically, as a workload must: the view never reads half a line. */
+static void write_note(const char *path, const char *text)
+{
+	char tmp[900];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", text);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/*
+ * --note-file: make demo says on screen what its migrations do. At 80x24
+ * the line sits under the header, the table keeps its titles, and a new
+ * line in the file shows at the next interval.
+ */
+static void test_tmux_note(void **unused)
+{
+	char note[800], args[1800], line[256];
+
+	(void)unused;
+	snprintf(note, sizeof(note), "%s/demo-note", tmpdir);
+	write_note(note, "round 1: converging migration, sync 1");
+	snprintf(args, sizeof(args), "replay --step --note-file %s %s", note, synth);
+	start_sized(80, 24, args);
+	WAIT("[paused]");
+	keys("n");
+	WAIT("round 1: converging migration, sync 1");
+	assert_true(screen_line("round 1: converging", line, sizeof(line)));
+	WAIT("DEVICE");
+	write_note(note, "round 2: stuck migration\x1b[2J, sync 4 of 5");
+	keys("n");
+	WAIT("round 2: stuck migration [2J, sync 4 of 5");	/* no escape reaches the terminal */
+	WAIT_GONE("round 1:");
+	quit_ok();
+	unlink(note);
+}
+
 static void test_tmux_real_time(void **unused)
 {
 	char args[700];
@@ -1289,6 +1330,7 @@ int main(void)
 		cmocka_unit_test(test_tmux_keys),
 		cmocka_unit_test(test_tmux_resize),
 		cmocka_unit_test(test_tmux_zero_rows),
+		cmocka_unit_test(test_tmux_note),
 		cmocka_unit_test(test_tmux_real_time),
 		cmocka_unit_test(test_tmux_recorded_trace),
 		cmocka_unit_test(test_tmux_widths),

@@ -32,8 +32,22 @@ if [ -f "$dir/.iovatop-built" ]; then
 	exit 0
 fi
 
+# What the last build of this version (else of any) compiled and took:
+# the yardstick of the progress line. Neither is known on a fresh machine.
+objects=0 seconds=0
+for f in "$cache_dir"/kernels/linux-"$ver"-*/.iovatop-build-objects \
+	 "$cache_dir"/kernels/linux-*/.iovatop-build-objects; do
+	[ -f "$f" ] || continue
+	objects=$(cat "$f")
+	seconds=$(cat "${f%objects}seconds" 2>/dev/null || echo 0)
+	break
+done
+[ "$objects" -gt 0 ] 2>/dev/null || objects=$(default_objects "$ver")
+[ "$seconds" -gt 0 ] 2>/dev/null || seconds=0
+
 start=$(date +%s)
-echo "build-kernel: building $ver into $dir (about 12 minutes on 2 cores; cached afterwards)" >&2
+echo "build-kernel: building $ver into $dir (about 12 to 15 minutes on 2 cores; cached afterwards)" >&2
+echo "build-kernel: $ver: unpacking $tarball ..." >&2
 rm -rf "$dir"
 mkdir -p "$dir"
 tar -xf "$tarball" -C "$dir" --strip-components=1
@@ -41,6 +55,7 @@ log=$dir/iovatop-build.log
 jobs=$(($(nproc) + 1))
 frags=("$vm_dir/kconfig/common.config" "$vm_dir/kconfig/$ver.config")
 
+echo "build-kernel: $ver: configuring ($(($(date +%s) - start)) s so far) ..." >&2
 if ! (
 	cd "$dir"
 	make tinyconfig
@@ -74,7 +89,10 @@ while IFS= read -r line; do
 done < <(cat "${frags[@]}")
 [ $missing -eq 0 ] || die "the $ver config lost required options (see above)"
 
-if ! (cd "$dir" && make -j"$jobs" bzImage modules) >>"$log" 2>&1; then
+(cd "$dir" && exec make -j"$jobs" bzImage modules) >>"$log" 2>&1 &
+make_pid=$!
+built=$("$vm_dir/build-progress.sh" "$make_pid" "$log" "$objects" "$seconds" "$ver")
+if ! wait "$make_pid"; then
 	tail -30 "$log" >&2
 	die "building $ver failed; full log in $log"
 fi
@@ -82,6 +100,7 @@ fi
 	die "building $ver left no bzImage or vmlinux; see $log"
 end=$(date +%s)
 echo "$((end - start))" >"$dir/.iovatop-build-seconds"
+echo "$built" >"$dir/.iovatop-build-objects"
 touch "$dir/.iovatop-built"
 echo "build-kernel: $ver built in $((end - start)) s" >&2
 echo "$dir"

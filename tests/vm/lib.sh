@@ -35,6 +35,16 @@ kernel_key() {
 	echo "linux-$ver-$pkgver-$hash"
 }
 
+# default_objects VERSION: about how many objects ("  CC " lines of the
+# build log) a test kernel of that version compiles, as measured here; the
+# progress line of a first build counts against it (later builds use what
+# the last one wrote to .iovatop-build-objects). 0: not measured yet.
+default_objects() {
+	case $1 in
+	*) echo 0 ;;
+	esac
+}
+
 kernel_dir() {
 	echo "$cache_dir/kernels/$(kernel_key "$1")"
 }

@@ -43,7 +43,8 @@ for sc in ${QEMU_SCENARIOS:-converging stuck late}; do
 		continue
 	fi
 	start=$(date +%s.%N)
-	"$qdir/migrate.sh" -o "$d/mig" "$sc" >"$d/migrate.log" 2>&1
+	MIGRATE_STATUS=$d/status MIGRATE_LABEL=$sc \
+		"$qdir/migrate.sh" -o "$d/mig" "$sc" >"$d/migrate.log" 2>&1
 	mrc=$?
 	secs=$(echo "$(date +%s.%N) - $start" | bc)
 	kill -INT $rec
@@ -56,6 +57,19 @@ for sc in ${QEMU_SCENARIOS:-converging stuck late}; do
 		sed 's/^/# /' "$d/migrate.log" | head -20
 	fi
 	[ $rrc -eq 0 ] || not_ok "qemu $sc: iovatop record exited $rrc: $(grep -m1 'iovatop record:' "$d/record.log")"
+	# make demo's line under the view: how it ended, at QEMU's own sync count
+	status=$(cat "$d/status" 2>/dev/null)
+	n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_seen_syncs"])' "$d/mig/result.json" 2>/dev/null)
+	case $sc in
+	stuck) want="stuck: cancelled at sync $n of 5 after " ;;
+	*) want="$sc: completed after $n syncs in " ;;
+	esac
+	if [ -n "$n" ] && [ "${status#"$want"}" != "$status" ] &&
+	   case $status in *"; "*"MiB the downtime lets through") true ;; *) false ;; esac; then
+		ok "qemu $sc: the status line says how it ended: $status"
+	else
+		not_ok "qemu $sc: the status line is '$status', not '$want...; ... the downtime lets through'"
+	fi
 	if [ ! -f "$d/mig/result.json" ]; then
 		not_ok "qemu $sc: no migration result to compare with"
 		continue

@@ -24,6 +24,8 @@
 #               still 'active' after STUCK_SYNCS syncs and cancels
 #   late        as stuck until sync LATE_SYNC, then both devices drop to the
 #               converging programs; QEMU completes
+# With MIGRATE_STATUS=FILE, FILE keeps one line on what the migration is
+# doing, MIGRATE_LABEL first (make demo shows it under the live view).
 #
 # DIR (default $RESULTS/qemu-SCENARIO) gets:
 #   info.txt        key=value: scenario, qemu version, pids, comms, devices
@@ -45,7 +47,7 @@ out=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-o) out=$2; shift 2 ;;
-	-h | --help) sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "migrate.sh: unknown option $1; see --help" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -85,6 +87,15 @@ dev_a=$1 dev_b=$2
 case "$scenario" in
 converging) pa=$(prog_a 8 8) pb=$(prog_b 24) ;;
 stuck | late) pa=$(prog_a 384 32) pb=$(prog_b 128) ;;
+esac
+# What a person watching is told (MIGRATE_STATUS, make demo): the pages
+# each device dirties a sync and their union against what the downtime
+# lets through (bandwidth x downtime limit).
+budget=$(awk -v b="$BANDWIDTH" -v d="$DOWNTIME" 'BEGIN { printf "%.1f", b * d / 1000 / 1048576 }')
+case "$scenario" in
+converging) what="${dev_a#0000:} dirties 16 pages a sync, ${dev_b#0000:} 24, 8 of them shared: 128 KiB, under the $budget MiB the downtime lets through" ;;
+stuck) what="${dev_a#0000:} dirties 416 pages a sync, ${dev_b#0000:} 128, 32 shared: 2 MiB, over the $budget MiB the downtime lets through" ;;
+late) what="as stuck (2 MiB a sync) until sync $LATE_SYNC, then 128 KiB: under the $budget MiB the downtime lets through" ;;
 esac
 # late: what the devices drop to at sync LATE_SYNC
 la=$(prog_a 8 8) lb=$(prog_b 24)
@@ -182,6 +193,8 @@ python3 "$here/qmp.py" wait "$work/src.qmp" 30 2>/dev/null || qemu_died src
 } >"$out/info.txt"
 
 margs=(--bandwidth "$BANDWIDTH" --downtime "$DOWNTIME" --timeout "$TIMEOUT")
+[ -z "${MIGRATE_STATUS:-}" ] ||
+	margs+=(--status "$MIGRATE_STATUS" --label "${MIGRATE_LABEL:-$scenario}" --detail "$what")
 case "$scenario" in
 stuck) margs+=(--cancel-after "$STUCK_SYNCS") ;;
 late) margs+=(--switch "$LATE_SYNC:$dbg/$dev_a/program=$la"

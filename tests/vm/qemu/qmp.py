@@ -14,8 +14,11 @@ after checking that the migration is still active (a migration that does not
 converge). With --switch N:FILE=TEXT ... it writes TEXT to FILE once
 dirty-sync-count reaches N (a device's program, to drop its rate mid-
 migration). The result names every step it took with the sync count it saw.
+With --status FILE it keeps one line in FILE saying where the migration is
+(--label first, --detail last): make demo shows it under the live view.
 """
 import json
+import os
 import socket
 import sys
 import time
@@ -92,6 +95,11 @@ def migrate(argv):
     p.add_argument("--poll", type=float, default=0.05)
     p.add_argument("--cancel-after", type=int, default=0)
     p.add_argument("--switch", action="append", default=[])
+    p.add_argument("--status", help="keep a one-line account of the migration "
+                   "in this file (replaced atomically: iovatop --note-file)")
+    p.add_argument("--label", default="migration",
+                   help="the status line's first words")
+    p.add_argument("--detail", default="", help="the status line's last words")
     a = p.parse_args(argv)
 
     switches = []
@@ -111,11 +119,38 @@ def migrate(argv):
     res["steps"].append({"t": 0.0, "step": "migrate"})
     info = {}
     n = 0
+    last_line = None
+
+    def status_line(st, n, now, final=False):
+        """One line for a person watching: where it is, what it costs."""
+        nonlocal last_line
+        if not a.status:
+            return
+        of = " of %d" % a.cancel_after if a.cancel_after else ""
+        sent = info.get("ram", {}).get("transferred")
+        if final and st == "completed":
+            where = "completed after %d syncs in %.1f s" % (n, now)
+        elif final:
+            where = "%s at sync %d%s after %.1f s" % (st, n, of, now)
+        else:
+            where = "%s, sync %d%s, %.0f s" % (st, n, of, now)
+        if sent is not None:
+            where += ", %.1f MiB sent" % (sent / 1048576.0)
+        line = "%s: %s%s" % (a.label, where, "; " + a.detail if a.detail else "")
+        if line == last_line:
+            return
+        tmp = a.status + ".new"
+        with open(tmp, "w") as f:
+            f.write(line + "\n")
+        os.replace(tmp, a.status)
+        last_line = line
+
     while True:
         info = src.execute("query-migrate")
         st = info.get("status", "?")
         n = syncs(info, n)
         now = time.monotonic() - t0
+        status_line(st, n, int(now))
         for sw in switches:
             if not sw[3] and n >= sw[0]:
                 with open(sw[1], "w") as f:
@@ -148,6 +183,7 @@ def migrate(argv):
         time.sleep(a.poll)
     res["wall_s"] = round(time.monotonic() - t0, 3)
     res["status"] = info.get("status")
+    status_line(res["status"] or "?", n, res["wall_s"], final=True)
     # null when the last answer had no RAM statistics (cancelled, failed)
     res["dirty_sync_count"] = info.get("ram", {}).get("dirty-sync-count")
     res["last_seen_syncs"] = syncs(info, n)
