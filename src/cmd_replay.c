@@ -310,7 +310,7 @@ int cmd_replay(int argc, char **argv)
 
 	p->tr = trace_open(a.v.file, err, sizeof(err));
 	if (!p->tr) {
-		fprintf(stderr, "%s: %s\n", cli_name, err);
+		fprintf(stderr, "%s: %s.\n", cli_name, err);
 		return EXIT_RUNTIME;
 	}
 	tm = trace_meta(p->tr);

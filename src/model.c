@@ -890,6 +890,17 @@ static void on_begin(struct model *m, const struct iova_rec_report_begin *rb)
 	device_name(name, sizeof(name), rb->path, rb->hwpt_id, rb->devname,
 		    &rb->task);
 	b->rep.dev = dev_get(m, name, rb->path);
+	/*
+	 * A device whose first report is still open is on screen already:
+	 * the process asking is its process, not "pid 0, no name".
+	 */
+	if (b->rep.dev >= 0 && !m->devs[b->rep.dev].row.pid && rb->task.pid) {
+		struct model_row *row = &m->devs[b->rep.dev].row;
+
+		row->pid = rb->task.pid;
+		memcpy(row->comm, rb->task.comm, IOVA_COMM_LEN);
+		row->comm[IOVA_COMM_LEN - 1] = '\0';
+	}
 }
 
 static void on_range(struct model *m, const struct iova_rec_range *rr)

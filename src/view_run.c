@@ -203,6 +203,14 @@ int view_run_clock(struct view_run *r, uint64_t now_ns)
 	return tick_until(r, now_ns);
 }
 
+/* Records after the last boundary too few to make a rate of their own. */
+static uint64_t sliver_ns(const struct view_run *r)
+{
+	uint64_t half = r->interval_ns / 2;
+
+	return half < 1000000000ull ? half : 1000000000ull;
+}
+
 void view_run_finish(struct view_run *r)
 {
 	model_finish(r->model);
@@ -221,10 +229,13 @@ void view_run_finish(struct view_run *r)
 		 * and its rates are over the time the records cover. Unless
 		 * it is a sliver after a boundary: a report or two over a few
 		 * milliseconds make no rate, so that one keeps its interval.
+		 * A sliver is under half an interval, and never a second or
+		 * more: 12 s of migration after a boundary at interval 30 are
+		 * shown as 12 s, not stretched to 30.
 		 */
 		t = r->next_tick_ns;
 		if (r->pending && end > r->last_tick_ns && end < t &&
-		    (!r->have_snap || end - r->last_tick_ns >= r->interval_ns / 2))
+		    (!r->have_snap || end - r->last_tick_ns >= sliver_ns(r)))
 			t = end;
 		emit(r, t);
 		r->next_tick_ns += r->interval_ns;

@@ -492,6 +492,29 @@ static void test_lost_incomplete(void **state)
 	model_free(m);
 }
 
+/*
+ * Seen: a row "iommufd hwpt 18 ... 0 -" with pid 0 and no name while its
+ * first report was still open. The process asking is known at BEGIN.
+ */
+static void test_open_first_report_has_its_process(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+
+	(void)state;
+	task_pid = 87;
+	rec_alloc(m, 10, 1, 0, 16 * MiB, 4096);
+	rec_begin(m, 11, 1, 2, "#18");
+	assert_int_equal(model_snapshot(m, 20, 0, false, NULL, &s), 0);
+	assert_int_equal(s.nrows, 1);
+	assert_int_equal(s.rows[0].reports, 0);
+	assert_string_equal(s.rows[0].name, "iommufd hwpt 18");
+	assert_int_equal(s.rows[0].pid, 87);
+	assert_string_equal(s.rows[0].comm, "qemu-system");
+	task_pid = 4242;
+	model_free(m);
+}
+
 static void test_no_begin(void **state)
 {
 	struct model *m = new_model(IBD_RULE_CURRENT, 0);
@@ -777,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_hottest_region),
 		cmocka_unit_test(test_iterations_multi_range),
 		cmocka_unit_test(test_lost_incomplete),
+		cmocka_unit_test(test_open_first_report_has_its_process),
 		cmocka_unit_test(test_no_begin),
 		cmocka_unit_test(test_anomalies),
 		cmocka_unit_test(test_windows),

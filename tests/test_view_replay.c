@@ -153,6 +153,27 @@ static void test_golden_synth(void **unused)
 	run_free(&r);
 }
 
+/*
+ * Seen again after the first fix: the QEMU trace's records end 32.4 s
+ * after its recording started, 12.1 s after the boundary at +20.262s;
+ * at interval 30 the end was shown at +50.262s, past the trace, its
+ * rates over 30 s for 12 s of records.
+ */
+static void test_end_of_trace_long_interval(void **unused)
+{
+	char path[800];
+	struct run r;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-qemu-late.trace", tests_dir);
+	run(&r, "%s replay -b %s 30", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "+20.262s  kernel"));
+	assert_non_null(strstr(r.out, "+32.373s  [end of trace]"));
+	assert_null(strstr(r.out, "+50.262s"));
+	run_free(&r);
+}
+
 static void test_golden_options(void **unused)
 {
 	struct run r;
@@ -1314,6 +1335,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_synth),
+		cmocka_unit_test(test_end_of_trace_long_interval),
 		cmocka_unit_test(test_golden_options),
 		cmocka_unit_test(test_golden_forecast),
 		cmocka_unit_test(test_golden_empty),
