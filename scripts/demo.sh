@@ -15,8 +15,9 @@
 # are passed on). 'q' quits and powers the guest off. Without a terminal it
 # prints 40 batch intervals of 2 s instead.
 #
-# The first run builds the test kernel (about 12 minutes on two cores) and
-# the test driver; later runs show the first screen in about 30 s.
+# The first run builds the test kernel (12 to 15 minutes on two idle
+# cores, with a progress line) and the test driver; later runs show the
+# first screen in about 30 s on an idle machine.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,7 +80,7 @@ esac
 "$repo/scripts/deps.sh" vm
 . "$repo/tests/vm/lib.sh"
 if [ ! -f "$(kernel_dir "$ver")/.iovatop-built" ]; then
-	echo "demo: first run: building the $ver test kernel (about 12 minutes on two cores) ..." >&2
+	echo "demo: first run: building the $ver test kernel (12 to 15 minutes on two idle cores; it says how far it is) ..." >&2
 fi
 
 if [ -t 0 ] && [ -t 1 ]; then
