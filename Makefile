@@ -162,7 +162,8 @@ bench: $(BENCHES) iovatop $(VM_BENCH)
 # finds goes to .output/fuzz/corpus, crashes to .output/fuzz/artifacts.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_SRCS := src/trace_file.c src/model.c src/filter.c src/iova_bitmap_decode.c
+FUZZ_SRCS := src/trace_file.c src/model.c src/hot_region.c src/filter.c \
+	src/iova_bitmap_decode.c
 FUZZ_BIN := .output/fuzz/fuzz_trace
 $(FUZZ_BIN): fuzz/fuzz_trace.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(DEPS_STAMP)
 	$(call msg,FUZZ-CC,$@)
