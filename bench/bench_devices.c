@@ -53,7 +53,7 @@ int main(void)
 		long size;
 		FILE *f;
 
-		if (synth_devices_trace(path, sizes[k], err, sizeof(err))) {
+		if (synth_devices_trace(path, sizes[k], false, err, sizeof(err))) {
 			fprintf(stderr, "bench_devices: %s\n", err);
 			return 1;
 		}

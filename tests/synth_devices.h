@@ -8,6 +8,7 @@
 #ifndef IOVATOP_TESTS_SYNTH_DEVICES_H
 #define IOVATOP_TESTS_SYNTH_DEVICES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,10 +19,11 @@
 /*
  * ndevs devices "vfio dev-N", each with one report (begin, a range of one
  * page, end) on its own bitmap, no ALLOC or FREE: about 250 bytes of
- * records a device. Returns 0, or -1 with err set.
+ * records a device; with begin_only, only the REPORT_BEGIN that names the
+ * device. Returns 0, or -1 with err set.
  */
 static inline int synth_devices_trace(const char *path, uint32_t ndevs,
-				      char *err, size_t errlen)
+				      bool begin_only, char *err, size_t errlen)
 {
 	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11 };
 	struct iova_rec_report_begin b;
@@ -55,8 +57,9 @@ static inline int synth_devices_trace(const char *path, uint32_t ndevs,
 		e.hdr = (struct iova_rec_hdr){ IOVA_REC_REPORT_END, sizeof(e), 0, ts + 2 };
 		e.bitmap_id = e.report_id = i + 1;
 		e.set_calls = e.ranges = 1;
-		ret = trace_writer_add(w, &b.hdr) || trace_writer_add(w, &r.hdr) ||
-		      trace_writer_add(w, &e.hdr);
+		ret = trace_writer_add(w, &b.hdr);
+		if (!begin_only && !ret)
+			ret = trace_writer_add(w, &r.hdr) || trace_writer_add(w, &e.hdr);
 	}
 	if (ret) {
 		snprintf(err, errlen, "cannot write %s", path);

@@ -6,9 +6,7 @@
  *   - names, comm, hostname and kernel release with terminal escapes (ESC,
  *     CSI, OSC, BEL, tabs, newlines) come out of every text output escaped
  *     (include/text_escape.h), JSON escaped its own way;
- *   - a trace naming 40k devices reports in seconds (the timing is in
- *     bench/bench_devices.c), one naming more than the model keeps is
- *     refused with one sentence;
+ *   (a trace naming 40k devices, or too many: tests/test_devices.c);
  *   - a trace that ends in a LOST record without a time still spans its
  *     records;
  *   - replay -b to a full disk exits 1 with one sentence;
@@ -33,7 +31,6 @@
 #include "model.h"
 #include "text_escape.h"
 #include "trace_file.h"
-#include "synth_devices.h"
 #include "test_util.h"
 
 static char tmpdir[] = "/tmp/iovatop-test-hostile-XXXXXX";
@@ -259,36 +256,6 @@ static void test_lost_without_time(void **state)
 	free(out);
 }
 
-static void test_many_devices(void **state)
-{
-	char err[256], *out, *e;
-
-	(void)state;
-	/* far more than any host, and still read in seconds */
-	if (synth_devices_trace(tpath("40k.trace"), 40000, err, sizeof(err)))
-		fail_msg("%s", err);
-	assert_int_equal(sh("%s report --format csv %s", bin, tpath("40k.trace")), 0);
-	out = slurp_out();
-	assert_int_equal(tu_lines(out), 1 + 40000);
-	free(out);
-	unlink(tpath("40k.trace"));
-
-	if (synth_devices_trace(tpath("too-many.trace"), MODEL_MAX_DEVICES + 1,
-				err, sizeof(err)))
-		fail_msg("%s", err);
-	assert_int_equal(sh("%s report %s", bin, tpath("too-many.trace")), 1);
-	e = slurp_err();
-	if (tu_lines(e) != 1 || !strstr(e, "more than 65536 devices"))
-		fail_msg("report on too many devices said: %s", e);
-	free(e);
-	assert_int_equal(sh("%s replay -b %s", bin, tpath("too-many.trace")), 1);
-	e = slurp_err();
-	if (tu_lines(e) != 1 || !strstr(e, "more than 65536 devices"))
-		fail_msg("replay on too many devices said: %s", e);
-	free(e);
-	unlink(tpath("too-many.trace"));
-}
-
 static void test_replay_write_error(void **state)
 {
 	static const char *views[] = { "-b", "--format csv", "--format json" };
@@ -414,7 +381,6 @@ int main(void)
 		cmocka_unit_test(test_report_escaped),
 		cmocka_unit_test(test_outputs_escaped),
 		cmocka_unit_test(test_lost_without_time),
-		cmocka_unit_test(test_many_devices),
 		cmocka_unit_test(test_replay_write_error),
 		cmocka_unit_test(test_dump_dir),
 		cmocka_unit_test(test_record_not_regular),
