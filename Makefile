@@ -157,13 +157,17 @@ bench: $(BENCHES) iovatop $(VM_BENCH)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
 	$(Q)bench/vm/run.sh
 
-# libFuzzer (Debian clang) on the trace reader and the model behind it for
-# FUZZ_SECONDS. Seeds stay in fuzz/corpus (small, committed); what the run
-# finds goes to .output/fuzz/corpus, crashes to .output/fuzz/artifacts.
+# libFuzzer (Debian clang) on the trace reader, the model behind it and
+# the outputs that print the trace's strings (report text/JSON/CSV, batch
+# views) for FUZZ_SECONDS. Seeds stay in fuzz/corpus (small, committed);
+# what the run finds goes to .output/fuzz/corpus, crashes to
+# .output/fuzz/artifacts.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_SRCS := src/trace_file.c src/model.c src/hot_region.c src/filter.c \
-	src/iova_bitmap_decode.c
+FUZZ_SRCS := src/trace_file.c src/model.c src/hot_region.c src/filter.c src/iova_bitmap_decode.c \
+	src/name_index.c src/text_escape.c src/report.c src/report_fmt.c \
+	src/view_batch.c src/view_csv.c src/view_json.c src/view_format.c \
+	src/view_state.c src/forecast_report.c src/forecast.c src/cli_util.c
 FUZZ_BIN := .output/fuzz/fuzz_trace
 $(FUZZ_BIN): fuzz/fuzz_trace.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(DEPS_STAMP)
 	$(call msg,FUZZ-CC,$@)

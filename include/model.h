@@ -21,6 +21,11 @@
 #define MODEL_NAME_LEN		64
 #define MODEL_HISTORY		60	/* reports kept per device for trends */
 #define MODEL_HEAT_BUCKETS	64	/* heatmap columns over the tracked range */
+/*
+ * Devices the model keeps apart. A host has a few dozen; a trace naming
+ * more is crafted or broken, and model_apply() refuses it.
+ */
+#define MODEL_MAX_DEVICES	65536
 
 struct model;
 
@@ -176,8 +181,9 @@ struct model_row {
 	uint64_t anomalies;
 	uint64_t incomplete;		/* reports marked incomplete */
 	uint64_t iterations;		/* finished iterations */
-	uint64_t verified;		/* VERIFY records: ok and mismatched */
+	uint64_t verified;		/* reports read back: ok and mismatched */
 	uint64_t verify_mismatch;
+	uint64_t verify_skipped;	/* read-back skipped: not verified */
 	uint64_t last_ts_ns;		/* end of its last report */
 	uint32_t nhistory;
 	uint64_t history[MODEL_HISTORY];	/* dirty pages per iteration, oldest first */
@@ -207,11 +213,15 @@ void model_on_report(struct model *m, model_report_fn fn, void *ctx);
 void model_on_iteration(struct model *m, model_iteration_fn fn, void *ctx);
 
 /*
- * Feed one record. Returns 0, or -EINVAL for a record whose size does not
- * match its type (the caller names the file offset). Matches iova_sink_fn
- * with ctx = the model.
+ * Feed one record. Returns 0, -EINVAL for a record whose size does not
+ * match its type (the caller names the file offset), or -E2BIG for one
+ * that names a device past MODEL_MAX_DEVICES (model_strerror() says so).
+ * Matches iova_sink_fn with ctx = the model.
  */
 int model_apply(void *m, const struct iova_rec_hdr *rec);
+
+/* What an error of model_apply() means, as a phrase for a sentence. */
+const char *model_strerror(int err);
 
 /*
  * Rows sorted by sort (reverse flips it), only the devices filter selects

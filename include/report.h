@@ -18,6 +18,7 @@
 
 #include "hot_region.h"
 #include "model.h"
+#include "name_index.h"
 
 #define REPORT_DEFAULT_TOP	5
 #define REPORT_MAX_TOP		16	/* hot regions kept per device */
@@ -36,7 +37,9 @@ struct rdev {
 struct report {
 	struct rdev *devs;
 	size_t ndevs, cap;
+	struct name_index by_name;	/* name -> index in devs */
 	const char *dump_dir;
+	int dump_fd;		/* dump_dir, opened: files are made under it */
 	FILE *index;
 	int err;
 	char errmsg[4200];

@@ -355,6 +355,7 @@ struct view_run {
 	uint64_t pending;		/* records applied since the last boundary */
 	bool have_snap;
 	bool done;			/* count reached or quit */
+	int batch_errno;		/* writing the batch view failed */
 	struct model_snapshot snap;
 	/*
 	 * Every snapshot also goes here (the metrics endpoint), NULL for
@@ -380,6 +381,12 @@ int view_run_open(struct view_run *r, const struct view_args *a,
 		  const struct trace_meta *tm, const char *source);
 /* The batch view or the curses one, as the options say; 0 or -1 as above. */
 int view_run_show(struct view_run *r, const struct view_args *a);
+/*
+ * Whether all of the batch view reached its file: false after one
+ * sentence on stderr (a full disk, a closed pipe, /dev/full). The loop
+ * stops at the first interval that could not be written.
+ */
+bool view_run_output_ok(struct view_run *r);
 /* Leave curses (then queued messages print) and free the model. */
 void view_run_close(struct view_run *r);
 /* start_ns: the instant the interval grid starts from (first record or now). */

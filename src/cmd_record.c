@@ -10,6 +10,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,10 +148,13 @@ static void progress(const struct trace_totals *t, double secs, bool tty,
  * Can FILE be written? Asked before attaching, so that a wrong path is
  * told at once and not after the probes are loaded, and without
  * truncating: a recording that cannot start leaves an old trace alone.
- * *created says whether FILE is new (and to be removed if we give up).
+ * Only a regular file will do: a FIFO would hang the open (O_NONBLOCK
+ * keeps it from blocking) and a device would be written over. *created
+ * says whether FILE is new (and to be removed if we give up).
  */
 static int check_output(const char *out, bool *created)
 {
+	struct stat st;
 	int fd;
 
 	*created = false;
@@ -158,7 +162,16 @@ static int check_output(const char *out, bool *created)
 	if (fd >= 0)
 		*created = true;
 	else if (errno == EEXIST)
-		fd = open(out, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(out, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	/* ENXIO: a FIFO nobody reads */
+	if ((fd < 0 && errno == ENXIO) ||
+	    (fd >= 0 && !fstat(fd, &st) && !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "%s: %s is not a regular file; a trace is written to a regular file only.\n",
+			cli_name, out);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	if (fd < 0) {
 		fprintf(stderr, "%s: cannot create %s: %s.\n", cli_name, out,
 			strerror(errno));

@@ -10,6 +10,7 @@
  * file as fast as it can.
  */
 #include <argp.h>
+#include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -181,6 +182,11 @@ static int end_status(struct replay *p)
 
 static int bad_record(struct replay *p, int err)
 {
+	if (err == -E2BIG) {
+		view_msg("%s: the trace names %s; refusing it.\n", cli_name,
+			 model_strerror(err));
+		return EXIT_RUNTIME;
+	}
 	view_msg("%s: a record at byte %llu of the trace is malformed: %s.\n", cli_name,
 		 (unsigned long long)trace_offset(p->tr), strerror(-err));
 	return EXIT_RUNTIME;
@@ -356,7 +362,9 @@ int cmd_replay(int argc, char **argv)
 	if (p->r.batch) {
 		/* no keys to step with: --step means nothing here */
 		ret = a.speed > 0 ? run_paced(p, a.speed) : run_fast(p);
-		if (srv && !ret)
+		if (!view_run_output_ok(&p->r))
+			ret = EXIT_RUNTIME;
+		else if (srv && !ret)
 			linger(srv);
 		goto cleanup;
 	}

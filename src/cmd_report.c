@@ -301,6 +301,9 @@ int cmd_report(int argc, char **argv)
 		if (rd == -EINVAL)
 			fprintf(stderr, "%s: %s holds a record the model rejects near byte %" PRIu64 ".\n", cli_name,
 				a.file, trace_offset(tr));
+		else if (rd == -E2BIG)
+			fprintf(stderr, "%s: %s names %s; refusing it.\n", cli_name,
+				a.file, model_strerror(rd));
 		else
 			fprintf(stderr, "%s: cannot read %s: %s.\n", cli_name, a.file, strerror(-rd));
 		goto out;

@@ -173,6 +173,12 @@ int cmd_top(int argc, char **argv)
 			timeout = due > now ? (int)((due - now) / 1000000) + 1 : 0;
 		}
 		n = live_poll(l, timeout, view_run_record, &r);
+		if (n == -E2BIG) {
+			view_msg("%s: this host reports %s; stopping.\n", cli_name,
+				 model_strerror(n));
+			ret = EXIT_RUNTIME;
+			break;
+		}
 		if (n < 0 && n != -EINTR) {
 			view_msg("%s: reading the ring buffer failed: %s.\n", cli_name,
 				 strerror(-n));
@@ -183,6 +189,8 @@ int cmd_top(int argc, char **argv)
 		view_run_clock(&r, now > LIVE_GRACE_NS ? now - LIVE_GRACE_NS : 0);
 		view_run_keys(&r);
 	}
+	if (!view_run_output_ok(&r))
+		ret = EXIT_RUNTIME;
 
 cleanup:
 	view_run_close(&r);

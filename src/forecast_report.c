@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "forecast_report.h"
+#include "text_escape.h"
 
 /* The rows of one VM, as a snapshot at the end of an iteration shows them. */
 struct vm_rows {
@@ -137,20 +138,26 @@ void forecast_trace_text(FILE *f, const struct forecast_trace *ft, uint64_t t0_n
 	char line[FORECAST_MAX_DEVICES * 96];
 	size_t k, i;
 
+	/* comm and the device names in the lines come from the trace */
 	fprintf(f, "\nforecast (docs/forecast.md), at the end of each iteration:\n");
 	for (k = 0; k < ft->nvm; k++) {
 		const struct forecast_vm_trace *vt = &ft->vm[k];
 
+		fprintf(f, "  pid %u ", vt->pid);
+		text_escape_fputs(f, vt->comm, IOVA_COMM_LEN);
 		if (!vt->nsteps) {
-			fprintf(f, "  pid %u %.*s: no iteration finished\n", vt->pid,
-				IOVA_COMM_LEN, vt->comm);
+			fprintf(f, ": no iteration finished\n");
 			continue;
 		}
 		forecast_format_verdict(line, sizeof(line), &vt->steps[vt->nsteps - 1].f);
-		fprintf(f, "  pid %u %.*s: %s\n", vt->pid, IOVA_COMM_LEN, vt->comm, line);
+		fprintf(f, ": ");
+		text_escape_fputs(f, line, sizeof(line));
+		fputc('\n', f);
 		for (i = 0; i < vt->nsteps; i++) {
 			forecast_format_line(line, sizeof(line), &vt->steps[i].f, -1);
-			fprintf(f, "    %9.3f s  %s\n", rel_s(vt->steps[i].ts_ns, t0_ns), line);
+			fprintf(f, "    %9.3f s  ", rel_s(vt->steps[i].ts_ns, t0_ns));
+			text_escape_fputs(f, line, sizeof(line));
+			fputc('\n', f);
 		}
 	}
 }

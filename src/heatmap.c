@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "heatmap.h"
+#include "name_index.h"
+#include "text_escape.h"
 
 struct hm_rep {
 	uint64_t iova, length, page_size;
@@ -45,6 +47,7 @@ struct hm_dev {
 struct heatmap {
 	struct hm_dev *devs;
 	size_t ndevs, cap;
+	struct name_index index;	/* name -> index in devs */
 };
 
 struct heatmap *heatmap_new(void)
@@ -65,17 +68,23 @@ void heatmap_free(struct heatmap *h)
 		free(h->devs[i].cols);
 	}
 	free(h->devs);
+	name_index_free(&h->index);
 	free(h);
 }
 
+static const char *hm_name_of(const void *ctx, uint32_t i)
+{
+	return ((const struct heatmap *)ctx)->devs[i].name;
+}
+
+/* Hashed: a crafted trace names any number of devices. */
 static struct hm_dev *dev_get(struct heatmap *h, const char *name, bool add)
 {
 	struct hm_dev *d;
-	size_t i;
+	int64_t i = name_index_find(&h->index, name, hm_name_of, h);
 
-	for (i = 0; i < h->ndevs; i++)
-		if (!strcmp(h->devs[i].name, name))
-			return &h->devs[i];
+	if (i >= 0)
+		return &h->devs[i];
 	if (!add)
 		return NULL;
 	if (h->ndevs == h->cap) {
@@ -87,9 +96,12 @@ static struct hm_dev *dev_get(struct heatmap *h, const char *name, bool add)
 		h->devs = d;
 		h->cap = cap;
 	}
-	d = &h->devs[h->ndevs++];
+	d = &h->devs[h->ndevs];
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name);
+	if (name_index_add(&h->index, d->name, (uint32_t)h->ndevs))
+		return NULL;
+	h->ndevs++;
 	return d;
 }
 
@@ -220,8 +232,12 @@ static void file_name(char *out, size_t len, const char *name)
 	out[i] = '\0';
 }
 
-static void xml_str(FILE *f, const char *s)
+/* A device name in the SVG: escaped as in every text output, then for XML. */
+static void xml_str(FILE *f, const char *name)
 {
+	char e[TEXT_ESCAPED_SIZE(MODEL_NAME_LEN)], *s = e;
+
+	text_escape(e, sizeof(e), name, MODEL_NAME_LEN);
 	for (; *s; s++) {
 		if (*s == '<')
 			fputs("&lt;", f);
@@ -368,7 +384,9 @@ static int write_one(const struct hm_dev *d, const char *dir, uint64_t t0,
 		goto fail;
 	}
 
-	fprintf(t, "# device\t%s\n# svg\t%s.svg\n", d->name, base);
+	fprintf(t, "# device\t");
+	text_escape_fputs(t, d->name, MODEL_NAME_LEN);
+	fprintf(t, "\n# svg\t%s.svg\n", base);
 	fprintf(t, "# geometry\tx0 %u\ty0 %u\tcell_w %u\trow_h %u\trows %u\tcols %zu\n",
 		g.x0, g.y0, g.cell_w, g.row_h, g.rows, d->ncols);
 	fprintf(t, "# iova\tlo 0x%" PRIx64 "\thi 0x%" PRIx64 "\trow_bytes 0x%" PRIx64 "\n",

@@ -23,7 +23,7 @@ static size_t slot_of(uint64_t key, size_t cap)
 
 static int grow(struct hot_map *h)
 {
-	size_t cap = h->cap ? h->cap * 2 : 256, i, j;
+	size_t cap = h->cap ? h->cap * 2 : 16, i, j;
 	struct hot_cell *c = calloc(cap, sizeof(*c));
 
 	if (!c)

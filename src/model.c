@@ -22,6 +22,7 @@
 #include "filter.h"
 #include "hot_region.h"
 #include "model.h"
+#include "name_index.h"
 
 #define DEFAULT_MAX_BITMAP	(64ull << 20)	/* 2 TiB of IOVA at 4 KiB pages */
 #define DEV_RANGES		64	/* distinct ranges remembered per device */
@@ -31,6 +32,9 @@
 #define HEAT_DECAY		0.875	/* per report covering the bucket */
 /* all decoders together may hold this many times max_bitmap_bytes */
 #define REBUILD_BUDGET		16
+
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
 
 struct span {
 	uint64_t lo, hi;	/* [lo, hi) */
@@ -105,6 +109,8 @@ struct model {
 
 	struct mdev *devs;
 	uint32_t ndevs, devs_cap;
+	struct name_index dev_index;	/* name -> index in devs */
+	bool too_many;			/* a device past MODEL_MAX_DEVICES */
 	struct model_row *rows;		/* snapshot output */
 	uint32_t rows_cap;
 
@@ -268,14 +274,27 @@ static void device_name(char *buf, size_t len, uint32_t path, uint32_t hwpt,
 	}
 }
 
+static const char *dev_name_of(const void *ctx, uint32_t i)
+{
+	return ((const struct model *)ctx)->devs[i].row.name;
+}
+
+/*
+ * A trace names its devices, and a crafted one can name any number: the
+ * lookup is hashed, and past MODEL_MAX_DEVICES no device is added (the
+ * record's model_apply() says -E2BIG).
+ */
 static int dev_get(struct model *m, const char *name, uint32_t path)
 {
 	struct mdev *d;
-	uint32_t i;
+	int64_t i = name_index_find(&m->dev_index, name, dev_name_of, m);
 
-	for (i = 0; i < m->ndevs; i++)
-		if (!strcmp(m->devs[i].row.name, name))
-			return (int)i;
+	if (i >= 0)
+		return (int)i;
+	if (m->ndevs >= MODEL_MAX_DEVICES) {
+		m->too_many = true;
+		return -1;
+	}
 	if (m->ndevs == m->devs_cap) {
 		uint32_t cap = m->devs_cap ? m->devs_cap * 2 : 8;
 
@@ -289,6 +308,8 @@ static int dev_get(struct model *m, const char *name, uint32_t path)
 	memset(d, 0, sizeof(*d));
 	snprintf(d->row.name, sizeof(d->row.name), "%s", name);
 	d->row.path = path;
+	if (name_index_add(&m->dev_index, d->row.name, m->ndevs))
+		return -1;
 	return (int)m->ndevs++;
 }
 
@@ -998,6 +1019,11 @@ static void on_verify(struct model *m, const struct iova_rec_verify *v)
 
 	if (dev < 0)
 		return;
+	/* a skipped read-back (too large, lost, faulted) verified nothing */
+	if (v->status != IOVA_VERIFY_OK && v->status != IOVA_VERIFY_MISMATCH) {
+		m->devs[dev].row.verify_skipped++;
+		return;
+	}
 	m->devs[dev].row.verified++;
 	if (v->status == IOVA_VERIFY_MISMATCH) {
 		m->devs[dev].row.verify_mismatch++;
@@ -1021,8 +1047,10 @@ int model_apply(void *ctx, const struct iova_rec_hdr *rec)
 	}
 	if (rec->size != want)
 		return -EINVAL;
-	if (!m->records++)
+	/* a record without a time (older recorders' LOST) starts nothing */
+	if (!m->first_ts)
 		m->first_ts = rec->ts_ns;
+	m->records++;
 	m->by_type[rec->type]++;
 	if (rec->ts_ns > m->now_ns)
 		m->now_ns = rec->ts_ns;
@@ -1055,6 +1083,10 @@ int model_apply(void *ctx, const struct iova_rec_hdr *rec)
 	case IOVA_REC_VERIFY:
 		on_verify(m, (const struct iova_rec_verify *)rec);
 		break;
+	}
+	if (m->too_many) {
+		m->too_many = false;
+		return -E2BIG;
 	}
 	return 0;
 }
@@ -1331,6 +1363,7 @@ void model_free(struct model *m)
 		hot_map_free(&m->devs[i].hot_all);
 	}
 	free(m->devs);
+	name_index_free(&m->dev_index);
 	free(m->rows);
 	free(m);
 }
@@ -1345,4 +1378,15 @@ void model_on_iteration(struct model *m, model_iteration_fn fn, void *ctx)
 {
 	m->iter_fn = fn;
 	m->iter_ctx = ctx;
+}
+
+const char *model_strerror(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return "a record whose size does not match its type";
+	case -E2BIG:
+		return "more than " STR(MODEL_MAX_DEVICES) " devices, more than a host has";
+	}
+	return "an error the model does not know";
 }

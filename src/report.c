@@ -7,18 +7,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 #include "report_fmt.h"
 
+static const char *rdev_name_of(const void *ctx, uint32_t i)
+{
+	return ((const struct report *)ctx)->devs[i].name;
+}
+
+/* Hashed: every report and every output row looks its device up. */
 static struct rdev *rdev_of(const struct report *rp, const char *name)
 {
-	size_t i;
+	int64_t i = name_index_find(&rp->by_name, name, rdev_name_of, rp);
 
-	for (i = 0; i < rp->ndevs; i++)
-		if (!strcmp(rp->devs[i].name, name))
-			return &rp->devs[i];
-	return NULL;
+	return i >= 0 ? &rp->devs[i] : NULL;
 }
 
 static struct rdev *rdev_get(struct report *rp, const char *name)
@@ -36,9 +40,12 @@ static struct rdev *rdev_get(struct report *rp, const char *name)
 		rp->devs = d;
 		rp->cap = cap;
 	}
-	d = &rp->devs[rp->ndevs++];
+	d = &rp->devs[rp->ndevs];
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name);
+	if (name_index_add(&rp->by_name, d->name, (uint32_t)rp->ndevs))
+		return NULL;
+	rp->ndevs++;
 	return d;
 }
 
@@ -181,5 +188,8 @@ void report_free(struct report *rp)
 		hot_map_free(&rp->devs[i].hot);
 	}
 	free(rp->devs);
+	name_index_free(&rp->by_name);
+	if (rp->dump_dir && rp->dump_fd >= 0)
+		close(rp->dump_fd);
 	memset(rp, 0, sizeof(*rp));
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_index.h"
 #include "report_chrome_trace.h"
 #include "view.h"
 
@@ -59,6 +60,7 @@ struct chrome_trace {
 	size_t nev, cap;
 	struct ct_dev *dev;
 	size_t ndev, devcap;
+	struct name_index index;	/* name -> index in dev */
 };
 
 struct chrome_trace *chrome_trace_new(void)
@@ -72,18 +74,26 @@ void chrome_trace_free(struct chrome_trace *ct)
 		return;
 	free(ct->ev);
 	free(ct->dev);
+	name_index_free(&ct->index);
 	free(ct);
 }
 
-/* The device's index; a new device takes the pid and comm of its first report. */
+static const char *ct_name_of(const void *ctx, uint32_t i)
+{
+	return ((const struct chrome_trace *)ctx)->dev[i].name;
+}
+
+/*
+ * The device's index (hashed: a crafted trace names any number); a new
+ * device takes the pid and comm of its first report.
+ */
 static long dev_index(struct chrome_trace *ct, const char *name,
 		      const struct iova_rec_task *task, uint32_t path)
 {
-	size_t i;
+	int64_t i = name_index_find(&ct->index, name, ct_name_of, ct);
 
-	for (i = 0; i < ct->ndev; i++)
-		if (!strcmp(ct->dev[i].name, name))
-			return (long)i;
+	if (i >= 0)
+		return (long)i;
 	if (!task)
 		return -1;	/* an iteration or anomaly of a device never reported */
 	if (ct->ndev == ct->devcap) {
@@ -101,6 +111,8 @@ static long dev_index(struct chrome_trace *ct, const char *name,
 	memcpy(ct->dev[ct->ndev].comm, task->comm, IOVA_COMM_LEN);
 	ct->dev[ct->ndev].comm[IOVA_COMM_LEN - 1] = '\0';
 	ct->dev[ct->ndev].path = path;
+	if (name_index_add(&ct->index, ct->dev[ct->ndev].name, (uint32_t)ct->ndev))
+		return -ENOMEM;
 	return (long)ct->ndev++;
 }
 

@@ -4,32 +4,57 @@
  * text, JSON (docs/report-json.md) or CSV, and --dump-bitmaps.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_util.h"
 #include "forecast_report.h"
 #include "report_fmt.h"
+#include "text_escape.h"
 #include "view.h"
 
-static void tsv_field(FILE *f, const char *s)
+/*
+ * A name from the trace, escaped for text output (include/text_escape.h):
+ * a crafted trace or a VMM's thread name must not drive the terminal.
+ */
+#define ESC_NAME	TEXT_ESCAPED_SIZE(MODEL_NAME_LEN)
+static const char *esc(char *buf, size_t len, const char *s, size_t max)
 {
-	/* comm is chosen by the traced process: keep the table a table */
-	for (; *s; s++)
-		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+	text_escape(buf, len, s, max);
+	return buf;
+}
+
+/*
+ * A new file in the dump directory, 0600, never through a symlink nor over
+ * a file already there: the bitmaps say what a VM's devices wrote.
+ */
+static FILE *dump_create(struct report *rp, const char *name)
+{
+	int fd = openat(rp->dump_fd, name, O_WRONLY | O_CREAT | O_EXCL |
+			O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
 }
 
 int report_dump_bitmap(struct report *rp, const struct model_report *r)
 {
-	char path[4096], comm[IOVA_COMM_LEN + 1];
+	char name[32], path[4096], comm[IOVA_COMM_LEN + 1];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%" PRIu64 ".bin", rp->dump_dir,
-		 r->report_id);
-	f = fopen(path, "wb");
+	snprintf(name, sizeof(name), "%" PRIu64 ".bin", r->report_id);
+	snprintf(path, sizeof(path), "%s/%s", rp->dump_dir, name);
+	f = dump_create(rp, name);
 	if (!f)
 		goto fail;
 	if (fwrite_le64(f, r->bitmap->words, r->bitmap->nwords)) {
@@ -42,9 +67,10 @@ int report_dump_bitmap(struct report *rp, const struct model_report *r)
 	comm[IOVA_COMM_LEN] = '\0';
 	fprintf(rp->index, "%" PRIu64 "\t%" PRIu64 "\t%s\t", r->report_id,
 		r->bitmap_id, model_path_name(r->path));
-	tsv_field(rp->index, r->device);
+	/* tabs and newlines escaped too: the table stays a table */
+	text_escape_fputs(rp->index, r->device, MODEL_NAME_LEN);
 	fprintf(rp->index, "\t%u\t", r->task.pid);
-	tsv_field(rp->index, comm);
+	text_escape_fputs(rp->index, comm, IOVA_COMM_LEN);
 	fprintf(rp->index,
 		"\t0x%" PRIx64 "\t0x%" PRIx64 "\t%" PRIu64 "\t0x%x\t%" PRIu64
 		"\t%" PRIu64 ".bin\n",
@@ -91,23 +117,29 @@ static void print_text(const struct out *o)
 	char when[64] = "?";
 	time_t sec = (time_t)(o->meta->start_realtime_ns / 1000000000ull);
 	struct tm tm;
+	char e1[4096], e2[ESC_NAME], e3[ESC_NAME];
 	uint32_t i;
 	size_t k;
 	int w = 24;
 
 	if (gmtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	fprintf(f, "iovatop report: %s\n", o->file);
+	fprintf(f, "iovatop report: %s\n", esc(e1, sizeof(e1), o->file, SIZE_MAX));
 	fprintf(f, "  host %s, kernel %s, probe %s, layout %s, decode rule %s, codec %s\n",
-		o->meta->hostname[0] ? o->meta->hostname : "?",
-		o->meta->kernel_release[0] ? o->meta->kernel_release : "?",
-		o->meta->probe_mode[0] ? o->meta->probe_mode : "?",
+		o->meta->hostname[0] ?
+			esc(e1, sizeof(e1), o->meta->hostname, sizeof(o->meta->hostname)) : "?",
+		o->meta->kernel_release[0] ?
+			esc(e2, sizeof(e2), o->meta->kernel_release,
+			    sizeof(o->meta->kernel_release)) : "?",
+		o->meta->probe_mode[0] ?
+			esc(e3, sizeof(e3), o->meta->probe_mode,
+			    sizeof(o->meta->probe_mode)) : "?",
 		view_layout_name(o->meta->layout), ibd_rule_name(o->meta->rule),
 		codec_name(o->meta->codec));
 	fprintf(f, "  started %s, %.3f s of records, %" PRIu64 " records, %" PRIu64
 		" reports\n", when, span_s(t), t->records, o->s->reports);
 	if (o->state != TRACE_OK)
-		fprintf(f, "  INCOMPLETE: %s\n", o->status);
+		fprintf(f, "  INCOMPLETE: %s\n", esc(e1, sizeof(e1), o->status, SIZE_MAX));
 	fprintf(f, "  lost records: %" PRIu64 " (ring buffer %" PRIu64
 		", coalescing %" PRIu64 ", reader %" PRIu64 "); incomplete reports: %"
 		PRIu64 "; anomalies: %" PRIu64 "\n",
@@ -123,7 +155,7 @@ static void print_text(const struct out *o)
 		const struct rdev *d = row_rdev(o, h);
 
 		fprintf(f, "\nhottest device: %s, %.1f MiB dirty, avg %.2f MiB/s",
-			h->name, mib((double)h->dirty_bytes), mib(report_rates(d).avg));
+			esc(e2, sizeof(e2), h->name, MODEL_NAME_LEN), mib((double)h->dirty_bytes), mib(report_rates(d).avg));
 		if (d->ntop)
 			fprintf(f, "; hottest region 0x%" PRIx64 "-0x%" PRIx64
 				" (%.1f MiB, %.0f%% of its dirty pages)",
@@ -134,8 +166,8 @@ static void print_text(const struct out *o)
 	}
 	/* as wide as the longest name: mdev UUIDs make long ones */
 	for (i = 0; i < o->s->nrows; i++)
-		if ((int)strlen(o->s->rows[i].name) > w)
-			w = (int)strlen(o->s->rows[i].name);
+		if ((int)text_escape_len(o->s->rows[i].name, MODEL_NAME_LEN) > w)
+			w = (int)text_escape_len(o->s->rows[i].name, MODEL_NAME_LEN);
 	fprintf(f, "\n%-*s %-16s %7s %5s %10s %9s %9s %9s %-10s %6s %6s %6s\n",
 		w, "DEVICE", "PROCESS", "REPORTS", "ITERS", "DIRTY MiB",
 		"MIN MiB/s", "AVG MiB/s", "MAX MiB/s", "TREND", "LOST", "INCOMP",
@@ -146,10 +178,11 @@ static void print_text(const struct out *o)
 		struct rates rt = report_rates(d);
 		char proc[40];
 
-		snprintf(proc, sizeof(proc), "%u/%s", r->pid, r->comm);
+		snprintf(proc, sizeof(proc), "%u/%.24s", r->pid,
+			 esc(e3, sizeof(e3), r->comm, IOVA_COMM_LEN));
 		fprintf(f, "%-*s %-16.16s %7" PRIu64 " %5zu %10.1f %9.2f %9.2f %9.2f %-10s %6"
 			PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
-			w, r->name, proc, r->reports, d->nits,
+			w, esc(e2, sizeof(e2), r->name, MODEL_NAME_LEN), proc, r->reports, d->nits,
 			mib((double)r->dirty_bytes), mib(rt.min), mib(rt.avg),
 			mib(rt.max), model_trend_name(r->trend), r->lost, r->incomplete,
 			r->anomalies);
@@ -158,7 +191,8 @@ static void print_text(const struct out *o)
 		const struct model_row *r = &o->s->rows[i];
 		const struct rdev *d = row_rdev(o, r);
 
-		fprintf(f, "\n%s (pid %u %s)\n", r->name, r->pid, r->comm);
+		fprintf(f, "\n%s (pid %u %s)\n", esc(e2, sizeof(e2), r->name, MODEL_NAME_LEN),
+			r->pid, esc(e3, sizeof(e3), r->comm, IOVA_COMM_LEN));
 		fprintf(f, "  tracked 0x%" PRIx64 "-0x%" PRIx64 ", page size %" PRIu64
 			", %" PRIu64 " set calls, %" PRIu64 " dirty pages\n",
 			r->tracked_iova, r->tracked_iova + r->tracked_length - 1,
@@ -180,9 +214,14 @@ static void print_text(const struct out *o)
 				mib((double)(d->top[k].hi - d->top[k].lo)),
 				d->top[k].hits,
 				report_share(d, k, 100.0));
-		if (r->verified)
+		if (r->verified || r->verify_skipped)
 			fprintf(f, "  verified %" PRIu64 " reports, %" PRIu64
-				" mismatched\n", r->verified, r->verify_mismatch);
+				" mismatched", r->verified, r->verify_mismatch);
+		if (r->verify_skipped)
+			fprintf(f, "; %" PRIu64 " not read back, not verified",
+				r->verify_skipped);
+		if (r->verified || r->verify_skipped)
+			fputc('\n', f);
 	}
 	if (o->nanom) {
 		fprintf(f, "\nanomalies (latest %zu):\n", o->nanom);
@@ -193,7 +232,8 @@ static void print_text(const struct out *o)
 				" iova 0x%" PRIx64 " length 0x%" PRIx64 "\n",
 				a->ts_ns >= t->first_ts_ns ?
 					(double)(a->ts_ns - t->first_ts_ns) / 1e9 : 0,
-				a->device, model_anomaly_name(a->kind), a->count,
+				esc(e2, sizeof(e2), a->device, MODEL_NAME_LEN),
+				model_anomaly_name(a->kind), a->count,
 				a->report_id, a->iova, a->length);
 		}
 	}
@@ -283,10 +323,12 @@ static void print_json(const struct out *o)
 			", \"dirty_bytes\": %" PRIu64 ", \"page_size\": %" PRIu64
 			", \"tracked_iova\": \"0x%" PRIx64 "\", \"tracked_length\": \"0x%" PRIx64
 			"\", \"lost_records\": %" PRIu64 ", \"anomalies\": %" PRIu64
-			", \"verified\": %" PRIu64 ", \"verify_mismatches\": %" PRIu64 ",\n",
+			", \"verified\": %" PRIu64 ", \"verify_mismatches\": %" PRIu64
+			", \"verify_skipped\": %" PRIu64 ",\n",
 			r->reports, r->incomplete, r->set_calls, d->dirty_pages,
 			r->dirty_bytes, r->page_size, r->tracked_iova, r->tracked_length,
-			r->lost, r->anomalies, r->verified, r->verify_mismatch);
+			r->lost, r->anomalies, r->verified, r->verify_mismatch,
+			r->verify_skipped);
 		fprintf(f, "     \"rate_bytes_per_s\": {\"min\": ");
 		json_num(f, rt.min);
 		fprintf(f, ", \"avg\": ");
@@ -341,17 +383,6 @@ static void print_json(const struct out *o)
 	fprintf(f, "\n}\n");
 }
 
-static void csv_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void print_csv(const struct out *o)
 {
 	FILE *f = o->f;
@@ -366,9 +397,9 @@ static void print_csv(const struct out *o)
 		const struct rdev *d = row_rdev(o, r);
 		struct rates rt = report_rates(d);
 
-		csv_str(f, r->name);
+		text_escape_csv(f, r->name, MODEL_NAME_LEN);
 		fprintf(f, ",%s,%u,", model_path_name(r->path), r->pid);
-		csv_str(f, r->comm);
+		text_escape_csv(f, r->comm, IOVA_COMM_LEN);
 		fprintf(f, ",%" PRIu64 ",%zu,%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,%s,%" PRIu64,
 			r->reports, d->nits, d->dirty_pages, r->dirty_bytes,
 			rt.min, rt.avg, rt.max, model_trend_name(r->trend),
@@ -396,21 +427,39 @@ void report_print(const struct out *o, enum fmt fmt)
 		print_text(o);
 }
 
+/*
+ * The directory is made here, 0700, and must not exist: an existing one
+ * (or a symlink planted in its place) could be anyone's. Files are then
+ * created relative to the directory opened here, so a rename of the path
+ * meanwhile does not redirect them.
+ */
 int report_dump_open(struct report *rp, const char *dir)
 {
 	char path[4096];
+	FILE *f;
 
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", cli_name, dir, strerror(errno));
+	if (mkdir(dir, 0700)) {
+		if (errno == EEXIST)
+			fprintf(stderr, "%s: %s already exists; --dump-bitmaps creates its directory itself, so name a new one.\n",
+				cli_name, dir);
+		else
+			fprintf(stderr, "%s: cannot create %s: %s.\n", cli_name, dir,
+				strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/index.tsv", dir);
-	rp->index = fopen(path, "w");
-	if (!rp->index) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", cli_name, path, strerror(errno));
+	rp->dump_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rp->dump_fd < 0) {
+		fprintf(stderr, "%s: cannot open %s: %s.\n", cli_name, dir, strerror(errno));
 		return -1;
 	}
 	rp->dump_dir = dir;
+	snprintf(path, sizeof(path), "%s/index.tsv", dir);
+	f = dump_create(rp, "index.tsv");
+	if (!f) {
+		fprintf(stderr, "%s: cannot create %s: %s.\n", cli_name, path, strerror(errno));
+		return -1;
+	}
+	rp->index = f;
 	fprintf(rp->index, "report_id\tbitmap_id\tpath\tdevice\tpid\tcomm\tiova\tlength"
 		"\tpage_size\tflags\tdirty_pages\tfile\n");
 	return 0;

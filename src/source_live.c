@@ -51,6 +51,7 @@ struct live {
 	uint32_t layout;
 	int ncpus;
 	uint64_t drops_seen;		/* drops already reported as LOST */
+	uint64_t last_ts;		/* latest timestamp delivered */
 	uint64_t lost_total;
 	/* the sink of the current live_poll() */
 	iova_sink_fn sink;
@@ -189,6 +190,8 @@ static int deliver(struct live *l, const struct iova_rec_hdr *h)
 {
 	int ret = l->sink ? l->sink(l->sink_ctx, h) : 0;
 
+	if (h->ts_ns > l->last_ts)
+		l->last_ts = h->ts_ns;
 	if (ret) {
 		l->sink_ret = ret;
 		return ret;
@@ -283,6 +286,20 @@ static int ensure_begin(struct live *l, uint64_t report_id)
 	return deliver(l, &b.hdr);
 }
 
+/*
+ * The time of a record user space makes up (a lost END, a LOST count): the
+ * latest one delivered, so a trace that ends in a loss still spans its
+ * records; before any, now on the records' clock (bpf_ktime_get_ns()).
+ */
+static uint64_t stamp(const struct live *l)
+{
+	struct timespec ts;
+
+	if (l->last_ts || clock_gettime(CLOCK_MONOTONIC, &ts))
+		return l->last_ts;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* A REPORT_END that was lost entirely: say so, never leave it open. */
 static int synth_end(struct live *l, uint64_t bitmap_id, uint64_t report_id)
 {
@@ -292,7 +309,7 @@ static int synth_end(struct live *l, uint64_t bitmap_id, uint64_t report_id)
 	e.hdr.type = IOVA_REC_REPORT_END;
 	e.hdr.size = sizeof(e);
 	e.hdr.cpu = 0;
-	e.hdr.ts_ns = 0;
+	e.hdr.ts_ns = stamp(l);
 	e.bitmap_id = bitmap_id;
 	e.report_id = report_id;
 	e.lost = 1;
@@ -352,6 +369,7 @@ static int deliver_lost(struct live *l)
 	memset(&r, 0, sizeof(r));
 	r.hdr.type = IOVA_REC_LOST;
 	r.hdr.size = sizeof(r);
+	r.hdr.ts_ns = stamp(l);
 	r.count = drops - l->drops_seen;
 	r.where = IOVA_LOST_RINGBUF;
 	l->lost_total += r.count;

@@ -111,9 +111,14 @@ static bool rec_ok(const struct iova_rec_hdr *h, size_t room)
 
 static void totals_count(struct trace_totals *t, const struct iova_rec_hdr *h)
 {
-	if (!t->records)
+	/*
+	 * Records made up in user space by older recorders (LOST, a lost
+	 * END) carry no time: they must not make the span 0.
+	 */
+	if (h->ts_ns && !t->first_ts_ns)
 		t->first_ts_ns = h->ts_ns;
-	t->last_ts_ns = h->ts_ns;
+	if (h->ts_ns)
+		t->last_ts_ns = h->ts_ns;
 	t->records++;
 	t->raw_bytes += h->size;
 	if (h->type == IOVA_REC_LOST) {
@@ -411,6 +416,7 @@ struct trace_writer *trace_writer_open(const char *path,
 {
 	unsigned char h[TRACE_HEADER_SIZE] = { 0 };
 	struct trace_writer *w = calloc(1, sizeof(*w));
+	struct stat st;
 	int ret;
 
 	if (!w) {
@@ -441,9 +447,20 @@ struct trace_writer *trace_writer_open(const char *path,
 		snprintf(err, errlen, "out of memory opening %s", path);
 		goto fail;
 	}
-	/* traces show which processes did what: only the owner reads them */
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		     0600);
+	/*
+	 * traces show which processes did what: only the owner reads them.
+	 * Regular files only: O_NONBLOCK keeps a FIFO from hanging the open
+	 * (ENXIO without a reader), fstat() refuses it and devices before
+	 * anything is written or chmod'ed.
+	 */
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC |
+			   O_NONBLOCK, 0600);
+	if ((w->fd < 0 && errno == ENXIO) ||
+	    (w->fd >= 0 && !fstat(w->fd, &st) && !S_ISREG(st.st_mode))) {
+		snprintf(err, errlen, "%s is not a regular file; a trace is written to a regular file only",
+			 path);
+		goto fail;
+	}
 	if (w->fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
 			 strerror(errno));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text_escape.h"
 #include "view.h"
 
 #define BATCH_WIDTH	4096	/* no terminal: lines are as long as they need */
@@ -55,8 +56,9 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 		/* where the hottest device dirties, over its tracked range */
 		view_fmt_region(range, sizeof(range), r->tracked_iova,
 				r->tracked_length);
-		fprintf(f, "heat of the hottest, %.*s, over its tracked %s:\n",
-			MODEL_NAME_LEN, r->name, range);
+		fprintf(f, "heat of the hottest, ");
+		text_escape_fputs(f, r->name, MODEL_NAME_LEN);
+		fprintf(f, ", over its tracked %s:\n", range);
 		for (k = 1; k <= 2; k++)
 			put_line(f, line, view_format_detail(line, sizeof(line), k,
 							     &snap->rows[hot],

@@ -8,21 +8,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "text_escape.h"
 #include "view.h"
-
-static void csv_str(FILE *f, const char *s, size_t max)
-{
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < max && s[i]; i++) {
-		if (s[i] == '"')
-			fputc('"', f);
-		/* a line per row, whatever the VMM calls itself */
-		fputc(s[i] == '\n' || s[i] == '\r' ? ' ' : s[i], f);
-	}
-	fputc('"', f);
-}
 
 void view_csv_print(FILE *f, const struct view_meta *meta,
 		    const struct model_snapshot *snap, bool titles)
@@ -43,9 +30,9 @@ void view_csv_print(FILE *f, const struct view_meta *meta,
 		const struct model_row *r = &snap->rows[i];
 
 		fprintf(f, "%.3f,%" PRIu64 ",%s,", t, snap->now_ns, when);
-		csv_str(f, r->name, MODEL_NAME_LEN);
+		text_escape_csv(f, r->name, MODEL_NAME_LEN);
 		fprintf(f, ",%s,%u,", model_path_name(r->path), r->pid);
-		csv_str(f, r->comm, IOVA_COMM_LEN);
+		text_escape_csv(f, r->comm, IOVA_COMM_LEN);
 		fprintf(f, ",%d,%.6f,%" PRIu64 ",%.6f,%.6f,%s,0x%" PRIx64 ",0x%" PRIx64
 			",%" PRIu64 ",%" PRIu64 ",0x%" PRIx64 ",0x%" PRIx64 ",%" PRIu64
 			",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64

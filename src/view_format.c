@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "text_escape.h"
 #include "view.h"
 
 static size_t fitted(int n, size_t len);
@@ -48,6 +49,18 @@ static const enum view_col drop_order[] = {
 #define FIRST_SCROLL	VIEW_COL_PID
 
 static bool utf8_ellipsis;
+
+/*
+ * Names, comm, the kernel release and the trace's name come from the trace
+ * or the traced process: escaped (include/text_escape.h) before they are
+ * measured or cut, so the screen and the batch view show the same safe text.
+ */
+#define ESC_NAME	TEXT_ESCAPED_SIZE(MODEL_NAME_LEN)
+static const char *esc(char *buf, size_t len, const char *s, size_t max)
+{
+	text_escape(buf, len, s, max);
+	return buf;
+}
 
 void view_format_utf8(bool on)
 {
@@ -209,11 +222,11 @@ void view_fit_of(const struct model_snapshot *snap, const struct view_state *s,
 	for (i = 0; snap && i < snap->nrows; i++) {
 		const struct model_row *r = &snap->rows[i];
 
-		n = (int)strnlen(r->name, MODEL_NAME_LEN);
+		n = (int)text_escape_len(r->name, MODEL_NAME_LEN);
 		fit->name = n > fit->name ? n : fit->name;
 		n = snprintf(t, sizeof(t), "%u", r->pid);
 		fit->pid = n > fit->pid ? n : fit->pid;
-		n = (int)strnlen(r->comm, IOVA_COMM_LEN);
+		n = (int)text_escape_len(r->comm, IOVA_COMM_LEN);
 		fit->comm = n > fit->comm ? n : fit->comm;
 		n = (int)view_fmt_region(t, sizeof(t), r->hot_iova, r->hot_length);
 		fit->hot = n > fit->hot ? n : fit->hot;
@@ -241,7 +254,7 @@ int view_name_max(const struct model_snapshot *snap)
 	uint32_t i;
 
 	for (i = 0; snap && i < snap->nrows; i++) {
-		int n = (int)strnlen(snap->rows[i].name, MODEL_NAME_LEN);
+		int n = (int)text_escape_len(snap->rows[i].name, MODEL_NAME_LEN);
 
 		if (n > m)
 			m = n;
@@ -470,7 +483,7 @@ size_t view_format_titles(char *buf, size_t len, const struct view_layout *l,
 size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 		       const struct model_row *r, bool hottest)
 {
-	char cell[80];
+	char cell[ESC_NAME], e[ESC_NAME];
 	int last = last_col(l);
 	size_t off = 0;
 	int c;
@@ -490,7 +503,9 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 			snprintf(cell, sizeof(cell), "%s", hottest ? "*" : " ");
 			break;
 		case VIEW_COL_DEVICE:
-			view_fmt_middle(cell, sizeof(cell), r->name, l->width[c]);
+			view_fmt_middle(cell, sizeof(cell),
+					esc(e, sizeof(e), r->name, MODEL_NAME_LEN),
+					l->width[c]);
 			break;
 		case VIEW_COL_PID:
 			/* 0: the report ran where the tracer saw no task */
@@ -501,11 +516,12 @@ size_t view_format_row(char *buf, size_t len, const struct view_layout *l,
 			break;
 		case VIEW_COL_COMM:
 			/* a process name reads from its start */
-			if ((int)strlen(r->comm) > l->width[c] && l->width[c] > 1)
+			esc(e, sizeof(e), r->comm, IOVA_COMM_LEN);
+			if ((int)strlen(e) > l->width[c] && l->width[c] > 1)
 				snprintf(cell, sizeof(cell), "%.*s%s", l->width[c] - 1,
-					 r->comm, utf8_ellipsis ? "\u2026" : "~");
+					 e, utf8_ellipsis ? "\u2026" : "~");
 			else
-				snprintf(cell, sizeof(cell), "%s", r->comm[0] ? r->comm : "?");
+				snprintf(cell, sizeof(cell), "%s", e[0] ? e : "?");
 			break;
 		case VIEW_COL_REPS:
 			if (l->totals)
@@ -684,7 +700,7 @@ size_t view_format_header(char *buf, size_t len, int line,
 			  const struct view_state *s,
 			  const struct model_snapshot *snap, int width)
 {
-	char f[10][96];
+	char f[10][ESC_NAME + 16], e[ESC_NAME];
 	const char *fp[10];
 	int prio[10] = { 0 };
 	double t = 0;
@@ -711,9 +727,11 @@ size_t view_format_header(char *buf, size_t len, int line,
 			extra[n++] = meta->note;
 		if (line - VIEW_HEADER_LINES >= n)
 			return 0;
-		return cut(buf, fitted(snprintf(buf, len, "%s",
-						extra[line - VIEW_HEADER_LINES]),
-				       len), width);
+		/* they name devices and carry a file's text: escaped */
+		return cut(buf, text_escape(buf, len,
+					    extra[line - VIEW_HEADER_LINES],
+					    SIZE_MAX),
+			   width);
 	}
 	switch (line) {
 	case 0: {
@@ -741,7 +759,8 @@ size_t view_format_header(char *buf, size_t len, int line,
 		prio[nf++] = 3;
 		snprintf(f[nf], sizeof(f[0]), "%s%.64s",
 			 meta && meta->live ? "live" : "replay ",
-			 meta && !meta->live && meta->source ? meta->source : "");
+			 meta && !meta->live && meta->source ?
+				 esc(e, sizeof(e), meta->source, SIZE_MAX) : "");
 		prio[nf++] = 4;
 		snprintf(f[nf], sizeof(f[0]), "+%.3fs", t);
 		prio[nf++] = 1;
@@ -756,11 +775,14 @@ size_t view_format_header(char *buf, size_t len, int line,
 			snprintf(f[nf], sizeof(f[0]), "speed x%g", s->speed);
 			prio[nf++] = 5;
 		}
-		snprintf(f[nf], sizeof(f[0]), "kernel %.80s", tail[0]);
+		snprintf(f[nf], sizeof(f[0]), "kernel %.80s",
+			 esc(e, sizeof(e), tail[0], MODEL_NAME_LEN));
 		prio[nf++] = 6;
-		snprintf(f[nf], sizeof(f[0]), "probe %.80s", tail[1]);
+		snprintf(f[nf], sizeof(f[0]), "probe %.80s",
+			 esc(e, sizeof(e), tail[1], MODEL_NAME_LEN));
 		prio[nf++] = 7;
-		snprintf(f[nf], sizeof(f[0]), "layout %.80s", tail[2]);
+		snprintf(f[nf], sizeof(f[0]), "layout %.80s",
+			 esc(e, sizeof(e), tail[2], MODEL_NAME_LEN));
 		prio[nf++] = 8;
 		return cut(buf, join_prio(buf, len, width, fp, prio, nf), width);
 	}
@@ -815,7 +837,7 @@ size_t view_format_header(char *buf, size_t len, int line,
 		break;
 	}
 	case 2: {
-		char region[48], name[MODEL_NAME_LEN + 8];
+		char region[48], name[ESC_NAME];
 		double hidden;
 
 		bool totals = s && s->cumulative;
@@ -825,7 +847,8 @@ size_t view_format_header(char *buf, size_t len, int line,
 			const struct model_row *r = &snap->rows[hot];
 			int nw = width < 0 ? -1 : width - 54 < 24 ? 24 : width - 54;
 
-			view_fmt_middle(name, sizeof(name), r->name, nw);
+			view_fmt_middle(name, sizeof(name),
+					esc(e, sizeof(e), r->name, MODEL_NAME_LEN), nw);
 			view_fmt_region(region, sizeof(region), r->hot_iova,
 					r->hot_length);
 			snprintf(f[nf++], sizeof(f[0]), "hottest %s", name);
@@ -858,8 +881,8 @@ size_t view_format_header(char *buf, size_t len, int line,
 			if (s->group)
 				snprintf(f[nf++], sizeof(f[0]), "by process");
 			if (s->filter[0])
-				snprintf(f[nf++], sizeof(f[0]), "filter \"%.*s\"",
-					 VIEW_FILTER_LEN, s->filter);
+				snprintf(f[nf++], sizeof(f[0]), "filter \"%.80s\"",
+					 esc(e, sizeof(e), s->filter, VIEW_FILTER_LEN));
 		}
 		break;
 	}
@@ -958,15 +981,16 @@ size_t view_format_detail(char *buf, size_t len, int line,
 	}
 	switch (line) {
 	case 0: {
-		char name[MODEL_NAME_LEN + 8], f[4][80];
+		char name[ESC_NAME], e[ESC_NAME], f[4][80];
 		const char *fp[5] = { name, f[0], f[1], f[2], f[3] };
 
 		/* the name says the path ("vfio ...", "iommufd hwpt ...") */
-		view_fmt_middle(name, sizeof(name), r->name,
+		view_fmt_middle(name, sizeof(name),
+				esc(e, sizeof(e), r->name, MODEL_NAME_LEN),
 				width < 0 ? -1 : width / 2 < 12 ? 12 : width / 2);
 		if (r->pid)
-			snprintf(f[0], sizeof(f[0]), "pid %u %.*s", r->pid,
-				 IOVA_COMM_LEN, r->comm);
+			snprintf(f[0], sizeof(f[0]), "pid %u %.64s", r->pid,
+				 esc(e, sizeof(e), r->comm, IOVA_COMM_LEN));
 		else
 			snprintf(f[0], sizeof(f[0]), "task unknown");
 		view_fmt_region(a, sizeof(a), r->tracked_iova, r->tracked_length);

@@ -8,6 +8,7 @@
  * the same instants, and shows the same numbers, as a live view that ran
  * while it was recorded.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -159,6 +160,11 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 		view_csv_print(r->batch, &r->meta, &r->snap, r->shown == 0);
 	else if (r->batch)
 		view_batch_print(r->batch, &r->meta, &r->st, &r->snap);
+	/* the printers flush: an output that takes no more ends the run */
+	if (r->batch && ferror(r->batch) && !r->batch_errno) {
+		r->batch_errno = errno ? errno : EIO;
+		r->done = true;
+	}
 	if (r->vc)
 		view_curses_draw(r->vc, &r->st, &r->meta, &r->snap, false);
 	r->shown++;
@@ -242,6 +248,20 @@ void view_run_finish(struct view_run *r)
 	} else if (r->vc) {
 		view_run_redraw(r, false);
 	}
+}
+
+bool view_run_output_ok(struct view_run *r)
+{
+	if (!r->batch)
+		return true;
+	errno = 0;
+	if ((fflush(r->batch) || ferror(r->batch)) && !r->batch_errno)
+		r->batch_errno = errno ? errno : EIO;
+	if (!r->batch_errno)
+		return true;
+	view_msg("%s: cannot write the batch output: %s.\n", cli_name,
+		 strerror(r->batch_errno));
+	return false;
 }
 
 void view_run_redraw(struct view_run *r, bool clear)

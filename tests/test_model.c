@@ -789,6 +789,52 @@ static void test_verify(void **state)
 	model_free(m);
 }
 
+/*
+ * A read-back that was skipped (too large, a chunk lost or faulted)
+ * verified nothing: it must not count as verified.
+ */
+static void test_verify_skipped(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct iova_rec_verify v = {
+		.hdr = { IOVA_REC_VERIFY, sizeof(v), 0, 100 },
+		.status = IOVA_VERIFY_SKIPPED,
+	};
+	struct model_snapshot s;
+
+	(void)state;
+	report(m, 10, "0000:00:0e.0", 0, MiB, 0, 1);
+	v.bitmap_id = seen.last.bitmap_id;
+	v.report_id = seen.last.report_id;
+	apply(m, &v);
+	report(m, 20, "0000:00:0e.0", 0, MiB, 0, 1);
+	v.bitmap_id = seen.last.bitmap_id;
+	v.report_id = seen.last.report_id;
+	v.status = IOVA_VERIFY_OK;
+	apply(m, &v);
+	assert_int_equal(model_snapshot(m, 200, 0, false, NULL, &s), 0);
+	assert_int_equal(s.rows[0].reports, 2);
+	assert_int_equal(s.rows[0].verified, 1);
+	assert_int_equal(s.rows[0].verify_mismatch, 0);
+	assert_int_equal(s.rows[0].verify_skipped, 1);
+	model_free(m);
+}
+
+/* A LOST without a time (older recorders) starts no interval at 0. */
+static void test_lost_without_time(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+
+	(void)state;
+	rec_lost(m, 0, 3);
+	report(m, 5000000000ull, "0000:00:0e.0", 0, MiB, 0, 1);
+	assert_int_equal(model_snapshot(m, 6000000000ull, 0, false, NULL, &s), 0);
+	assert_int_equal(s.start_ns, 5000000000ull);
+	assert_int_equal(s.lost, 3);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -811,6 +857,8 @@ int main(void)
 		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_verify_skipped),
+		cmocka_unit_test(test_lost_without_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

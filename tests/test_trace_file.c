@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -645,9 +647,25 @@ static void test_writer_errors(void **state)
 	char err[256];
 
 	(void)state;
-	/* a full disk: the header cannot be written */
+	/* a device is no place for a trace: refused before a byte is written */
 	assert_null(trace_writer_open("/dev/full", &meta, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "No space left"));
+	assert_non_null(strstr(err, "not a regular file"));
+
+	/* a file that cannot grow, like one on a full disk: no header */
+	{
+		struct rlimit old, none;
+		void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+
+		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+		none = old;
+		none.rlim_cur = 0;
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
+		w = trace_writer_open(tpath("full.trace"), &meta, NULL, err, sizeof(err));
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+		signal(SIGXFSZ, was);
+		assert_null(w);
+		assert_non_null(strstr(err, "File too large"));
+	}
 
 	w = trace_writer_open(tpath("bad.trace"), &meta, NULL, err, sizeof(err));
 	assert_non_null(w);
