@@ -30,6 +30,8 @@
 
 #include "model.h"
 
+struct forecast_session;
+
 #define VIEW_FILTER_LEN		64
 
 enum view_mode {
@@ -213,6 +215,8 @@ struct view_meta {
 	bool at_end;		/* replay: no records left */
 	bool paced;		/* replay on a clock: the speed means something */
 	const char *forecast;	/* the forecast's line, NULL: none asked */
+	/* each VM's forecast, for the outputs that print them all (JSON) */
+	const struct forecast_session *forecasts;
 };
 
 const char *view_trend_name(uint32_t trend);
