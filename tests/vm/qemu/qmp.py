@@ -14,6 +14,9 @@ after checking that the migration is still active (a migration that does not
 converge). With --switch N:FILE=TEXT ... it writes TEXT to FILE once
 dirty-sync-count reaches N (a device's program, to drop its rate mid-
 migration). The result names every step it took with the sync count it saw.
+With --log FILE every query-migrate answer goes to FILE as a JSON line,
+with "t_ns", the CLOCK_MONOTONIC time it arrived (the clock iovatop's
+QMP client stamps its samples with).
 """
 import json
 import socket
@@ -92,7 +95,16 @@ def migrate(argv):
     p.add_argument("--poll", type=float, default=0.05)
     p.add_argument("--cancel-after", type=int, default=0)
     p.add_argument("--switch", action="append", default=[])
+    p.add_argument("--log")
     a = p.parse_args(argv)
+    log = open(a.log, "w") if a.log else None
+
+    def query():
+        r = src.execute("query-migrate")
+        if log:
+            log.write(json.dumps(dict(r, t_ns=time.monotonic_ns())) + "\n")
+            log.flush()
+        return r
 
     switches = []
     for s in a.switch:
@@ -112,7 +124,7 @@ def migrate(argv):
     info = {}
     n = 0
     while True:
-        info = src.execute("query-migrate")
+        info = query()
         st = info.get("status", "?")
         n = syncs(info, n)
         now = time.monotonic() - t0
@@ -133,7 +145,7 @@ def migrate(argv):
                                  "status": st, "syncs": n})
             # cancelling ends in 'cancelled'; give it the usual poll loop
             while True:
-                info = src.execute("query-migrate")
+                info = query()
                 if info.get("status") in ("cancelled", "failed", "completed"):
                     break
                 if time.monotonic() - t0 > a.timeout:
@@ -143,7 +155,7 @@ def migrate(argv):
         if now > a.timeout:
             res["timeout"] = True
             src.execute("migrate_cancel")
-            info = src.execute("query-migrate")
+            info = query()
             break
         time.sleep(a.poll)
     res["wall_s"] = round(time.monotonic() - t0, 3)
