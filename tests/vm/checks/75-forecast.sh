@@ -42,7 +42,9 @@ verdicts=()
 for sc in ${QEMU_SCENARIOS:-converging stuck late}; do
 	d=$t/$sc
 	mkdir -p "$d"
-	sock=$d/watch.qmp
+	# a unix socket on tmpfs: $RESULTS is a 9p share
+	sock=$TMPDIR/forecast-$sc.qmp
+	rm -f "$sock"
 	"$qdir/migrate.sh" -o "$d/mig" -q "$sock" -g "$d/go" "$sc" >"$d/migrate.log" 2>&1 &
 	mig=$!
 	if ! wait_for "[ -S '$sock' ] && [ -s '$d/mig/info.txt' ] || ! kill -0 $mig 2>/dev/null" 60 ||
@@ -54,7 +56,8 @@ for sc in ${QEMU_SCENARIOS:-converging stuck late}; do
 	fi
 	"$IOVATOP" -b --format json --qmp "$sock" "$interval" >"$d/iovatop.jsonl" 2>"$d/iovatop.err" &
 	top=$!
-	if ! wait_for "grep -q '\"type\": \"forecast\"' '$d/iovatop.jsonl' || ! kill -0 $top 2>/dev/null" 30 ||
+	# attaching under nested emulation on a loaded host takes a while
+	if ! wait_for "grep -q '\"type\": \"forecast\"' '$d/iovatop.jsonl' || ! kill -0 $top 2>/dev/null" 120 ||
 		! kill -0 $top 2>/dev/null; then
 		not_ok "forecast $sc: iovatop --qmp printed no forecast: $(head -1 "$d/iovatop.err")"
 		kill -INT $top 2>/dev/null

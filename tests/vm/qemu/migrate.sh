@@ -39,7 +39,7 @@
 #
 # -q SOCKET gives the source QEMU a second QMP monitor there, for an
 # observer (iovatop --qmp): a QMP socket serves one client at a time and
-# the harness holds the first. -g FILE waits (up to 60 s) until FILE
+# the harness holds the first. -g FILE waits (up to 180 s) until FILE
 # exists before starting the migration, so that the observer can connect
 # first; the harness writes info.txt before it waits.
 #
@@ -195,11 +195,11 @@ python3 "$here/qmp.py" wait "$work/src.qmp" 30 2>/dev/null || qemu_died src
 } >"$out/info.txt"
 
 if [ -n "$go_file" ]; then
-	for _ in $(seq 600); do
+	for _ in $(seq 1800); do
 		[ -e "$go_file" ] && break
 		sleep 0.1
 	done
-	[ -e "$go_file" ] || die "no $go_file after 60 s: the observer did not start"
+	[ -e "$go_file" ] || die "no $go_file after 180 s: the observer did not start"
 fi
 
 margs=(--bandwidth "$BANDWIDTH" --downtime "$DOWNTIME" --timeout "$TIMEOUT"
