@@ -22,7 +22,7 @@ rm -rf "$t"
 mkdir -p "$t"
 qdir=$REPO/tests/vm/qemu
 # the forecast's interval: several per sync pass (a few tenths of a second)
-interval=${FORECAST_INTERVAL:-0.1}
+interval=${FORECAST_INTERVAL:-0.25}
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	not_ok "forecast: no qemu-system-x86_64 in the guest (scripts/deps.sh vm installs it)"
