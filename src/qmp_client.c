@@ -370,6 +370,8 @@ int qmp_client_poll_once(struct qmp_client *c, int timeout_ms)
 	int r;
 
 	r = execute(c, "query-migrate", timeout_ms, &ret, err, sizeof(err));
+	/* the status is as of this answer, not of the parameters' after it */
+	m.ts_ns = mono_ns();
 	if (!r) {
 		r = fill_migrate(ret, &m);
 		json_decref(ret);
@@ -384,7 +386,6 @@ int qmp_client_poll_once(struct qmp_client *c, int timeout_ms)
 	}
 	pthread_mutex_lock(&c->lock);
 	if (!r) {
-		m.ts_ns = mono_ns();
 		m.pid = c->pid;
 		m.seq = c->sample.seq + 1;
 		c->sample = m;
