@@ -22,6 +22,8 @@
 
 #include "model.h"
 
+struct forecast_session;
+
 #define OM_DEFAULT_PORT		9877
 /* A device silent for this long stops being exported (bounded cardinality). */
 #define OM_EXPIRE_S		300.0
@@ -39,6 +41,8 @@ struct om_meta {
 	const char *probe;	/* "fentry", "kprobe" */
 	const char *layout;	/* iova_bitmap layout name */
 	double expire_s;	/* 0: OM_EXPIRE_S */
+	/* each VM's forecast after the snapshot; NULL: none asked */
+	const struct forecast_session *forecasts;
 };
 
 /*
@@ -46,6 +50,7 @@ struct om_meta {
  * "# EOF") when openmetrics, else the Prometheus text format. Devices
  * whose last report is more than expire_s before snap->now_ns are left
  * out, and so is every device past OM_MAX_DEVICES (snapshot order).
+ * With meta->forecasts, each VM's forecast follows (iovatop_forecast_*).
  * Returns the number of devices written.
  */
 unsigned int om_write(FILE *f, const struct om_meta *meta,

@@ -115,6 +115,11 @@ void forecast_mark_rows(const struct forecast *f, struct model_snapshot *snap);
 
 /* "converges", "CANNOT CONVERGE" ... */
 const char *forecast_verdict_name(enum forecast_verdict v);
+/*
+ * The same as one word for machines (report's and the batch's JSON):
+ * "converges", "cannot", "completed", "ended", "unknown".
+ */
+const char *forecast_verdict_key(enum forecast_verdict v);
 const char *forecast_src_name(enum forecast_src s);
 
 /*

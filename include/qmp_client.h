@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #define QMP_STATUS_LEN	24
+#define QMP_HISTORY	256	/* samples kept for qmp_client_sample_at() */
 
 /*
  * One query-migrate (and the parameters asked with it), in QEMU's units:
@@ -78,6 +79,16 @@ int qmp_client_start(struct qmp_client *c, uint64_t interval_ms, int timeout_ms)
  * first reply. Never blocks on QEMU.
  */
 bool qmp_client_sample(struct qmp_client *c, struct qmp_migrate *out);
+
+/*
+ * The latest sample taken at or before ts_ns (CLOCK_MONOTONIC), among the
+ * last QMP_HISTORY: what QEMU said as of a snapshot's instant, for a view
+ * that runs behind (a starved process, a slow terminal), so that QEMU's
+ * figures are never joined with device rates seconds older than they are.
+ * False when none is that old. Never blocks on QEMU.
+ */
+bool qmp_client_sample_at(struct qmp_client *c, uint64_t ts_ns,
+			  struct qmp_migrate *out);
 
 /* The socket path, QEMU's pid, and the last error (empty when fine). */
 const char *qmp_client_path(const struct qmp_client *c);

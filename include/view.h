@@ -31,6 +31,8 @@
 #include "model.h"
 #include "view_note.h"
 
+struct forecast_session;
+
 #define VIEW_FILTER_LEN		64
 
 enum view_mode {
@@ -222,6 +224,8 @@ struct view_meta {
 	bool paced;		/* replay on a clock: the speed means something */
 	const char *forecast;	/* the forecast's line, NULL: none asked */
 	const char *note;	/* --note-file's line, NULL or "": none */
+	/* each VM's forecast, for the outputs that print them all (JSON) */
+	const struct forecast_session *forecasts;
 };
 
 const char *view_trend_name(uint32_t trend);

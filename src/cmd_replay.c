@@ -335,6 +335,7 @@ int cmd_replay(int argc, char **argv)
 			.kernel = tm->kernel_release,
 			.probe = tm->probe_mode,
 			.layout = p->r.meta.layout,
+			.forecasts = p->r.forecast,
 		};
 
 		srv = om_server_start(a.om.listen, &om, err, sizeof(err));

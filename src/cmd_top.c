@@ -145,7 +145,8 @@ int cmd_top(int argc, char **argv)
 	r.meta.live = true;
 	if (srv) {
 		struct om_meta om = { .source = "live", .kernel = tm.kernel_release,
-				      .probe = tm.probe_mode, .layout = r.meta.layout };
+				      .probe = tm.probe_mode, .layout = r.meta.layout,
+				      .forecasts = fs };
 
 		om_server_set_meta(srv, &om);
 		r.snap_fn = om_snap_hook;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "export_openmetrics.h"
+#include "forecast_session.h"
 
 #define OM_CONN_LIMIT		16
 #define OM_CONN_TIMEOUT_S	10
@@ -172,7 +173,7 @@ static const struct om_family dev_families[DM_N] = {
 	[DM_PAGE_SIZE] = { "iovatop_page_size_bytes", OM_GAUGE, "bytes",
 		"Page size of the device's dirty bitmap." },
 	[DM_TREND] = { "iovatop_trend", OM_GAUGE, NULL,
-		"Dirty pages per iteration: 0 unknown, 1 converging, 2 flat, 3 diverging." },
+		"Dirty pages per iteration: 0 unknown, 1 shrinking, 2 flat, 3 growing; 4 when a forecast says it blocks the migration." },
 };
 
 static void dev_value(FILE *f, enum dev_metric k, const struct model_row *r)
@@ -222,6 +223,157 @@ static void global(FILE *f, bool om, const char *name, enum om_type type,
 	fputc('\n', f);
 }
 
+/*
+ * The forecast (src/forecast.c), per VM and per device of the VM: the
+ * verdict as a gauge to alert on (iovatop_forecast_converges == 0), the
+ * figures it came from in base units, and each device's part. A VM is
+ * labelled by its process, as the devices are; a device carries the same
+ * labels as its iovatop_dirty_bytes, so that the two join.
+ */
+enum fc_metric {
+	FM_CONVERGES,
+	FM_ITERATION,
+	FM_ITERS_LEFT,
+	FM_BW,
+	FM_DL,
+	FM_THRESHOLD,
+	FM_PENDING,
+	FM_DIRTY_RATE,
+	FM_QEMU_RATE,
+	FM_NEEDED_BW,
+	FM_N,
+};
+
+static const struct om_family fc_families[FM_N] = {
+	[FM_CONVERGES] = { "iovatop_forecast_converges", OM_GAUGE, NULL,
+		"1 when pre-copy converges (or completed), 0 when it cannot at this bandwidth; absent when there is nothing to forecast from." },
+	[FM_ITERATION] = { "iovatop_forecast_iteration", OM_GAUGE, NULL,
+		"The migration's iteration: QEMU's dirty-sync-count, or the devices' most iterations." },
+	[FM_ITERS_LEFT] = { "iovatop_forecast_iterations_left", OM_GAUGE, NULL,
+		"When it converges: iterations until the pending bytes fit the threshold, 0 now." },
+	[FM_BW] = { "iovatop_forecast_bandwidth_bytes_per_second", OM_GAUGE, NULL,
+		"The bandwidth the forecast assumes: QEMU's, or --link-rate." },
+	[FM_DL] = { "iovatop_forecast_downtime_limit_seconds", OM_GAUGE, "seconds",
+		"The downtime limit the forecast assumes: QEMU's, --downtime-limit or QEMU's default." },
+	[FM_THRESHOLD] = { "iovatop_forecast_threshold_bytes", OM_GAUGE, "bytes",
+		"Bandwidth times downtime limit: QEMU switches over once the pending bytes are below it." },
+	[FM_PENDING] = { "iovatop_forecast_pending_bytes", OM_GAUGE, "bytes",
+		"Bytes left to send: QEMU's at its last sync, or the devices' last iteration." },
+	[FM_DIRTY_RATE] = { "iovatop_forecast_dirty_bytes_per_second", OM_GAUGE, NULL,
+		"Bytes per second the link must carry: the devices' sum, or QEMU's dirty rate when larger." },
+	[FM_QEMU_RATE] = { "iovatop_forecast_qemu_dirty_bytes_per_second", OM_GAUGE, NULL,
+		"QEMU's own dirty-pages-rate times its page size (with --qmp)." },
+	[FM_NEEDED_BW] = { "iovatop_forecast_needed_bandwidth_bytes_per_second", OM_GAUGE, NULL,
+		"When it cannot converge: a bandwidth that would do." },
+};
+
+enum fd_metric {
+	FD_RATE,
+	FD_SHARE_LINK,
+	FD_SHARE_QEMU,
+	FD_BLOCKS,
+	FD_N,
+};
+
+static const struct om_family fd_families[FD_N] = {
+	[FD_RATE] = { "iovatop_forecast_device_dirty_bytes_per_second", OM_GAUGE, NULL,
+		"The device's dirty rate over its last iteration, 0 when it has not finished one lately." },
+	[FD_SHARE_LINK] = { "iovatop_forecast_device_link_share_ratio", OM_GAUGE, "ratio",
+		"The device's dirty rate over the forecast's bandwidth." },
+	[FD_SHARE_QEMU] = { "iovatop_forecast_device_qemu_share_ratio", OM_GAUGE, "ratio",
+		"The device's dirty rate over QEMU's dirty rate (with --qmp and once QEMU measured one)." },
+	[FD_BLOCKS] = { "iovatop_forecast_device_blocks", OM_GAUGE, NULL,
+		"1 on the devices a 'cannot converge' names, else 0." },
+};
+
+static bool fc_value(const struct forecast *fc, enum fc_metric k, double *v)
+{
+	bool live = fc->verdict == FORECAST_CONVERGES || fc->verdict == FORECAST_CANNOT;
+
+	switch (k) {
+	case FM_CONVERGES:
+		*v = fc->verdict != FORECAST_CANNOT;
+		return live || fc->verdict == FORECAST_COMPLETED;
+	case FM_ITERATION: *v = (double)fc->iteration; return true;
+	case FM_ITERS_LEFT:
+		*v = fc->iters_left;
+		return fc->verdict == FORECAST_CONVERGES;
+	case FM_BW: *v = fc->bw; return fc->bw_src != FORECAST_SRC_NONE;
+	case FM_DL: *v = fc->dl; return fc->dl_src != FORECAST_SRC_NONE;
+	case FM_THRESHOLD: *v = fc->threshold; return fc->bw_src != FORECAST_SRC_NONE;
+	case FM_PENDING: *v = fc->pending; return live;
+	case FM_DIRTY_RATE: *v = fc->dirty_rate; return live;
+	case FM_QEMU_RATE: *v = fc->qemu_rate; return fc->qemu_rate >= 0;
+	case FM_NEEDED_BW: *v = fc->needed_bw; return fc->verdict == FORECAST_CANNOT;
+	case FM_N: break;
+	}
+	return false;
+}
+
+static bool fd_value(const struct forecast *fc, const struct forecast_dev *d,
+		     enum fd_metric k, double *v)
+{
+	switch (k) {
+	case FD_RATE: *v = d->rate; return true;
+	case FD_SHARE_LINK: *v = d->share_link; return fc->bw > 0;
+	case FD_SHARE_QEMU: *v = d->share_qemu; return d->share_qemu >= 0;
+	case FD_BLOCKS: *v = d->blamed; return true;
+	case FD_N: break;
+	}
+	return false;
+}
+
+static const struct model_row *row_of(const struct model_snapshot *snap,
+				      const struct forecast_dev *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < snap->nrows; i++)
+		if (snap->rows[i].pid == d->pid &&
+		    !strncmp(snap->rows[i].name, d->name, MODEL_NAME_LEN))
+			return &snap->rows[i];
+	return NULL;
+}
+
+static void forecast_write(FILE *f, bool om, const struct forecast_session *fs,
+			   const struct model_snapshot *snap, double expire_s)
+{
+	unsigned int n = forecast_session_count(fs), v, k;
+	char labels[OM_LABELS_LEN];
+	uint32_t i;
+	double x;
+
+	if (!fs)
+		return;
+	for (k = 0; k < FM_N; k++) {
+		family_head(f, &fc_families[k], om);
+		for (v = 0; v < n; v++) {
+			const struct forecast *fc = forecast_session_get(fs, v);
+
+			if (fc_value(fc, k, &x))
+				fprintf(f, "%s{pid=\"%u\"} %.9g\n", fc_families[k].name,
+					fc->pid, x);
+		}
+	}
+	for (k = 0; k < FD_N; k++) {
+		family_head(f, &fd_families[k], om);
+		for (v = 0; v < n; v++) {
+			const struct forecast *fc = forecast_session_get(fs, v);
+
+			for (i = 0; i < fc->ndev; i++) {
+				const struct model_row *r = row_of(snap, &fc->dev[i]);
+
+				/* exported as its other families are, or not at all */
+				if (!r || !exported(snap, r, expire_s) ||
+				    !fd_value(fc, &fc->dev[i], k, &x))
+					continue;
+				device_labels(labels, r);
+				fprintf(f, "%s%s %.9g\n", fd_families[k].name, labels, x);
+			}
+		}
+	}
+}
+
 unsigned int om_write(FILE *f, const struct om_meta *meta,
 		      const struct model_snapshot *snap, bool om)
 {
@@ -261,10 +413,8 @@ unsigned int om_write(FILE *f, const struct om_meta *meta,
 	}
 	free(rows);
 	free(labels);
-	/*
-	 * The forecast of convergence joins here, per device, as
-	 * gauges read from the same snapshot once the model carries it.
-	 */
+	if (meta)
+		forecast_write(f, om, meta->forecasts, snap, expire_s);
 
 	global(f, om, "iovatop_records", OM_COUNTER, NULL,
 	       "Records the model has applied (rate() gives records per second).",

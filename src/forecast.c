@@ -52,6 +52,17 @@ const char *forecast_verdict_name(enum forecast_verdict v)
 	}
 }
 
+const char *forecast_verdict_key(enum forecast_verdict v)
+{
+	switch (v) {
+	case FORECAST_CONVERGES: return "converges";
+	case FORECAST_CANNOT: return "cannot";
+	case FORECAST_COMPLETED: return "completed";
+	case FORECAST_ENDED: return "ended";
+	default: return "unknown";
+	}
+}
+
 const char *forecast_src_name(enum forecast_src s)
 {
 	switch (s) {

@@ -162,17 +162,6 @@ void forecast_trace_text(FILE *f, const struct forecast_trace *ft, uint64_t t0_n
 	}
 }
 
-static const char *verdict_key(enum forecast_verdict v)
-{
-	switch (v) {
-	case FORECAST_CONVERGES: return "converges";
-	case FORECAST_CANNOT: return "cannot";
-	case FORECAST_COMPLETED: return "completed";
-	case FORECAST_ENDED: return "ended";
-	default: return "unknown";
-	}
-}
-
 /* The report's names are plain ASCII device identities; escape anyway. */
 static void jstr(FILE *f, const char *s)
 {
@@ -212,7 +201,7 @@ void forecast_trace_json(FILE *f, const struct forecast_trace *ft, uint64_t t0_n
 			jstr(f, comm);
 		}
 		fprintf(f, ", \"verdict\": \"%s\", \"says\": ",
-			verdict_key(last ? last->verdict : FORECAST_UNKNOWN));
+			forecast_verdict_key(last ? last->verdict : FORECAST_UNKNOWN));
 		if (last)
 			forecast_format_verdict(line, sizeof(line), last);
 		else
@@ -228,7 +217,7 @@ void forecast_trace_json(FILE *f, const struct forecast_trace *ft, uint64_t t0_n
 				", \"threshold_bytes\": %.0f, \"needed_bytes_per_s\": %.3f"
 				", \"blamed\": [",
 				i ? "," : "", rel_s(vt->steps[i].ts_ns, t0_ns),
-				fc->iteration, verdict_key(fc->verdict), fc->iters_left,
+				fc->iteration, forecast_verdict_key(fc->verdict), fc->iters_left,
 				fc->dirty_rate, fc->pending, fc->threshold,
 				fc->needed_bw);
 			for (b = 0; b < fc->nblame; b++) {

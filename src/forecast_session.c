@@ -193,7 +193,14 @@ void forecast_session_update(struct forecast_session *s,
 		nvm++;
 		o.pid = vm->pid;
 
-		if (vm->qmp && !qmp_client_sample(vm->qmp, &q)) {
+		/*
+		 * QEMU as of the snapshot's instant: a view that fell behind
+		 * (the records' clock lags the wall) must not join today's
+		 * QEMU with the devices of seconds ago
+		 */
+		if (vm->qmp &&
+		    !qmp_client_sample_at(vm->qmp, snap ? snap->now_ns : UINT64_MAX, &q) &&
+		    !qmp_client_sample(vm->qmp, &q)) {
 			char err[160];
 
 			/* no answer yet: say why, forecast nothing for it */

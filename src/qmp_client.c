@@ -43,6 +43,9 @@ struct qmp_client {
 	bool stop;
 	bool have;
 	struct qmp_migrate sample;
+	/* the samples before it, oldest overwritten: for qmp_client_sample_at() */
+	struct qmp_migrate hist[QMP_HISTORY];
+	unsigned int nhist, hist_next;
 	char err[160];
 	uint64_t interval_ms;
 	int timeout_ms;
@@ -367,6 +370,8 @@ int qmp_client_poll_once(struct qmp_client *c, int timeout_ms)
 	int r;
 
 	r = execute(c, "query-migrate", timeout_ms, &ret, err, sizeof(err));
+	/* the status is as of this answer, not of the parameters' after it */
+	m.ts_ns = mono_ns();
 	if (!r) {
 		r = fill_migrate(ret, &m);
 		json_decref(ret);
@@ -381,11 +386,14 @@ int qmp_client_poll_once(struct qmp_client *c, int timeout_ms)
 	}
 	pthread_mutex_lock(&c->lock);
 	if (!r) {
-		m.ts_ns = mono_ns();
 		m.pid = c->pid;
 		m.seq = c->sample.seq + 1;
 		c->sample = m;
 		c->have = true;
+		c->hist[c->hist_next] = m;
+		c->hist_next = (c->hist_next + 1) % QMP_HISTORY;
+		if (c->nhist < QMP_HISTORY)
+			c->nhist++;
 		c->err[0] = '\0';
 	} else if (r == -EREMOTEIO) {
 		snprintf(c->err, sizeof(c->err), "%s", err);
@@ -452,6 +460,25 @@ bool qmp_client_sample(struct qmp_client *c, struct qmp_migrate *out)
 		*out = c->sample;
 	pthread_mutex_unlock(&c->lock);
 	return have;
+}
+
+bool qmp_client_sample_at(struct qmp_client *c, uint64_t ts_ns,
+			  struct qmp_migrate *out)
+{
+	const struct qmp_migrate *best = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nhist; i++) {
+		const struct qmp_migrate *h = &c->hist[i];
+
+		if (h->ts_ns <= ts_ns && (!best || h->ts_ns > best->ts_ns))
+			best = h;
+	}
+	if (best)
+		*out = *best;
+	pthread_mutex_unlock(&c->lock);
+	return best != NULL;
 }
 
 const char *qmp_client_path(const struct qmp_client *c)

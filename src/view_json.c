@@ -4,12 +4,18 @@
  * interval one "interval" object, then one "device" object per row of the
  * snapshot, each on its own line, so that jq, a log shipper or a script
  * can follow a live run. docs/batch-json.md is the schema. The figures are
- * the snapshot's, as the text batch view prints them, unrounded.
+ * the snapshot's, as the text batch view prints them, unrounded. With a
+ * forecast (--qmp, --link-rate, --downtime-limit) each interval ends with
+ * one "forecast" object per VM: the verdict, its inputs, QEMU's sample and
+ * each device's rate and shares, so that a script can set the forecast
+ * beside what QEMU itself said.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "forecast_session.h"
 #include "view.h"
 
 static void json_str(FILE *f, const char *s, size_t max)
@@ -47,6 +53,93 @@ size_t view_wall_time(char *buf, size_t len, const struct view_meta *meta,
 		n += (size_t)snprintf(buf + n, len - n, ".%03dZ",
 				      (int)(wall % 1000000000 / 1000000));
 	return n;
+}
+
+/* A number, or null where the forecast has none (negative: unknown). */
+static void json_num(FILE *f, const char *key, double v, bool known)
+{
+	if (known && isfinite(v))
+		fprintf(f, ", \"%s\": %.6g", key, v);
+	else
+		fprintf(f, ", \"%s\": null", key);
+}
+
+static void json_qemu(FILE *f, const struct qmp_migrate *q)
+{
+	fprintf(f, ", \"qemu\": {\"seq\": %" PRIu64 ", \"ts_ns\": %" PRIu64
+		", \"status\": ", q->seq, q->ts_ns);
+	json_str(f, q->status, QMP_STATUS_LEN);
+	if (q->have_ram)
+		fprintf(f, ", \"dirty_sync_count\": %" PRIu64
+			", \"dirty_pages_rate\": %" PRIu64 ", \"page_size\": %" PRIu64
+			", \"remaining\": %" PRIu64 ", \"transferred\": %" PRIu64
+			", \"mbps\": %.6g", q->dirty_sync_count, q->dirty_pages_rate,
+			q->page_size, q->ram_remaining, q->ram_transferred, q->mbps);
+	fprintf(f, ", \"expected_downtime_ms\": %" PRIu64 ", \"downtime_ms\": %" PRIu64,
+		q->expected_downtime_ms, q->downtime_ms);
+	if (q->have_params)
+		fprintf(f, ", \"downtime_limit_ms\": %" PRIu64
+			", \"max_bandwidth\": %" PRIu64, q->downtime_limit_ms,
+			q->max_bandwidth);
+	fputc('}', f);
+}
+
+static void json_forecast(FILE *f, double t, const struct forecast *fc)
+{
+	char verdict[512];
+	uint32_t i;
+
+	fprintf(f, "{\"type\": \"forecast\", \"t\": %.3f, \"pid\": %u"
+		", \"verdict\": \"%s\", \"iteration\": %" PRIu64, t, fc->pid,
+		forecast_verdict_key(fc->verdict), fc->iteration);
+	if (fc->verdict == FORECAST_CONVERGES)
+		fprintf(f, ", \"iters_left\": %u", fc->iters_left);
+	else
+		fprintf(f, ", \"iters_left\": null");
+	json_num(f, "bw", fc->bw, fc->bw_src != FORECAST_SRC_NONE);
+	fprintf(f, ", \"bw_src\": \"%s\"", forecast_src_name(fc->bw_src));
+	json_num(f, "dl", fc->dl, fc->dl_src != FORECAST_SRC_NONE);
+	fprintf(f, ", \"dl_src\": \"%s\"", forecast_src_name(fc->dl_src));
+	json_num(f, "threshold", fc->threshold, true);
+	json_num(f, "pending", fc->pending, true);
+	json_num(f, "dirty_rate", fc->dirty_rate, true);
+	json_num(f, "device_rate", fc->device_rate, true);
+	json_num(f, "qemu_rate", fc->qemu_rate, fc->qemu_rate >= 0);
+	json_num(f, "expected_downtime", fc->expected_downtime,
+		 fc->expected_downtime >= 0);
+	json_num(f, "rho", fc->rho, fc->verdict == FORECAST_CONVERGES ||
+				    fc->verdict == FORECAST_CANNOT);
+	json_num(f, "rho_seen", fc->rho_seen, fc->rho_seen >= 0);
+	json_num(f, "needed_bw", fc->needed_bw, fc->verdict == FORECAST_CANNOT);
+	fprintf(f, ", \"blame\": [");
+	for (i = 0; i < fc->nblame; i++) {
+		if (i)
+			fprintf(f, ", ");
+		json_str(f, fc->dev[fc->blame[i]].name, MODEL_NAME_LEN);
+	}
+	fprintf(f, "], \"blame_guest\": %s", fc->blame_guest ? "true" : "false");
+	if (fc->have_qemu)
+		json_qemu(f, &fc->qemu);
+	else
+		fprintf(f, ", \"qemu\": null");
+	fprintf(f, ", \"devices\": [");
+	for (i = 0; i < fc->ndev; i++) {
+		const struct forecast_dev *d = &fc->dev[i];
+
+		fprintf(f, "%s{\"name\": ", i ? ", " : "");
+		json_str(f, d->name, MODEL_NAME_LEN);
+		fprintf(f, ", \"iterations\": %" PRIu64 ", \"dirty_bytes\": %" PRIu64,
+			d->iterations, d->dirty_bytes);
+		json_num(f, "rate", d->rate, true);
+		json_num(f, "share_link", d->share_link, fc->bw > 0);
+		json_num(f, "share_qemu", d->share_qemu, d->share_qemu >= 0);
+		fprintf(f, ", \"quiet\": %s, \"blamed\": %s}",
+			d->quiet ? "true" : "false", d->blamed ? "true" : "false");
+	}
+	fprintf(f, "], \"others\": %u, \"text\": ", fc->nother);
+	forecast_format_verdict(verdict, sizeof(verdict), fc);
+	json_str(f, verdict, sizeof(verdict));
+	fprintf(f, "}\n");
 }
 
 void view_json_print(FILE *f, const struct view_meta *meta,
@@ -111,5 +204,7 @@ void view_json_print(FILE *f, const struct view_meta *meta,
 			r->set_calls, r->iterations, r->lost, r->anomalies,
 			r->incomplete);
 	}
+	for (i = 0; meta && i < forecast_session_count(meta->forecasts); i++)
+		json_forecast(f, t, forecast_session_get(meta->forecasts, i));
 	fflush(f);
 }

@@ -87,6 +87,7 @@ void view_run_close(struct view_run *r)
 	forecast_session_close(r->forecast);
 	r->forecast = NULL;
 	r->meta.forecast = NULL;
+	r->meta.forecasts = NULL;
 }
 
 static uint64_t next_boundary(const struct view_run *r, uint64_t t)
@@ -149,6 +150,7 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 	if (r->forecast) {
 		forecast_session_update(r->forecast, &r->snap);
 		r->meta.forecast = forecast_session_line(r->forecast);
+		r->meta.forecasts = r->forecast;
 	}
 	r->last_tick_ns = tick_ns;
 	r->pending = 0;

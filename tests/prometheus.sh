@@ -7,7 +7,9 @@
 # time with --openmetrics on loopback while Debian's prometheus scrapes it
 # every second into its own temporary storage. Then:
 #   - promtool check metrics accepts the Prometheus text exposition, and
-#     the OpenMetrics one ends in "# EOF";
+#     the OpenMetrics one ends in "# EOF"; with --link-rate the forecast's
+#     families are in it: vm1 (pid 83), whose device is programmed
+#     constant, cannot converge at 100 Mbit/s and its device blocks;
 #   - Prometheus saw the target up and kept every device;
 #   - every scraped iovatop_dirty_bytes_total, and rate() over PromQL's
 #     HTTP API, agree with iovatop report of the same trace
@@ -88,7 +90,7 @@ until curl -sf "$api/api/v1/targets" | grep -q '"health":"down"'; do
 done
 
 # quarter-second intervals: the exposition lags the trace by at most that
-"$iovatop" replay -b --speed 1 --openmetrics "127.0.0.1:$om_port" "$trace" 0.25 \
+"$iovatop" replay -b --speed 1 --openmetrics "127.0.0.1:$om_port" --link-rate 100M "$trace" 0.25 \
 	>"$tmp/batch.txt" 2>"$tmp/iovatop.err" &
 iov_pid=$!
 until grep -q "the trace has ended" "$tmp/iovatop.err"; do
@@ -106,6 +108,10 @@ promtool check metrics <"$tmp/prom.txt" >"$tmp/promtool.out" 2>&1 ||
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
 	"http://127.0.0.1:$om_port/metrics" >"$tmp/om.txt" || fail "GET /metrics (OpenMetrics) failed"
 [ "$(tail -n 1 "$tmp/om.txt")" = "# EOF" ] || fail "the OpenMetrics exposition does not end in # EOF"
+grep -qx 'iovatop_forecast_converges{pid="83"} 0' "$tmp/prom.txt" ||
+	fail "no iovatop_forecast_converges{pid=\"83\"} 0 in the exposition: $(grep -m3 forecast_converges "$tmp/prom.txt")"
+grep -q '^iovatop_forecast_device_blocks{path="vfio",device="0000:3b:00.2",pid="83",.*} 1$' "$tmp/prom.txt" ||
+	fail "vm1's device 0000:3b:00.2 does not block in the exposition: $(grep -m3 forecast_device_blocks "$tmp/prom.txt")"
 
 kill -INT "$iov_pid"
 status=0

@@ -4,8 +4,9 @@
  * by hand: names and types in both text formats, label escaping of hostile
  * comm bytes, the expiry and the cap that bound cardinality, content
  * negotiation, the listen address, and the server itself on loopback
- * (status, Content-Type by Accept, a port in use). promtool and a real
- * Prometheus check the same text in tests/prometheus.sh.
+ * (status, Content-Type by Accept, a port in use), and the forecast's
+ * gauges against a case computed by hand. promtool and a real Prometheus
+ * check the same text in tests/prometheus.sh.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "export_openmetrics.h"
+#include "forecast_session.h"
 
 #define S	1000000000ull
 
@@ -42,10 +44,11 @@ static void row(struct model_row *r, const char *name, uint32_t path,
 	r->last_ts_ns = last_ts;
 }
 
-static char *render(const struct model_snapshot *snap, bool om, unsigned int *ndev)
+static char *render_fc(const struct model_snapshot *snap, bool om, unsigned int *ndev,
+		       const struct forecast_session *fs)
 {
 	struct om_meta meta = { .source = "replay", .kernel = "6.12.117",
-				.probe = "fentry", .layout = "6.11" };
+				.probe = "fentry", .layout = "6.11", .forecasts = fs };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -57,6 +60,11 @@ static char *render(const struct model_snapshot *snap, bool om, unsigned int *nd
 	if (ndev)
 		*ndev = n;
 	return buf;
+}
+
+static char *render(const struct model_snapshot *snap, bool om, unsigned int *ndev)
+{
+	return render_fc(snap, om, ndev, NULL);
 }
 
 static void test_names_and_types(void **state)
@@ -91,6 +99,98 @@ static void test_names_and_types(void **state)
 	assert_non_null(strstr(prom, "\niovatop_dirty_pages_total{path=\"vfio\",device=\"0000:3b:00.2\",pid=\"83\",comm=\"qemu-vm1\"} 153600\n"));
 	free(om);
 	free(prom);
+}
+
+/* A device that finished iterations: its last one's bytes and rate. */
+static void iter(struct model_row *r, uint64_t iters, uint64_t bytes, double rate,
+		 uint64_t end_ns)
+{
+	r->iterations = iters;
+	r->dirty_bytes_iter = bytes;
+	r->dirty_pages_iter = bytes / 4096;
+	r->iter_bytes_per_s = rate;
+	r->iter_end_ns = end_ns;
+}
+
+/*
+ * --link-rate 1MB/s, QEMU's default 300 ms: the threshold is 300000 bytes.
+ * VM 83: A dirtied 800000 bytes at 900000 B/s, B 200000 at 200000 B/s:
+ * pending 1000000, 1100000 B/s against 1000000: it cannot converge. The
+ * blame takes A (0.9 MB/s); then 0.2 MB/s is left, below the 960.7 KB/s
+ * (1 MB/s x (0.3 / 1)^(1/30)) that would shrink pending to the threshold
+ * in 30 passes, so B is not named. VM 84: 100000 bytes pending, below the
+ * threshold: it converges now. No QEMU: no QEMU rate, no QEMU share.
+ */
+static void test_forecast(void **state)
+{
+	struct model_snapshot snap = { .now_ns = 100 * S, .rows = rows, .nrows = 3 };
+	struct forecast_args a = { .opts = { .link_bytes_s = 1e6 }, .given = true };
+	struct forecast_session *fs;
+	char *om, *prom;
+	int code;
+
+	(void)state;
+	row(&rows[0], "vfio 0000:3b:00.2", IOVA_PATH_VFIO, 83, "qemu-vm1", 1 << 20, 99 * S);
+	iter(&rows[0], 3, 800000, 900000, 99 * S);
+	row(&rows[1], "vfio 0000:3b:00.3", IOVA_PATH_VFIO, 83, "qemu-vm1", 1 << 20, 99 * S);
+	iter(&rows[1], 3, 200000, 200000, 99 * S);
+	row(&rows[2], "vfio 0000:af:00.1", IOVA_PATH_VFIO, 84, "qemu-vm2", 1 << 20, 99 * S);
+	iter(&rows[2], 5, 100000, 50000, 99 * S);
+	fs = forecast_session_open(&a, S, &code);
+	assert_non_null(fs);
+	forecast_session_update(fs, &snap);
+	assert_int_equal(forecast_session_count(fs), 2);
+	om = render_fc(&snap, true, NULL, fs);
+	prom = render_fc(&snap, false, NULL, fs);
+
+#define DEV(d, p, c) "{path=\"vfio\",device=\"" d "\",pid=\"" p "\",comm=\"" c "\"}"
+	assert_non_null(strstr(om, "# TYPE iovatop_forecast_converges gauge\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_converges{pid=\"83\"} 0\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_converges{pid=\"84\"} 1\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_iteration{pid=\"83\"} 3\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_iterations_left{pid=\"84\"} 0\n"));
+	assert_null(strstr(om, "\niovatop_forecast_iterations_left{pid=\"83\"}"));
+	assert_non_null(strstr(om, "\niovatop_forecast_bandwidth_bytes_per_second{pid=\"83\"} 1000000\n"));
+	assert_non_null(strstr(om, "# UNIT iovatop_forecast_downtime_limit_seconds seconds\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_downtime_limit_seconds{pid=\"83\"} 0.3\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_threshold_bytes{pid=\"83\"} 300000\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_pending_bytes{pid=\"83\"} 1000000\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_pending_bytes{pid=\"84\"} 100000\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_dirty_bytes_per_second{pid=\"83\"} 1100000\n"));
+	assert_null(strstr(om, "\niovatop_forecast_qemu_dirty_bytes_per_second{"));
+	assert_non_null(strstr(om, "\niovatop_forecast_needed_bandwidth_bytes_per_second{pid=\"83\"} "));
+	assert_null(strstr(om, "\niovatop_forecast_needed_bandwidth_bytes_per_second{pid=\"84\"}"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_dirty_bytes_per_second"
+				   DEV("0000:3b:00.2", "83", "qemu-vm1") " 900000\n"));
+	assert_non_null(strstr(om, "# UNIT iovatop_forecast_device_link_share_ratio ratio\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_link_share_ratio"
+				   DEV("0000:3b:00.2", "83", "qemu-vm1") " 0.9\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_link_share_ratio"
+				   DEV("0000:3b:00.3", "83", "qemu-vm1") " 0.2\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_link_share_ratio"
+				   DEV("0000:af:00.1", "84", "qemu-vm2") " 0.05\n"));
+	assert_null(strstr(om, "\niovatop_forecast_device_qemu_share_ratio{"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_blocks"
+				   DEV("0000:3b:00.2", "83", "qemu-vm1") " 1\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_blocks"
+				   DEV("0000:3b:00.3", "83", "qemu-vm1") " 0\n"));
+	assert_non_null(strstr(om, "\niovatop_forecast_device_blocks"
+				   DEV("0000:af:00.1", "84", "qemu-vm2") " 0\n"));
+	assert_int_equal(strcmp(om + strlen(om) - 6, "# EOF\n"), 0);
+	/* the same samples in the Prometheus text, no unit lines */
+	assert_non_null(strstr(prom, "\niovatop_forecast_converges{pid=\"83\"} 0\n"));
+	assert_non_null(strstr(prom, "\niovatop_forecast_device_blocks"
+				     DEV("0000:3b:00.2", "83", "qemu-vm1") " 1\n"));
+	assert_null(strstr(prom, "# UNIT"));
+#undef DEV
+	free(om);
+	free(prom);
+
+	/* without a forecast, no forecast families at all */
+	om = render(&snap, true, NULL);
+	assert_null(strstr(om, "iovatop_forecast_"));
+	free(om);
+	forecast_session_close(fs);
 }
 
 static void test_label_escaping(void **state)
@@ -322,6 +422,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_types),
+		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_expiry_and_unreported),
 		cmocka_unit_test(test_cap),

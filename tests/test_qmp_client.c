@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -204,6 +205,14 @@ static void parse_reply(void **state)
 	assert_int_equal(qmp_parse_migrate("{\"status\"", 9, &m), -EINVAL);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void against_fake_qemu(void **state)
 {
 	struct fake *f = fake_start(FAKE_QMP);
@@ -211,6 +220,7 @@ static void against_fake_qemu(void **state)
 	struct qmp_client *c;
 	char err[256] = "";
 	bool usage = true;
+	uint64_t t0, t1;
 
 	(void)state;
 	c = qmp_client_open(f->path, 2000, err, sizeof(err), &usage);
@@ -219,6 +229,7 @@ static void against_fake_qemu(void **state)
 	/* the fake runs in this process: SO_PEERCRED says so */
 	assert_int_equal(qmp_client_pid(c), (uint32_t)getpid());
 	assert_false(qmp_client_sample(c, &m));
+	t0 = mono_ns();
 	assert_int_equal(qmp_client_poll_once(c, 2000), 0);
 	assert_true(qmp_client_sample(c, &m));
 	assert_int_equal(m.seq, 1);
@@ -228,8 +239,16 @@ static void against_fake_qemu(void **state)
 	assert_int_equal(m.dirty_sync_count, 3);
 	assert_int_equal(m.downtime_limit_ms, 250);
 	assert_int_equal(m.max_bandwidth, 16777216);
+	t1 = mono_ns();
 	assert_int_equal(qmp_client_poll_once(c, 2000), 0);
 	assert_true(qmp_client_sample(c, &m));
+	assert_int_equal(m.seq, 2);
+	/* as of an instant: the sample then, not the latest */
+	assert_false(qmp_client_sample_at(c, t0, &m));
+	assert_true(qmp_client_sample_at(c, t1, &m));
+	assert_int_equal(m.seq, 1);
+	assert_true(m.ts_ns <= t1);
+	assert_true(qmp_client_sample_at(c, mono_ns(), &m));
 	assert_int_equal(m.seq, 2);
 	qmp_client_error(c, err, sizeof(err));
 	assert_string_equal(err, "");

@@ -5,6 +5,7 @@
  *
  *   - batch output of a replayed trace against golden files in
  *     tests/golden/ (UPDATE_GOLDEN=1 rewrites them; tests/test_util.h);
+ *   - the forecast in the JSON lines, against its own inputs;
  *   - cut, empty and foreign files: one sentence, the right exit status;
  *   - the live view on this machine: it runs where the kernel has
  *     iova_bitmap_set, and fails with one sentence and exit 1 where not;
@@ -25,6 +26,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +236,101 @@ static void test_golden_forecast(void **unused)
 	run(&r, "%s replay -b --qmp /run/x.qmp %s/vm-6.12-demo.trace", bin, dir);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--qmp asks a running QEMU, and replay reads a trace"));
+	run_free(&r);
+}
+
+static double num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	assert_true(json_is_number(v));
+	return json_number_value(v);
+}
+
+/*
+ * --format json with a forecast: after each interval's device lines one
+ * "forecast" line per VM, at the same t, whose figures hold together: the
+ * threshold is bw x dl, each share of the link is the device's rate over
+ * bw, the devices' rates add up to device_rate, and the blamed devices are
+ * the VM's own. vm1 (pid 83), whose device is programmed constant, is
+ * "cannot" from its second iteration on and blames that device, as the
+ * text view's BLOCKS says (test_golden_forecast).
+ */
+static void test_json_forecast(void **unused)
+{
+	char dir[700], *line, *save = NULL;
+	double t = -1, bw = 100e6 / 8, sum, rate;
+	unsigned int nint = 0, nfc = 0, ncannot83 = 0;
+	struct run r;
+	size_t i, j;
+
+	(void)unused;
+	snprintf(dir, sizeof(dir), "%s/data", tests_dir);
+	run(&r, "%s replay --format json --link-rate 100M --downtime-limit 300ms %s/vm-6.12-demo.trace 2",
+	    bin, dir);
+	assert_int_equal(r.status, 0);
+	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL), *devs, *blame;
+		const char *type;
+
+		assert_non_null(o);
+		type = json_string_value(json_object_get(o, "type"));
+		assert_non_null(type);
+		if (!strcmp(type, "interval")) {
+			t = num(o, "t");
+			nint++;
+		} else if (!strcmp(type, "forecast")) {
+			nfc++;
+			assert_true(num(o, "t") == t);
+			assert_true(fabs(num(o, "bw") - bw) < 1e-3);
+			assert_string_equal(json_string_value(json_object_get(o, "bw_src")), "assumed");
+			assert_true(fabs(num(o, "dl") - 0.3) < 1e-9);
+			assert_true(fabs(num(o, "threshold") - bw * 0.3) < 1);
+			assert_true(json_is_null(json_object_get(o, "qemu")));
+			devs = json_object_get(o, "devices");
+			assert_true(json_array_size(devs) > 0);
+			sum = 0;
+			for (i = 0; i < json_array_size(devs); i++) {
+				json_t *d = json_array_get(devs, i);
+
+				rate = num(d, "rate");
+				sum += rate;
+				assert_true(fabs(num(d, "share_link") * bw - rate) <=
+					    1e-5 * rate + 1e-9);
+				assert_true(json_is_null(json_object_get(d, "share_qemu")));
+			}
+			assert_true(fabs(sum - num(o, "device_rate")) <= 1e-5 * sum + 1e-9);
+			blame = json_object_get(o, "blame");
+			for (i = 0; i < json_array_size(blame); i++) {
+				bool mine = false;
+
+				for (j = 0; j < json_array_size(devs); j++)
+					mine |= !strcmp(json_string_value(json_array_get(blame, i)),
+							json_string_value(json_object_get(
+								json_array_get(devs, j), "name")));
+				assert_true(mine);
+			}
+			if (num(o, "pid") == 83 &&
+			    !strcmp(json_string_value(json_object_get(o, "verdict")), "cannot")) {
+				ncannot83++;
+				assert_true(num(o, "iteration") >= 2);
+				assert_int_equal(json_array_size(blame), 1);
+				assert_string_equal(json_string_value(json_array_get(blame, 0)),
+						    "vfio 0000:3b:00.2");
+				assert_true(num(o, "needed_bw") > bw);
+			}
+		}
+		json_decref(o);
+	}
+	assert_true(nint > 5);
+	assert_true(nfc >= nint);
+	assert_true(ncannot83 > 0);
+	run_free(&r);
+
+	/* without a forecast option, no forecast lines */
+	run(&r, "%s replay --format json %s/vm-6.12-demo.trace 2", bin, dir);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "\"forecast\""));
 	run_free(&r);
 }
 
@@ -1338,6 +1436,7 @@ int main(void)
 		cmocka_unit_test(test_end_of_trace_long_interval),
 		cmocka_unit_test(test_golden_options),
 		cmocka_unit_test(test_golden_forecast),
+		cmocka_unit_test(test_json_forecast),
 		cmocka_unit_test(test_golden_empty),
 		cmocka_unit_test(test_pid_comm),
 		cmocka_unit_test(test_cli),

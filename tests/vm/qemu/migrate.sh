@@ -3,7 +3,7 @@
 # A real QEMU live migration with the test driver's devices assigned, inside
 # the test VM (the test driver loaded: tests/vm/run.sh --module).
 #
-#   tests/vm/qemu/migrate.sh [-o DIR] converging|stuck|late
+#   tests/vm/qemu/migrate.sh [-o DIR] [-q SOCKET] [-g FILE] converging|stuck|late
 #
 # Starts a destination QEMU (-incoming unix:) with two of the driver's
 # devices and a source QEMU with two others, each as
@@ -36,6 +36,15 @@
 #   migration-NAME.txt the driver's migration state per device afterwards
 #   qemu-src.trace, qemu-dst.trace   QEMU's own trace (-msg timestamp=on)
 #   qemu-src.log, qemu-dst.log       QEMU's stderr
+#   qmp-samples.jsonl every query-migrate the harness read, one JSON object
+#                   a line with its CLOCK_MONOTONIC time (t_ns)
+#
+# -q SOCKET gives the source QEMU a second QMP monitor there, for an
+# observer (iovatop --qmp): a QMP socket serves one client at a time and
+# the harness holds the first. -g FILE waits (up to 180 s) until FILE
+# exists before starting the migration, so that the observer can connect
+# first; the harness writes info.txt before it waits.
+#
 # Exit: 0 when the scenario went as programmed (converging, late: completed,
 # destination running; stuck: active before the cancel, then cancelled),
 # 1 when not, 2 on bad usage.
@@ -43,11 +52,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dbg=/sys/kernel/debug/iovatop_test
 
-out=
+out= watch_qmp= go_file=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-o) out=$2; shift 2 ;;
-	-h | --help) sed -n '3,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-q) watch_qmp=$2; shift 2 ;;
+	-g) go_file=$2; shift 2 ;;
+	-h | --help) sed -n '3,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "migrate.sh: unknown option $1; see --help" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -153,6 +164,8 @@ devargs() {
 
 mapfile -d '' dst_devargs < <(devargs dst $DST_DEVS)
 mapfile -d '' src_devargs < <(devargs src $SRC_DEVS)
+watch_args=()
+[ -n "$watch_qmp" ] && watch_args=(-qmp unix:"$watch_qmp",server=on,wait=off)
 "$qemu" "${common[@]}" -name itest-dst \
 	-object memory-backend-ram,id=ram0,size=${RAM_MB}M \
 	"${dst_devargs[@]}" \
@@ -164,7 +177,7 @@ dst_pid=$!
 "$qemu" "${common[@]}" -name itest-src \
 	-object memory-backend-file,id=ram0,size=${RAM_MB}M,mem-path="$ram",share=on \
 	"${src_devargs[@]}" \
-	-qmp unix:"$work/src.qmp",server=on,wait=off \
+	-qmp unix:"$work/src.qmp",server=on,wait=off "${watch_args[@]}" \
 	-trace "events=$work/events,file=$out/qemu-src.trace" \
 	>"$out/qemu-src.log" 2>&1 &
 src_pid=$!
@@ -192,7 +205,16 @@ python3 "$here/qmp.py" wait "$work/src.qmp" 30 2>/dev/null || qemu_died src
 	echo "kernel=$(uname -r)"
 } >"$out/info.txt"
 
-margs=(--bandwidth "$BANDWIDTH" --downtime "$DOWNTIME" --timeout "$TIMEOUT")
+if [ -n "$go_file" ]; then
+	for _ in $(seq 1800); do
+		[ -e "$go_file" ] && break
+		sleep 0.1
+	done
+	[ -e "$go_file" ] || die "no $go_file after 180 s: the observer did not start"
+fi
+
+margs=(--bandwidth "$BANDWIDTH" --downtime "$DOWNTIME" --timeout "$TIMEOUT"
+	--log "$out/qmp-samples.jsonl")
 [ -z "${MIGRATE_STATUS:-}" ] ||
 	margs+=(--status "$MIGRATE_STATUS" --label "${MIGRATE_LABEL:-$scenario}" --detail "$what")
 case "$scenario" in

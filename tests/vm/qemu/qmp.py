@@ -16,6 +16,9 @@ dirty-sync-count reaches N (a device's program, to drop its rate mid-
 migration). The result names every step it took with the sync count it saw.
 With --status FILE it keeps one line in FILE saying where the migration is
 (--label first, --detail last): make demo shows it under the live view.
+With --log FILE every query-migrate answer goes to FILE as a JSON line,
+with "t_ns", the CLOCK_MONOTONIC time it arrived (the clock iovatop's
+QMP client stamps its samples with).
 """
 import json
 import os
@@ -100,7 +103,16 @@ def migrate(argv):
     p.add_argument("--label", default="migration",
                    help="the status line's first words")
     p.add_argument("--detail", default="", help="the status line's last words")
+    p.add_argument("--log")
     a = p.parse_args(argv)
+    log = open(a.log, "w") if a.log else None
+
+    def query():
+        r = src.execute("query-migrate")
+        if log:
+            log.write(json.dumps(dict(r, t_ns=time.monotonic_ns())) + "\n")
+            log.flush()
+        return r
 
     switches = []
     for s in a.switch:
@@ -146,7 +158,7 @@ def migrate(argv):
         last_line = line
 
     while True:
-        info = src.execute("query-migrate")
+        info = query()
         st = info.get("status", "?")
         n = syncs(info, n)
         now = time.monotonic() - t0
@@ -168,7 +180,7 @@ def migrate(argv):
                                  "status": st, "syncs": n})
             # cancelling ends in 'cancelled'; give it the usual poll loop
             while True:
-                info = src.execute("query-migrate")
+                info = query()
                 if info.get("status") in ("cancelled", "failed", "completed"):
                     break
                 if time.monotonic() - t0 > a.timeout:
@@ -178,7 +190,7 @@ def migrate(argv):
         if now > a.timeout:
             res["timeout"] = True
             src.execute("migrate_cancel")
-            info = src.execute("query-migrate")
+            info = query()
             break
         time.sleep(a.poll)
     res["wall_s"] = round(time.monotonic() - t0, 3)
