@@ -23,7 +23,7 @@
 #define MAX_ANOMALY_LINES	10
 
 struct decode_env {
-	uint64_t iova, length, page_size, buf_offset;
+	uint64_t iova, length, page_size, buf_offset, kpage_size;
 	int have_iova, have_length, have_page_size;
 	enum ibd_rule rule;
 	int hex;
@@ -49,9 +49,13 @@ static const char usage_text[] =
 "                           current  6.11 and later (6.12 code), the default\n"
 "                           v6.1.y   6.1.y after b058ea3ab5af (6.1.192 code)\n"
 "                           v6.1     6.1.0 as merged: max(1, len >> shift) bits\n"
-"  -o, --buf-offset OFF   offset of the user bitmap within its 4 KiB page\n"
+"  -o, --buf-offset OFF   offset of the user bitmap within its kernel page\n"
 "                         (default 0); it moves the kernel's windows and\n"
 "                         what odd calls write\n"
+"  -k, --kernel-page-size KPS\n"
+"                         the kernel's PAGE_SIZE (default 4096; arm64 may\n"
+"                         have 16384 or 65536): the unit it pins the\n"
+"                         bitmap in\n"
 "  -x, --hex              print one 16-digit hex word a line instead of bytes\n"
 "  -s, --stats            print counters to stderr as key=value lines\n"
 "  -h, --help             show this text\n"
@@ -93,6 +97,7 @@ static int parse_args(int argc, char **argv, struct decode_env *env)
 		{ "page-size", required_argument, NULL, 'p' },
 		{ "rule", required_argument, NULL, 'r' },
 		{ "buf-offset", required_argument, NULL, 'o' },
+		{ "kernel-page-size", required_argument, NULL, 'k' },
 		{ "hex", no_argument, NULL, 'x' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,7 +107,7 @@ static int parse_args(int argc, char **argv, struct decode_env *env)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:l:p:r:o:xsh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:l:p:r:o:k:xsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (parse_opt_u64("--iova", optarg, &env->iova))
@@ -131,10 +136,16 @@ static int parse_args(int argc, char **argv, struct decode_env *env)
 		case 'o':
 			if (parse_opt_u64("--buf-offset", optarg, &env->buf_offset))
 				return EXIT_USAGE;
-			if (env->buf_offset >= IBD_HOST_PAGE_SIZE) {
-				fprintf(stderr, "iovatop decode: --buf-offset %s is not "
-					"an offset within a 4 KiB page (0..4095).\n",
-					optarg);
+			break;
+		case 'k':
+			if (parse_opt_u64("--kernel-page-size", optarg,
+					  &env->kpage_size))
+				return EXIT_USAGE;
+			if (!ibd_kpage_size_ok(env->kpage_size)) {
+				fprintf(stderr, "iovatop decode: --kernel-page-size %s "
+					"is not a kernel page size; use a power of "
+					"two from %u to %u (4096, 16384 or 65536).\n",
+					optarg, IBD_KPAGE_SIZE_MIN, IBD_KPAGE_SIZE_MAX);
 				return EXIT_USAGE;
 			}
 			break;
@@ -171,6 +182,13 @@ static int parse_args(int argc, char **argv, struct decode_env *env)
 		fprintf(stderr, "iovatop decode: --iova, --length and --page-size "
 			"are all required; ");
 		usage_hint();
+		return EXIT_USAGE;
+	}
+	if (env->buf_offset >= env->kpage_size) {
+		fprintf(stderr, "iovatop decode: --buf-offset 0x%" PRIx64 " is not "
+			"an offset within a kernel page of %" PRIu64 " bytes "
+			"(0..%" PRIu64 ").\n", env->buf_offset, env->kpage_size,
+			env->kpage_size - 1);
 		return EXIT_USAGE;
 	}
 	if (!env->page_size || (env->page_size & (env->page_size - 1))) {
@@ -355,7 +373,8 @@ static int finish(const struct ibd *d, const uint64_t *kinds,
 
 int cmd_decode(int argc, char **argv)
 {
-	struct decode_env env = { .rule = IBD_RULE_CURRENT };
+	struct decode_env env = { .rule = IBD_RULE_CURRENT,
+				  .kpage_size = IBD_KPAGE_SIZE_DEFAULT };
 	uint64_t kinds[IBD_WRAPS + 1] = { 0 };
 	unsigned long lineno = 0, shown = 0;
 	char *line = NULL;
@@ -367,7 +386,8 @@ int cmd_decode(int argc, char **argv)
 	ret = parse_args(argc, argv, &env);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	err = ibd_init(&d, env.iova, env.length, env.page_size, env.rule);
+	err = ibd_init_kpage(&d, env.iova, env.length, env.page_size, env.rule,
+			     env.kpage_size);
 	if (err) {
 		fprintf(stderr, "iovatop decode: cannot allocate a bitmap of %"
 			PRIu64 " bits: %s.\n",
