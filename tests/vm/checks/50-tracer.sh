@@ -77,7 +77,8 @@ traced() {
 			return v }
 		FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 		FILENAME ~ /index.tsv$/ {
-			k = $(c["device"]); n = ++seen[k]
+			# one process, one iommufd context: "iommufd hwpt N ctx C"
+			k = $(c["device"]); sub(/ ctx [0-9]+$/, "", k); n = ++seen[k]
 			got[k, n] = $(c["file"]) "\t" $(c["flags"])
 			next
 		}
