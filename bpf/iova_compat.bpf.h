@@ -92,9 +92,10 @@ static __always_inline __u64 compat_calc_mapped_length(__u64 bm_iova,
 						       __u64 base_index,
 						       __u64 total_index,
 						       __u64 win_iova,
-						       __u64 npages, __u64 pgoff)
+						       __u64 npages, __u64 pgoff,
+						       __u32 kpage_shift)
 {
-	__u64 bytes = (npages << 12) - pgoff;
+	__u64 bytes = (npages << (kpage_shift & 63)) - pgoff;
 	__u64 units = total_index - base_index;
 	__u64 cap = index_bits == 64 ? (bytes + 7) / 8 : bytes;
 	__u64 max_iova = bm_iova + bm_length - 1;
@@ -127,9 +128,13 @@ static __always_inline __u64 compat_index_bits(__u64 length, __u64 pgshift,
 	return 8;
 }
 
-/* iova_bitmap::mapped.length where it exists (6.11+), computed before. */
+/*
+ * iova_bitmap::mapped.length where it exists (6.11+), computed before;
+ * kpage_shift is the kernel's PAGE_SHIFT, the unit npages counts in.
+ */
 static __always_inline __u64 compat_mapped_length(struct iova_bitmap *b,
-						  __u64 index_bits)
+						  __u64 index_bits,
+						  __u32 kpage_shift)
 {
 	struct iova_bitmap_map___v6_11 *m = (void *)&b->mapped;
 
@@ -143,7 +148,8 @@ static __always_inline __u64 compat_mapped_length(struct iova_bitmap *b,
 					 BPF_CORE_READ(b, mapped_total_index),
 					 BPF_CORE_READ(b, mapped.iova),
 					 BPF_CORE_READ(b, mapped.npages),
-					 BPF_CORE_READ(b, mapped.pgoff));
+					 BPF_CORE_READ(b, mapped.pgoff),
+					 kpage_shift);
 }
 
 /*
@@ -166,6 +172,19 @@ static __always_inline __u64 compat_ucmd_hwpt(struct iommufd_ucmd *ucmd)
 		return 0;
 	cmd = BPF_CORE_READ(ucmd, cmd);
 	return BPF_CORE_READ(cmd, hwpt_id);
+}
+
+/*
+ * The iommufd context the ioctl came in on: ucmd->ictx, there since
+ * iommufd was merged (v6.2, drivers/iommu/iommufd/iommufd_private.h). Its
+ * address only ever serves as a map key in the kernel (see
+ * ictx_number() in iova_trace.bpf.c); 0 when the field is not there.
+ */
+static __always_inline __u64 compat_ucmd_ictx(struct iommufd_ucmd *ucmd)
+{
+	if (!bpf_core_field_exists(ucmd->ictx))
+		return 0;
+	return (__u64)BPF_CORE_READ(ucmd, ictx);
 }
 
 #endif /* IOVA_COMPAT_BPF_H */

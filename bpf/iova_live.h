@@ -70,6 +70,8 @@ struct iova_live_ranges {
 struct iova_devkey {
 	__u32 path;		/* IOVA_PATH_* */
 	__u32 hwpt_id;
+	__u32 ictx_id;		/* iommufd context of the hwpt, 0 unknown */
+	__u32 reserved;
 	char devname[IOVA_DEVNAME_LEN];
 };
 

@@ -33,9 +33,15 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by user space before load (src/source_live.c). */
+/*
+ * Set by user space before load (src/source_live.c). The callbacks'
+ * addresses come from /proc/kallsyms and only serve to recognise them
+ * (IOVA_CB_*): no record carries an address.
+ */
 const volatile __u64 cb_vfio = 0;	/* &vfio_device_log_read_and_clear */
 const volatile __u64 cb_iommufd = 0;	/* &__iommu_read_and_clear_dirty */
+/* PAGE_SHIFT of the running kernel: the unit user bitmaps are pinned in */
+const volatile __u32 kpage_shift = 12;
 const volatile __u32 nr_cpus = 1;
 const volatile __u64 verify_max_bytes = 0;	/* 0: no --verify read-back */
 const volatile __u64 wakeup_bytes = 256 * 1024;
@@ -62,7 +68,7 @@ struct bm_state {
 	__u64 index_bits;	/* unit of mapped_base_index, see compat */
 	__u64 report_id;	/* report in progress, 0 when none */
 	__u64 ts_begin;
-	__u64 callback;
+	__u64 callback;		/* IOVA_CB_* */
 	/* counters of the report in progress; slots on other CPUs add too */
 	__u64 set_calls;
 	__u64 ranges;
@@ -88,13 +94,38 @@ struct {
 	__type(value, struct bm_state);
 } bitmaps SEC(".maps");	/* hash, not LRU: an evicted bitmap would be silently wrong */
 
-/* Per task: the hwpt an iommufd ioctl named, from entry to exit. */
+/*
+ * Per task: the hwpt an iommufd ioctl named, from entry to exit; the low
+ * 32 bits the hwpt id, the high 32 its context's number (ictx_ids).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_TASKS);
 	__type(key, __u64);
 	__type(value, __u64);
 } hwpt_ctx SEC(".maps");
+
+/*
+ * iommufd contexts by number: hwpt ids are per context, so a device of the
+ * iommufd path is (context, hwpt). The context is known by its struct
+ * iommufd_ctx address, which must not leave the kernel; records carry the
+ * number handed out here instead. The process is part of the key, so a
+ * context freed and its address reused by another VMM gets a new number.
+ * LRU: a VMM asks for its dirty bitmaps all the time, only contexts gone
+ * quiet are dropped, and one that comes back gets a new number.
+ */
+struct ictx_key {
+	__u64 ictx;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_TASKS);
+	__type(key, struct ictx_key);
+	__type(value, __u32);
+} ictx_ids SEC(".maps");
 
 /* Per task: what a kprobe saw, for its kretprobe (which only gets ret). */
 struct kp_args {
@@ -219,9 +250,10 @@ struct {
 /* What new bitmaps_state entries start from, kept off the stack too. */
 static const struct bm_state bm_zero;
 
-/* Sequence numbers: a bitmap's and a report's name in the records. */
+/* Sequence numbers: a bitmap's, a report's, an iommufd context's name. */
 __u64 bitmap_seq = 0;
 __u64 report_seq = 0;
+__u64 ictx_seq = 0;
 
 static __always_inline void cnt_add(__u32 idx, __u64 n)
 {
@@ -390,7 +422,8 @@ static __always_inline void emit_anomaly(struct bm_state *bm, __u64 iova,
 	a->report_id = bm ? bm->report_id : 0;
 	a->iova = iova;
 	a->length = length;
-	a->callback = bm ? bm->callback : 0;
+	a->callback = bm ? bm->callback : IOVA_CB_UNKNOWN;
+	a->reserved0 = 0;
 	a->kind = kind;
 	a->reserved = 0;
 	rec_submit(a, false);
@@ -436,7 +469,7 @@ struct win {
 static __always_inline __u64 win_capacity_last(const struct win *w,
 					       __u64 pgshift)
 {
-	__u64 bits = (w->npages << 15) - w->pgoff * 8;
+	__u64 bits = (w->npages << ((kpage_shift + 3) & 63)) - w->pgoff * 8;
 
 	return w->iova + (bits << (pgshift & 63)) - 1;
 }
@@ -473,7 +506,7 @@ static __always_inline void emit_window(struct bm_state *bm,
 	r->bitmap_id = bm->bitmap_id;
 	r->report_id = bm->report_id;
 	r->iova = w->iova;
-	r->length = compat_mapped_length(b, bm->index_bits);
+	r->length = compat_mapped_length(b, bm->index_bits, kpage_shift);
 	/* in u64 words of the user bitmap, whatever the kernel's unit */
 	r->base_index = ((w->iova - bm->iova) >> (bm->pgshift & 63)) / 64;
 	r->npages = w->npages;
@@ -607,7 +640,8 @@ static __always_inline void set_fast_range(struct slot *s,
 	if (!w->npages)
 		return;
 	if (s->layout == IOVA_LAYOUT_V6_11) {
-		__u64 len = compat_mapped_length(b, bm->index_bits);
+		__u64 len = compat_mapped_length(b, bm->index_bits,
+						 kpage_shift);
 
 		if (!len)
 			return;
@@ -834,6 +868,8 @@ static __always_inline void fill_alloc(struct iova_rec_alloc *a,
 	a->ret = ret;
 	a->layout = compat_layout();
 	fill_task(&a->task);
+	a->kpage_shift = kpage_shift;
+	a->reserved = 0;
 }
 
 /*
@@ -899,11 +935,18 @@ static __always_inline void name_device(struct bm_state *bm, void *opaque,
 	__u64 *hwpt;
 
 	__builtin_memset(&bm->dev, 0, sizeof(bm->dev));
+	if (cb_vfio && fn == cb_vfio)
+		bm->callback = IOVA_CB_VFIO;
+	else if (cb_iommufd && fn == cb_iommufd)
+		bm->callback = IOVA_CB_IOMMUFD;
+	else
+		bm->callback = IOVA_CB_OTHER;
 	hwpt = bpf_map_lookup_elem(&hwpt_ctx, &id);
 	if (hwpt) {
 		bm->path = IOVA_PATH_IOMMUFD;
-		bm->dev.hwpt_id = *hwpt;
-	} else if (cb_vfio && fn == cb_vfio) {
+		bm->dev.hwpt_id = (__u32)*hwpt;
+		bm->dev.ictx_id = *hwpt >> 32;
+	} else if (bm->callback == IOVA_CB_VFIO) {
 		struct vfio_device *vdev = opaque;
 		struct device *dev = BPF_CORE_READ(vdev, dev);
 		const char *name = BPF_CORE_READ(dev, kobj.name);
@@ -914,7 +957,7 @@ static __always_inline void name_device(struct bm_state *bm, void *opaque,
 		if (name)
 			bpf_probe_read_kernel_str(bm->dev.devname,
 						  sizeof(bm->dev.devname), name);
-	} else if (cb_iommufd && fn == cb_iommufd) {
+	} else if (bm->callback == IOVA_CB_IOMMUFD) {
 		bm->path = IOVA_PATH_IOMMUFD;	/* hwpt not seen */
 	} else {
 		bm->path = IOVA_PATH_UNKNOWN;
@@ -944,7 +987,6 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	}
 	bm->report_id = __sync_fetch_and_add(&report_seq, 1) + 1;
 	bm->ts_begin = bpf_ktime_get_ns();
-	bm->callback = fn;
 	bm->set_calls = 0;
 	bm->ranges = 0;
 	bm->range_bytes = 0;
@@ -970,6 +1012,7 @@ static __always_inline void fill_begin(struct iova_rec_report_begin *r,
 	r->bitmap_id = bm->bitmap_id;
 	r->report_id = bm->report_id;
 	r->callback = bm->callback;
+	r->ictx_id = bm->dev.ictx_id;
 	r->path = bm->path;
 	r->hwpt_id = bm->dev.hwpt_id;
 	r->iova = bm->iova;
@@ -1119,11 +1162,37 @@ static __always_inline int handle_free(struct iova_bitmap *b)
 	return 0;
 }
 
-static __always_inline void task_set_hwpt(__u64 hwpt)
+/*
+ * The number of the iommufd context ictx in this process (see ictx_ids),
+ * handing out the next one the first time; 0 when ictx is unknown or the
+ * map refuses it (the report is then named by its process alone).
+ */
+static __always_inline __u32 ictx_number(__u64 ictx, __u32 tgid)
+{
+	struct ictx_key k = { .ictx = ictx, .tgid = tgid };
+	__u32 *have, n;
+
+	if (!ictx)
+		return 0;
+	have = bpf_map_lookup_elem(&ictx_ids, &k);
+	if (have)
+		return *have;
+	n = (__u32)(__sync_fetch_and_add(&ictx_seq, 1) + 1);
+	/* another thread of the VMM may have numbered it first: take that */
+	if (bpf_map_update_elem(&ictx_ids, &k, &n, BPF_NOEXIST)) {
+		have = bpf_map_lookup_elem(&ictx_ids, &k);
+		return have ? *have : 0;
+	}
+	return n;
+}
+
+static __always_inline void task_set_hwpt(struct iommufd_ucmd *ucmd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u64 v = compat_ucmd_hwpt(ucmd) & 0xffffffffULL;
 
-	bpf_map_update_elem(&hwpt_ctx, &id, &hwpt, BPF_ANY);
+	v |= (__u64)ictx_number(compat_ucmd_ictx(ucmd), id >> 32) << 32;
+	bpf_map_update_elem(&hwpt_ctx, &id, &v, BPF_ANY);
 }
 
 static __always_inline void task_clear_hwpt(void)
@@ -1131,11 +1200,6 @@ static __always_inline void task_clear_hwpt(void)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	bpf_map_delete_elem(&hwpt_ctx, &id);
-}
-
-static __always_inline __u64 ucmd_hwpt(struct iommufd_ucmd *ucmd)
-{
-	return compat_ucmd_hwpt(ucmd);
 }
 
 /* ---- fentry / fexit ---------------------------------------------------- */
@@ -1189,7 +1253,7 @@ int BPF_PROG(fentry_free, struct iova_bitmap *bitmap)
 SEC("fentry/iommufd_hwpt_get_dirty_bitmap")
 int BPF_PROG(fentry_hwpt_dirty, struct iommufd_ucmd *ucmd)
 {
-	task_set_hwpt(ucmd_hwpt(ucmd));
+	task_set_hwpt(ucmd);
 	return 0;
 }
 
@@ -1266,7 +1330,7 @@ int BPF_KPROBE(kprobe_free, struct iova_bitmap *bitmap)
 SEC("kprobe/iommufd_hwpt_get_dirty_bitmap")
 int BPF_KPROBE(kprobe_hwpt_dirty, struct iommufd_ucmd *ucmd)
 {
-	task_set_hwpt(ucmd_hwpt(ucmd));
+	task_set_hwpt(ucmd);
 	return 0;
 }
 

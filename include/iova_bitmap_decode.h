@@ -19,6 +19,7 @@
 #ifndef IOVA_BITMAP_DECODE_H
 #define IOVA_BITMAP_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,7 @@ struct ibd {
 	uint64_t iova;		/* base IOVA of the whole bitmap */
 	uint64_t length;	/* IOVA bytes covered */
 	unsigned int pgshift;	/* log2(page size) */
+	unsigned int kpage_shift; /* log2 of the kernel's PAGE_SIZE */
 	enum ibd_rule rule;
 	uint64_t nbits;		/* bits the bitmap covers: ceil(length / page) */
 	size_t nwords;		/* u64 words of user bitmap: ceil(nbits / 64) */
@@ -117,21 +119,37 @@ enum ibd_anomaly {
 const char *ibd_anomaly_name(enum ibd_anomaly kind);
 
 /*
+ * The kernel's PAGE_SIZE: what it pins the user bitmap in. 4 KiB on
+ * x86-64 (and what ibd_init() assumes); arm64 kernels are built with 4, 16
+ * or 64 KiB pages, and the windows, the page offset of the user buffer and
+ * where a stray call's bits land all follow it.
+ */
+#define IBD_KPAGE_SIZE_DEFAULT	4096u
+#define IBD_KPAGE_SIZE_MIN	4096u
+#define IBD_KPAGE_SIZE_MAX	(256u << 10)	/* the largest any arch has */
+/* A power of two from IBD_KPAGE_SIZE_MIN to IBD_KPAGE_SIZE_MAX. */
+bool ibd_kpage_size_ok(uint64_t kpage_size);
+
+/*
  * Validate and allocate a zeroed bitmap for iova_bitmap_alloc(iova,
  * length, page_size, data) with data page aligned (see
- * ibd_set_user_addr()). Returns 0, -EINVAL for a page size that is not a
- * power of two (or >= 2 GiB on 6.1.0, whose v5 code computes 1 << pgshift
- * in an int), a zero length or iova + length - 1 past 2^64 - 1, -ENOMEM
- * when the bitmap does not fit in memory.
+ * ibd_set_user_addr()) on a kernel with 4 KiB pages. Returns 0, -EINVAL
+ * for a page size that is not a power of two (or >= 2 GiB on 6.1.0, whose
+ * v5 code computes 1 << pgshift in an int), a zero length or iova +
+ * length - 1 past 2^64 - 1, -ENOMEM when the bitmap does not fit in
+ * memory.
  */
 int ibd_init(struct ibd *d, uint64_t iova, uint64_t length, uint64_t page_size,
 	     enum ibd_rule rule);
+/* The same on a kernel whose PAGE_SIZE is kpage_size (-EINVAL if not ok). */
+int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
+		   uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size);
 void ibd_free(struct ibd *d);
 /* Zero the bitmap and the counters, keep the geometry: a new report. */
 void ibd_clear(struct ibd *d);
 /*
  * Where the user bitmap lives (the data argument of iova_bitmap_alloc):
- * only its offset within a 4 KiB page changes what the kernel does. Resets
+ * only its offset within a kernel page changes what the kernel does. Resets
  * the pinned window to what iova_bitmap_alloc() leaves.
  */
 void ibd_set_user_addr(struct ibd *d, uint64_t user_addr);
@@ -185,9 +203,10 @@ uint64_t ibd_offset_to_index(const struct ibd *d, uint64_t offset);
 uint64_t ibd_index_to_offset(const struct ibd *d, uint64_t index);
 
 /*
- * Windows. The kernel pins at most 512 user pages of bitmap at a time
- * (PAGE_SIZE / sizeof(struct page *)): 2 MiB of bitmap, 64 GiB of IOVA at
- * 4 KiB pages. On 6.1 the iterator walks the windows in order and calls
+ * Windows. The kernel pins at most PAGE_SIZE / sizeof(struct page *) user
+ * pages of bitmap at a time: with 4 KiB kernel pages 512, 2 MiB of bitmap,
+ * 64 GiB of IOVA at 4 KiB bits; with 16 KiB pages 2048 (32 MiB of bitmap),
+ * with 64 KiB pages 8192 (512 MiB). On 6.1 the iterator walks the windows in order and calls
  * back once per window; the first one is shortened by the user buffer's
  * offset in its page (6.1.y) or overlaps the next page (6.1.0, which
  * ignores that offset). On 6.11+ a window starts at the index of the first
@@ -201,8 +220,6 @@ struct ibd_window {
 	uint32_t npages;	/* user pages pinned */
 	uint32_t pgoff;		/* offset of the first index in its page */
 };
-#define IBD_HOST_PAGE_SIZE	4096u
-#define IBD_MAX_PIN_PAGES	(IBD_HOST_PAGE_SIZE / 8u)
 /*
  * The window iova_bitmap_get() pins at index start_index for a bitmap at
  * user_addr; -ERANGE when start_index is past the bitmap.

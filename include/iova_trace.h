@@ -11,9 +11,19 @@
  * of the file format: add record types or use the reserved fields, and bump
  * IOVA_TRACE_ABI_VERSION when a layout changes.
  *
- * Kernel addresses never reach user space as-is: a bitmap is named by a
- * sequence number the BPF side hands out in iova_bitmap_alloc, because the
- * struct iova_bitmap pointer is reused as soon as it is freed.
+ * Kernel addresses never reach user space: a bitmap is named by a sequence
+ * number the BPF side hands out in iova_bitmap_alloc (the struct
+ * iova_bitmap pointer is reused as soon as it is freed), an iommufd
+ * context by another (iova_rec_report_begin.ictx_id), and the callback
+ * iova_bitmap_for_each() was given by what it is (IOVA_CB_*), compared in
+ * the kernel with the addresses user space resolved at attach time.
+ *
+ * ABI version 2 (this one) differs from version 1 in three fields, and
+ * readers of version 1 traces convert (src/trace_file.c):
+ *   - iova_rec_alloc grew kpage_shift (v1: 88 bytes, 4 KiB kernel pages);
+ *   - iova_rec_report_begin.callback, the callback's kernel address in v1,
+ *     is IOVA_CB_* plus ictx_id in the same 8 bytes;
+ *   - iova_rec_anomaly.callback likewise is IOVA_CB_* and a reserved word.
  */
 #ifndef IOVA_TRACE_H
 #define IOVA_TRACE_H
@@ -24,7 +34,8 @@
 #include <linux/types.h>
 #endif
 
-#define IOVA_TRACE_ABI_VERSION	1
+#define IOVA_TRACE_ABI_VERSION	2
+#define IOVA_TRACE_ABI_VERSION_MIN 1	/* oldest a reader converts */
 
 #define IOVA_COMM_LEN		16
 /* dev_name() of a vfio device: a PCI BDF ("0000:3b:00.1") or an mdev UUID */
@@ -46,6 +57,17 @@
 #define IOVA_PATH_UNKNOWN	0
 #define IOVA_PATH_VFIO		1	/* VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT */
 #define IOVA_PATH_IOMMUFD	2	/* IOMMU_HWPT_GET_DIRTY_BITMAP */
+
+/*
+ * The callback iova_bitmap_for_each() was given (report_begin.callback,
+ * anomaly.callback). Never its address: the BPF side compares it with the
+ * addresses of the known callbacks, which user space looks up in
+ * /proc/kallsyms before it loads the programs.
+ */
+#define IOVA_CB_UNKNOWN		0	/* not looked up (v1 anomaly records) */
+#define IOVA_CB_VFIO		1	/* vfio_device_log_read_and_clear */
+#define IOVA_CB_IOMMUFD		2	/* __iommu_read_and_clear_dirty */
+#define IOVA_CB_OTHER		3	/* none of those: a new kernel's reader */
 
 /* iova_rec_report_end.flags */
 #define IOVA_REPORT_INCOMPLETE	(1u << 0)	/* records of it were lost */
@@ -91,7 +113,18 @@ struct iova_rec_alloc {
 	__s32 ret;		/* 0, or the errno iova_bitmap_alloc failed with */
 	__u32 layout;		/* IOVA_LAYOUT_* seen by CO-RE on this kernel */
 	struct iova_rec_task task;
+	/*
+	 * log2 of the kernel's PAGE_SIZE: the unit the kernel pins the user
+	 * bitmap in, so where windows start and what a stray call spills
+	 * into. 0 (and v1 records) mean 12, 4 KiB: iova_kpage_shift().
+	 */
+	__u32 kpage_shift;
+	__u32 reserved;
 };
+
+/* Version 1 of iova_rec_alloc ended before kpage_shift. */
+#define IOVA_REC_ALLOC_V1_SIZE	88
+#define IOVA_KPAGE_SHIFT_V1	12
 
 /* Bitmap layouts since 6.1 (see bpf/iova_compat.bpf.h for the commits). */
 #define IOVA_LAYOUT_UNKNOWN	0
@@ -103,7 +136,14 @@ struct iova_rec_report_begin {
 	struct iova_rec_hdr hdr;
 	__u64 bitmap_id;
 	__u64 report_id;	/* sequence number of this for_each call */
-	__u64 callback;		/* address of fn, resolved with kallsyms */
+	__u32 callback;		/* IOVA_CB_* of fn (v1: its address, 8 bytes) */
+	/*
+	 * iommufd path: which iommufd context (an open of /dev/iommu) the
+	 * hwpt belongs to, as a sequence number the BPF side gives each
+	 * (context, process) it sees; 0 when unknown. hwpt ids are per
+	 * context, so two VMMs both have a "hwpt 2": a device is the pair.
+	 */
+	__u32 ictx_id;
 	__u32 path;		/* IOVA_PATH_* */
 	__u32 hwpt_id;		/* iommufd path: the hwpt the ioctl named */
 	__u64 iova;		/* what for_each was asked to cover */
@@ -171,7 +211,8 @@ struct iova_rec_anomaly {
 	__u64 report_id;
 	__u64 iova;		/* the offending call's range */
 	__u64 length;
-	__u64 callback;		/* the report's callback: who made the call */
+	__u32 callback;		/* the report's IOVA_CB_*: who made the call */
+	__u32 reserved0;	/* v1: the callback's address, 8 bytes */
 	__u32 kind;		/* IOVA_ANOM_* */
 	__u32 reserved;
 };
@@ -205,7 +246,9 @@ struct iova_rec_verify {
 
 _Static_assert(sizeof(struct iova_rec_hdr) == 16, "hdr");
 _Static_assert(sizeof(struct iova_rec_task) == 24, "task");
-_Static_assert(sizeof(struct iova_rec_alloc) == 88, "alloc");
+_Static_assert(sizeof(struct iova_rec_alloc) == 96, "alloc");
+_Static_assert(offsetof(struct iova_rec_alloc, kpage_shift) == IOVA_REC_ALLOC_V1_SIZE,
+	       "alloc v1 prefix");
 _Static_assert(sizeof(struct iova_rec_report_begin) == 128, "report_begin");
 _Static_assert(sizeof(struct iova_rec_range) == 56, "range");
 _Static_assert(sizeof(struct iova_rec_window) == 64, "window");
@@ -215,6 +258,8 @@ _Static_assert(sizeof(struct iova_rec_lost) == 32, "lost");
 _Static_assert(sizeof(struct iova_rec_anomaly) == 64, "anomaly");
 _Static_assert(sizeof(struct iova_rec_verify) == 80, "verify");
 _Static_assert(offsetof(struct iova_rec_report_begin, devname) == 64, "devname");
+_Static_assert(offsetof(struct iova_rec_report_begin, path) == 40, "begin v1 prefix");
+_Static_assert(offsetof(struct iova_rec_anomaly, kind) == 56, "anomaly v1 prefix");
 
 /* Expected size of each record type, 0 for unknown types. */
 static inline unsigned int iova_rec_size(unsigned int type)
@@ -231,6 +276,20 @@ static inline unsigned int iova_rec_size(unsigned int type)
 	case IOVA_REC_VERIFY: return sizeof(struct iova_rec_verify);
 	}
 	return 0;
+}
+
+/* The kernel page shift an ALLOC record stands for. */
+static inline unsigned int iova_kpage_shift(const struct iova_rec_alloc *a)
+{
+	return a->kpage_shift ? a->kpage_shift : IOVA_KPAGE_SHIFT_V1;
+}
+
+/* The same for records of ABI version abi (1 or IOVA_TRACE_ABI_VERSION). */
+static inline unsigned int iova_rec_size_abi(unsigned int type, unsigned int abi)
+{
+	if (abi == 1 && type == IOVA_REC_ALLOC)
+		return IOVA_REC_ALLOC_V1_SIZE;
+	return iova_rec_size(type);
 }
 #endif /* !__bpf__ */
 

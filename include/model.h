@@ -38,9 +38,11 @@ struct model_opts {
 struct model_report {
 	uint64_t bitmap_id;
 	uint64_t report_id;
-	const char *device;		/* "vfio 0000:3b:00.1", "iommufd hwpt 5" */
+	/* "vfio 0000:3b:00.1", "iommufd hwpt 5 ctx 1" ("... pid N" in ABI 1 traces) */
+	const char *device;
 	uint32_t path;			/* IOVA_PATH_* */
 	uint32_t hwpt_id;
+	uint32_t ictx_id;		/* iommufd context, 0 unknown */
 	struct iova_rec_task task;
 	uint64_t ts_begin_ns;
 	uint64_t ts_end_ns;

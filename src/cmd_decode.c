@@ -23,7 +23,7 @@
 #define MAX_ANOMALY_LINES	10
 
 struct decode_env {
-	uint64_t iova, length, page_size, buf_offset;
+	uint64_t iova, length, page_size, buf_offset, kpage_size;
 	int have_iova, have_length, have_page_size;
 	enum ibd_rule rule;
 	int hex;
@@ -40,8 +40,10 @@ static const struct argp_option decode_options[] = {
 	{ "rule", 'r', "RULE", 0, "Whose iova_bitmap_set() to run: current (6.11 and "
 	  "later, 6.12 code; the default), v6.1.y (6.1.y after b058ea3ab5af, 6.1.192 "
 	  "code), v6.1 (6.1.0 as merged: max(1, len >> shift) bits)", 0 },
-	{ "buf-offset", 'o', "OFF", 0, "Offset of the user bitmap within its 4 KiB "
+	{ "buf-offset", 'o', "OFF", 0, "Offset of the user bitmap within its kernel "
 	  "page (default 0); it moves the kernel's windows and what odd calls write", 0 },
+	{ "kernel-page-size", 'k', "KPS", 0, "The kernel's PAGE_SIZE (default 4096; "
+	  "arm64 may have 16384 or 65536): the unit it pins the bitmap in", 0 },
 	{ "hex", 'x', NULL, 0, "Print one 16-digit hex word a line instead of bytes", 0 },
 	{ "stats", 's', NULL, 0, "Print counters to stderr as key=value lines", 0 },
 	{ NULL, OPT_HELP, NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, as every command */
@@ -108,9 +110,15 @@ static error_t decode_parse(int key, char *arg, struct argp_state *state)
 	case 'o':
 		if (parse_opt_u64(state, "--buf-offset", arg, &env->buf_offset))
 			return EINVAL;
-		if (env->buf_offset >= IBD_HOST_PAGE_SIZE) {
-			argp_error(state, "--buf-offset %s is not an offset within a "
-				   "4 KiB page (0..4095).", arg);
+		return 0;
+	case 'k':
+		if (parse_opt_u64(state, "--kernel-page-size", arg, &env->kpage_size))
+			return EINVAL;
+		if (!ibd_kpage_size_ok(env->kpage_size)) {
+			argp_error(state, "--kernel-page-size %s is not a kernel page "
+				   "size; use a power of two from %u to %u (4096, "
+				   "16384 or 65536).", arg, IBD_KPAGE_SIZE_MIN,
+				   IBD_KPAGE_SIZE_MAX);
 			return EINVAL;
 		}
 		return 0;
@@ -133,6 +141,13 @@ static error_t decode_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!env->have_iova || !env->have_length || !env->have_page_size) {
 			argp_error(state, "--iova, --length and --page-size are all required.");
+			return EINVAL;
+		}
+		/* checked here: -o may come before -k */
+		if (env->buf_offset >= env->kpage_size) {
+			argp_error(state, "--buf-offset 0x%" PRIx64 " is not an offset "
+				   "within a kernel page of %" PRIu64 " bytes (0..%" PRIu64 ").",
+				   env->buf_offset, env->kpage_size, env->kpage_size - 1);
 			return EINVAL;
 		}
 		return 0;
@@ -333,7 +348,8 @@ static int finish(const struct ibd *d, const uint64_t *kinds,
 int cmd_decode(int argc, char **argv)
 {
 	static char name[] = "iovatop decode";
-	struct decode_env env = { .rule = IBD_RULE_CURRENT };
+	struct decode_env env = { .rule = IBD_RULE_CURRENT,
+				  .kpage_size = IBD_KPAGE_SIZE_DEFAULT };
 	uint64_t kinds[IBD_WRAPS + 1] = { 0 };
 	unsigned long lineno = 0, shown = 0;
 	char *line = NULL;
@@ -350,7 +366,8 @@ int cmd_decode(int argc, char **argv)
 	ret = check_args(&env);
 	if (ret)
 		return ret;
-	err = ibd_init(&d, env.iova, env.length, env.page_size, env.rule);
+	err = ibd_init_kpage(&d, env.iova, env.length, env.page_size, env.rule,
+			     env.kpage_size);
 	if (err) {
 		fprintf(stderr, "iovatop decode: cannot allocate a bitmap of %"
 			PRIu64 " bits: %s.\n",

@@ -33,17 +33,21 @@ _Static_assert(IBD_CROSSES_END == IOVA_ANOM_CROSSES_END, "anomaly ABI");
 _Static_assert(IBD_ZERO_LENGTH == IOVA_ANOM_ZERO_LENGTH, "anomaly ABI");
 _Static_assert(IBD_WRAPS == IOVA_ANOM_WRAPS, "anomaly ABI");
 
-/* x86-64 kernel constants the code depends on. */
-#define KPAGE_SHIFT	12
-#define KPAGE_SIZE	(1ULL << KPAGE_SHIFT)
-#define BITS_PER_PAGE	(KPAGE_SIZE * 8)
-_Static_assert(KPAGE_SIZE == IBD_HOST_PAGE_SIZE, "host page");
+/*
+ * The kernel's PAGE_SIZE is d->kpage_shift: 4 KiB on x86-64, 4, 16 or
+ * 64 KiB on arm64. It is the unit of pinning: bits per pinned page, the
+ * user buffer's offset in its first page, and the 512, 2048 or 8192 page
+ * pointers (one page of them) a window holds.
+ */
+#define KPAGE_SIZE(d)		(1ULL << (d)->kpage_shift)
+#define BITS_PER_PAGE(d)	(KPAGE_SIZE(d) * 8)
+#define MAX_PIN_PAGES(d)	(KPAGE_SIZE(d) / 8)
 
 /* Shadow of the user memory around the array, in pages. */
 #define GUARD_BEFORE_PAGES	1
 #define GUARD_AFTER_PAGES	3
-#define GUARD_BEFORE_BITS	((int64_t)(GUARD_BEFORE_PAGES * BITS_PER_PAGE))
-#define GUARD_AFTER_BITS	((int64_t)(GUARD_AFTER_PAGES * BITS_PER_PAGE))
+#define GUARD_BEFORE_BITS(d)	((int64_t)(GUARD_BEFORE_PAGES * BITS_PER_PAGE(d)))
+#define GUARD_AFTER_BITS(d)	((int64_t)(GUARD_AFTER_PAGES * BITS_PER_PAGE(d)))
 
 /* Chunks a 6.1.y call may write before cur_bit must have wrapped. */
 #define HANG_SLACK		64
@@ -95,6 +99,12 @@ const char *ibd_rule_name(enum ibd_rule rule)
 	case IBD_RULE_V6_1_Y: return "v6.1.y";
 	}
 	return "unknown";
+}
+
+bool ibd_kpage_size_ok(uint64_t kpage_size)
+{
+	return kpage_size >= IBD_KPAGE_SIZE_MIN && kpage_size <= IBD_KPAGE_SIZE_MAX &&
+	       !(kpage_size & (kpage_size - 1));
 }
 
 const char *ibd_anomaly_name(enum ibd_anomaly kind)
@@ -186,7 +196,8 @@ static uint64_t kwrite(struct ibd *d, uint64_t page_idx, uint64_t bit,
 {
 	int64_t base_bytes = (int64_t)(d->map.base_index * (d->index_bits / 8));
 	int64_t lo = (base_bytes - (int64_t)d->map.pgoff) * 8 +
-		     (int64_t)(page_idx * BITS_PER_PAGE + bit);
+		     (int64_t)(page_idx * BITS_PER_PAGE(d) + bit);
+	const int64_t gb = GUARD_BEFORE_BITS(d), ga = GUARD_AFTER_BITS(d);
 	int64_t hi = lo + (int64_t)nbits;
 	int64_t arr = (int64_t)d->nwords * 64;
 	int64_t a, b;
@@ -195,11 +206,11 @@ static uint64_t kwrite(struct ibd *d, uint64_t page_idx, uint64_t bit,
 	if (!nbits)
 		return 0;
 	/* The page before the array (only the window's first page can be). */
-	a = lo > -GUARD_BEFORE_BITS ? lo : -GUARD_BEFORE_BITS;
+	a = lo > -gb ? lo : -gb;
 	b = hi < 0 ? hi : 0;
 	if (a < b)
 		d->under_bits += set_range_new(d->guard_before,
-					       (uint64_t)(a + GUARD_BEFORE_BITS),
+					       (uint64_t)(a + gb),
 					       (uint64_t)(b - a));
 	/* The array itself: the output. */
 	a = lo > 0 ? lo : 0;
@@ -210,17 +221,15 @@ static uint64_t kwrite(struct ibd *d, uint64_t page_idx, uint64_t bit,
 	}
 	/* The pages after it. */
 	a = lo > arr ? lo : arr;
-	b = hi < arr + GUARD_AFTER_BITS ? hi : arr + GUARD_AFTER_BITS;
+	b = hi < arr + ga ? hi : arr + ga;
 	if (a < b)
 		d->spill_bits += set_range_new(d->guard_after, (uint64_t)(a - arr),
 					       (uint64_t)(b - a));
 	/* Pinned pages reach no further than the shadows; keep it honest. */
-	if (lo < -GUARD_BEFORE_BITS)
-		d->wild_bits += (uint64_t)((hi < -GUARD_BEFORE_BITS ? hi :
-					    -GUARD_BEFORE_BITS) - lo);
-	if (hi > arr + GUARD_AFTER_BITS)
-		d->wild_bits += (uint64_t)(hi - (lo > arr + GUARD_AFTER_BITS ?
-						 lo : arr + GUARD_AFTER_BITS));
+	if (lo < -gb)
+		d->wild_bits += (uint64_t)((hi < -gb ? hi : -gb) - lo);
+	if (hi > arr + ga)
+		d->wild_bits += (uint64_t)(hi - (lo > arr + ga ? lo : arr + ga));
 	return stored;
 }
 
@@ -258,8 +267,8 @@ static uint64_t mapped_remaining(const struct ibd *d, const struct ibd_map *m)
 	uint64_t remaining = d->total_index - m->base_index;
 
 	if (d->rule == IBD_RULE_V6_1_0)
-		return min_u64(remaining, (m->npages << KPAGE_SHIFT) / 8);
-	return min_u64(remaining, (m->npages << KPAGE_SHIFT) - m->pgoff);
+		return min_u64(remaining, (m->npages << d->kpage_shift) / 8);
+	return min_u64(remaining, (m->npages << d->kpage_shift) - m->pgoff);
 }
 
 /* iova_bitmap_mapped_length(), 6.12, 6.1.192 and seed v5. */
@@ -284,17 +293,17 @@ static int kget(const struct ibd *d, struct ibd_map *m)
 {
 	uint64_t ib = d->index_bits / 8;
 	uint64_t npages = div_round_up((d->total_index - m->base_index) * ib,
-				       KPAGE_SIZE);
+				       KPAGE_SIZE(d));
 	uint64_t addr = d->user_addr + m->base_index * ib;
 
 	if (d->rule != IBD_RULE_V6_1_0)
-		npages += !!(addr % KPAGE_SIZE);
-	npages = min_u64(npages, IBD_MAX_PIN_PAGES);
+		npages += !!(addr % KPAGE_SIZE(d));
+	npages = min_u64(npages, MAX_PIN_PAGES(d));
 	if (!npages)
 		return -EFAULT;
 	m->npages = npages;
 	m->iova = mapped_iova(d, m);
-	m->pgoff = addr % KPAGE_SIZE;
+	m->pgoff = addr % KPAGE_SIZE(d);
 	m->length = mapped_length(d, m);
 	return 0;
 }
@@ -368,13 +377,13 @@ static int drift(const struct ibd *d, uint64_t *iova, uint64_t *length)
 	uint64_t page = 1ULL << d->pgshift, e = *iova + *length - 1;
 	uint64_t x = *iova - m->iova, y = ((e - m->iova) & (page - 1)) + 1;
 	uint64_t cur_bit = (x >> d->pgshift) + m->pgoff * 8;
-	uint64_t g = cur_bit / BITS_PER_PAGE, target;
+	uint64_t g = cur_bit / BITS_PER_PAGE(d), target;
 
 	if ((uint32_t)g <= m->npages - 1 || y == page || (x & (page - 1)) != y)
 		return 0;
 	/* the last cur_bit whose truncated page index is a pinned page */
-	target = ((g & ~0xffffffffULL) + m->npages - 1) * BITS_PER_PAGE +
-		 BITS_PER_PAGE - 1;
+	target = ((g & ~0xffffffffULL) + m->npages - 1) * BITS_PER_PAGE(d) +
+		 BITS_PER_PAGE(d) - 1;
 	if (target >= cur_bit)		/* cannot happen: g's low half is larger */
 		return 0;
 	if (cur_bit - target > MAX_DRIFT)
@@ -434,9 +443,9 @@ update_indexes:
 	cur_bit = ((iova - m->iova) >> d->pgshift) + m->pgoff * 8;
 	last_bit = (((iova + length - 1) - m->iova) >> d->pgshift) + m->pgoff * 8;
 	do {
-		unsigned int page_idx = (unsigned int)(cur_bit / BITS_PER_PAGE);
-		unsigned int offset = (unsigned int)(cur_bit % BITS_PER_PAGE);
-		unsigned int nbits = (unsigned int)min_u64(BITS_PER_PAGE - offset,
+		unsigned int page_idx = (unsigned int)(cur_bit / BITS_PER_PAGE(d));
+		unsigned int offset = (unsigned int)(cur_bit % BITS_PER_PAGE(d));
+		unsigned int nbits = (unsigned int)min_u64(BITS_PER_PAGE(d) - offset,
 							    last_bit - cur_bit + 1);
 
 		if (page_idx > last_page_idx) {
@@ -465,14 +474,14 @@ static uint64_t set_v6_1_y(struct ibd *d, uint64_t iova, uint64_t length)
 	uint64_t last_page_idx = m->npages - 1, stored = 0, chunks = 0;
 
 	do {
-		unsigned int page_idx = (unsigned int)(cur_bit / BITS_PER_PAGE);
-		unsigned int offset = (unsigned int)(cur_bit % BITS_PER_PAGE);
-		unsigned int nbits = (unsigned int)min_u64(BITS_PER_PAGE - offset,
+		unsigned int page_idx = (unsigned int)(cur_bit / BITS_PER_PAGE(d));
+		unsigned int offset = (unsigned int)(cur_bit % BITS_PER_PAGE(d));
+		unsigned int nbits = (unsigned int)min_u64(BITS_PER_PAGE(d) - offset,
 							    last_bit - cur_bit + 1);
 
 		if (page_idx > last_page_idx)
 			break;
-		if (++chunks > IBD_MAX_PIN_PAGES + HANG_SLACK) {
+		if (++chunks > MAX_PIN_PAGES(d) + HANG_SLACK) {
 			/* cur_bit wrapped past 2^64: the walk restarts at 0 */
 			d->hangs++;
 			break;
@@ -497,22 +506,22 @@ static uint64_t set_v6_1_0(struct ibd *d, uint64_t iova, uint64_t length)
 	struct ibd_map *m = &d->map;
 	uint64_t offset = (iova - m->iova) >> d->pgshift;
 	uint64_t nbits = length >> d->pgshift;
-	uint64_t page_idx = offset / BITS_PER_PAGE;
+	uint64_t page_idx = offset / BITS_PER_PAGE(d);
 	uint64_t page_offset = m->pgoff, stored = 0;
 
 	if (nbits < 1)
 		nbits = 1;
-	offset %= BITS_PER_PAGE;
+	offset %= BITS_PER_PAGE(d);
 	do {
-		uint64_t size = min_u64(BITS_PER_PAGE - offset, nbits);
+		uint64_t size = min_u64(BITS_PER_PAGE(d) - offset, nbits);
 		uint64_t bit = page_offset * 8 + offset;
 
 		if (page_idx >= m->npages) {
 			d->wild_bits += nbits;
 			break;
 		}
-		if (bit + size > BITS_PER_PAGE) {
-			uint64_t in = bit < BITS_PER_PAGE ? BITS_PER_PAGE - bit : 0;
+		if (bit + size > BITS_PER_PAGE(d)) {
+			uint64_t in = bit < BITS_PER_PAGE(d) ? BITS_PER_PAGE(d) - bit : 0;
 
 			d->wild_bits += size - in;
 			stored += kwrite(d, page_idx, bit, in);
@@ -618,8 +627,8 @@ enum ibd_anomaly ibd_set(struct ibd *d, uint64_t iova, uint64_t length)
 static int alloc_state(struct ibd *d)
 {
 	d->words = calloc(d->nwords, sizeof(*d->words));
-	d->guard_before = calloc(GUARD_BEFORE_BITS / 64, sizeof(uint64_t));
-	d->guard_after = calloc(GUARD_AFTER_BITS / 64, sizeof(uint64_t));
+	d->guard_before = calloc(GUARD_BEFORE_BITS(d) / 64, sizeof(uint64_t));
+	d->guard_after = calloc(GUARD_AFTER_BITS(d) / 64, sizeof(uint64_t));
 	if (!d->words || !d->guard_before || !d->guard_after) {
 		ibd_free(d);
 		return -ENOMEM;
@@ -630,10 +639,20 @@ static int alloc_state(struct ibd *d)
 int ibd_init(struct ibd *d, uint64_t iova, uint64_t length, uint64_t page_size,
 	     enum ibd_rule rule)
 {
+	return ibd_init_kpage(d, iova, length, page_size, rule,
+			      IBD_KPAGE_SIZE_DEFAULT);
+}
+
+int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
+		   uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size)
+{
 	memset(d, 0, sizeof(*d));
 	if (!page_size || (page_size & (page_size - 1)) || !length ||
 	    length - 1 > UINT64_MAX - iova)
 		return -EINVAL;
+	if (!ibd_kpage_size_ok(kpage_size))
+		return -EINVAL;
+	d->kpage_shift = (unsigned int)__builtin_ctzll(kpage_size);
 	if (rule != IBD_RULE_CURRENT && rule != IBD_RULE_V6_1_0 &&
 	    rule != IBD_RULE_V6_1_Y)
 		return -EINVAL;
@@ -668,8 +687,8 @@ void ibd_free(struct ibd *d)
 void ibd_clear(struct ibd *d)
 {
 	memset(d->words, 0, d->nwords * sizeof(*d->words));
-	memset(d->guard_before, 0, GUARD_BEFORE_BITS / 8);
-	memset(d->guard_after, 0, GUARD_AFTER_BITS / 8);
+	memset(d->guard_before, 0, GUARD_BEFORE_BITS(d) / 8);
+	memset(d->guard_after, 0, GUARD_AFTER_BITS(d) / 8);
 	d->set_calls = d->anomalies = 0;
 	d->spill_bits = d->under_bits = d->wild_bits = 0;
 	d->lost_bits = d->hangs = 0;

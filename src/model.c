@@ -76,7 +76,7 @@ struct mreport {
 	bool lost;			/* records may be missing */
 	uint64_t report_id;
 	uint64_t ts_begin;
-	uint32_t path, hwpt_id;
+	uint32_t path, hwpt_id, ictx_id;
 	int dev;			/* index in m->devs, -1 unknown yet */
 	struct iova_rec_task task;
 	uint64_t ranges, set_calls, windows, anomaly_recs;
@@ -88,6 +88,7 @@ struct mbitmap {
 	bool have_geometry;		/* from ALLOC */
 	bool rebuild;			/* ibd is initialised */
 	uint64_t iova, length, page_size, user_addr;
+	uint64_t kpage_size;		/* the kernel's PAGE_SIZE, 0: not usable */
 	struct iova_rec_task task;
 	uint64_t last_ts;
 	int last_dev;
@@ -247,8 +248,11 @@ static struct mbitmap *bm_add(struct model *m, uint64_t id)
 /* ---- devices ---------------------------------------------------------- */
 
 static void device_name(char *buf, size_t len, uint32_t path, uint32_t hwpt,
-			const char *devname, const struct iova_rec_task *task)
+			uint32_t ictx, const char *devname,
+			const struct iova_rec_task *task)
 {
+	char id[16];
+
 	char dn[IOVA_DEVNAME_LEN + 1];
 
 	switch (path) {
@@ -264,9 +268,20 @@ static void device_name(char *buf, size_t len, uint32_t path, uint32_t hwpt,
 		 * already running when the probes attached).
 		 */
 		if (hwpt)
-			snprintf(buf, len, "iommufd hwpt %u", hwpt);
+			snprintf(id, sizeof(id), "%u", hwpt);
 		else
-			snprintf(buf, len, "iommufd hwpt ?");
+			snprintf(id, sizeof(id), "?");
+		/*
+		 * hwpt ids are numbered per iommufd context: every VMM has a
+		 * "hwpt 2". The context (numbered per context and process by
+		 * the tracer) tells them apart; where it is unknown (an ABI 1
+		 * trace, a kernel whose ucmd has no ictx) the process does.
+		 */
+		if (ictx)
+			snprintf(buf, len, "iommufd hwpt %s ctx %u", id, ictx);
+		else
+			snprintf(buf, len, "iommufd hwpt %s pid %u", id,
+				 task ? task->pid : 0);
 		break;
 	default:
 		/* no begin record: all we know is who asked */
@@ -322,7 +337,7 @@ static int report_dev(struct model *m, struct mbitmap *b)
 	/* RANGE before any BEGIN: the bitmap's previous report says who */
 	if (b->last_dev >= 0)
 		return b->rep.dev = b->last_dev;
-	device_name(name, sizeof(name), IOVA_PATH_UNKNOWN, 0, NULL,
+	device_name(name, sizeof(name), IOVA_PATH_UNKNOWN, 0, 0, NULL,
 		    &b->rep.task);
 	return b->rep.dev = dev_get(m, name, IOVA_PATH_UNKNOWN);
 }
@@ -692,14 +707,15 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 		ibd_clear(&b->ibd);
 		return;
 	}
-	if (!b->have_geometry || !b->page_size)
+	if (!b->have_geometry || !b->page_size || !b->kpage_size)
 		return;
 	bytes = (b->length / b->page_size / 64 + 1) * 8;
 	/* a trace full of huge bitmaps must not exhaust memory */
 	if (bytes > m->opts.max_bitmap_bytes ||
 	    m->rebuild_bytes + bytes > m->opts.max_bitmap_bytes * REBUILD_BUDGET)
 		return;
-	if (!ibd_init(&b->ibd, b->iova, b->length, b->page_size, m->opts.rule)) {
+	if (!ibd_init_kpage(&b->ibd, b->iova, b->length, b->page_size,
+			    m->opts.rule, b->kpage_size)) {
 		/* the kernel's pinning depends on the buffer's page offset */
 		ibd_set_user_addr(&b->ibd, b->user_addr);
 		b->rebuild = true;
@@ -759,6 +775,7 @@ static void finish_report(struct model *m, struct mbitmap *b,
 	r.report_id = rp->report_id;
 	r.path = rp->path;
 	r.hwpt_id = rp->hwpt_id;
+	r.ictx_id = rp->ictx_id;
 	r.task = rp->task;
 	r.ts_begin_ns = rp->ts_begin;
 	r.iova = b->iova;
@@ -869,6 +886,13 @@ static void on_alloc(struct model *m, const struct iova_rec_alloc *a)
 	b->length = a->length;
 	b->page_size = a->page_size;
 	b->user_addr = a->user_addr;
+	/*
+	 * Pinning is in kernel pages: a page size the decoder cannot model
+	 * (a hostile trace) leaves the bitmap estimated, not rebuilt wrong.
+	 */
+	b->kpage_size = iova_kpage_shift(a) < 32 &&
+			ibd_kpage_size_ok(1ull << iova_kpage_shift(a)) ?
+			1ull << iova_kpage_shift(a) : 0;
 	b->task = a->task;
 	b->last_ts = a->hdr.ts_ns;
 }
@@ -902,14 +926,15 @@ static void on_begin(struct model *m, const struct iova_rec_report_begin *rb)
 	b->rep.begun = true;
 	b->rep.path = rb->path;
 	b->rep.hwpt_id = rb->hwpt_id;
+	b->rep.ictx_id = rb->ictx_id;
 	b->rep.task = rb->task;
 	if (!b->have_geometry) {
 		/* ALLOC was lost: the extent is known, the page size is not */
 		b->iova = rb->iova;
 		b->length = rb->length;
 	}
-	device_name(name, sizeof(name), rb->path, rb->hwpt_id, rb->devname,
-		    &rb->task);
+	device_name(name, sizeof(name), rb->path, rb->hwpt_id, rb->ictx_id,
+		    rb->devname, &rb->task);
 	b->rep.dev = dev_get(m, name, rb->path);
 	/*
 	 * A device whose first report is still open is on screen already:

@@ -538,6 +538,7 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	char why[400];
 	bool fentry, hwpt;
 	uint32_t rb_bytes;
+	long pagesz;
 	int ret;
 
 	l = calloc(1, sizeof(*l));
@@ -636,6 +637,19 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	l->skel->rodata->nr_cpus = l->ncpus;
 	l->skel->rodata->cb_vfio = l->ksyms[FN_CB_VFIO].addr;
 	l->skel->rodata->cb_iommufd = l->ksyms[FN_CB_IOMMUFD].addr;
+	/*
+	 * The kernel pins user bitmaps in its own pages, which need not be
+	 * 4 KiB (arm64: 16 or 64 KiB); user space's page size is the
+	 * kernel's PAGE_SIZE.
+	 */
+	pagesz = sysconf(_SC_PAGESIZE);
+	if (pagesz <= 0 || !ibd_kpage_size_ok((uint64_t)pagesz)) {
+		snprintf(err, errlen, "this kernel's page size (%ld bytes) is "
+			 "not one iovatop can rebuild bitmaps for (4 KiB to "
+			 "256 KiB, a power of two)", pagesz);
+		goto fail;
+	}
+	l->skel->rodata->kpage_shift = (uint32_t)__builtin_ctzl((unsigned long)pagesz);
 	/*
 	 * 6.1.0 sets max(1, length >> shift) bits per call, so the union of
 	 * two calls is not the same as the two calls: no merging there.

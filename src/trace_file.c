@@ -97,15 +97,15 @@ uint32_t trace_crc32c(const void *p, size_t n)
 #define crc_ok(stored, computed) ((stored) == (computed))
 #endif
 
-/* Checks a record's frame: known types have their exact size. */
-static bool rec_ok(const struct iova_rec_hdr *h, size_t room)
+/* Checks a record's frame: known types have their exact size in abi. */
+static bool rec_ok(const struct iova_rec_hdr *h, size_t room, unsigned int abi)
 {
 	unsigned int want;
 
 	if (room < sizeof(*h) || h->size < sizeof(*h) || h->size > room ||
 	    h->size % 8 || h->size > IOVA_REC_MAX_SIZE)
 		return false;
-	want = iova_rec_size(h->type);
+	want = iova_rec_size_abi(h->type, abi);
 	return !want || want == h->size;
 }
 
@@ -370,7 +370,7 @@ int trace_writer_add(void *ctx, const struct iova_rec_hdr *rec)
 
 	if (w->err)
 		return w->err;
-	if (!rec_ok(rec, rec->size)) {
+	if (!rec_ok(rec, rec->size, IOVA_TRACE_ABI_VERSION)) {
 		snprintf(w->errmsg, sizeof(w->errmsg),
 			 "record of type %u has a bad size %u; not written",
 			 rec->type, rec->size);
@@ -564,6 +564,12 @@ struct trace_reader {
 	struct trace_totals totals;
 	struct trace_totals end;
 	bool have_end;
+	/* a version 1 record converted to this ABI (upgrade_v1()) */
+	union {
+		struct iova_rec_hdr hdr;
+		unsigned char b[IOVA_REC_MAX_SIZE];
+		uint64_t align;
+	} conv;
 };
 
 /* Read up to n bytes of the file at off; how many (short at EOF), or -errno. */
@@ -673,10 +679,11 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 		return -1;
 	}
 	v = le_get32(h + 16);
-	if (v != IOVA_TRACE_ABI_VERSION) {
+	if (v < IOVA_TRACE_ABI_VERSION_MIN || v > IOVA_TRACE_ABI_VERSION) {
 		snprintf(err, errlen,
-			 "%s holds records of ABI version %u, this iovatop reads version %u; use the iovatop that recorded it",
-			 r->name, v, IOVA_TRACE_ABI_VERSION);
+			 "%s holds records of ABI version %u, this iovatop reads versions %u to %u; use the iovatop that recorded it",
+			 r->name, v, IOVA_TRACE_ABI_VERSION_MIN,
+			 IOVA_TRACE_ABI_VERSION);
 		return -1;
 	}
 	v = le_get32(h + 24);
@@ -960,7 +967,7 @@ static int load_chunk(struct trace_reader *r)
 	for (pos = 0, cnt = 0; pos < raw; cnt++) {
 		const struct iova_rec_hdr *rec = (const void *)(r->cur + pos);
 
-		if (!rec_ok(rec, raw - pos))
+		if (!rec_ok(rec, raw - pos, r->meta.abi_version))
 			return stop(r, TRACE_CORRUPT,
 				    "is corrupted: record %u of block %u (byte %llu) is malformed",
 				    cnt, seq, (unsigned long long)r->offset);
@@ -977,6 +984,48 @@ static int load_chunk(struct trace_reader *r)
 	return 1;
 }
 
+/*
+ * Records of ABI version 1 as this ABI has them (include/iova_trace.h):
+ * ALLOC gains kpage_shift, 12, the only page size a version 1 tracer
+ * assumed; the callback's kernel address in REPORT_BEGIN and ANOMALY is
+ * dropped here, so that nothing downstream can print it, and becomes what
+ * the report's path says it was. Other records are the same.
+ */
+static const struct iova_rec_hdr *upgrade_v1(struct trace_reader *r,
+					     const struct iova_rec_hdr *h)
+{
+	switch (h->type) {
+	case IOVA_REC_ALLOC: {
+		struct iova_rec_alloc *a = (void *)r->conv.b;
+
+		memset(a, 0, sizeof(*a));
+		memcpy(a, h, IOVA_REC_ALLOC_V1_SIZE);
+		a->hdr.size = sizeof(*a);
+		a->kpage_shift = IOVA_KPAGE_SHIFT_V1;
+		return &a->hdr;
+	}
+	case IOVA_REC_REPORT_BEGIN: {
+		struct iova_rec_report_begin *b = (void *)r->conv.b;
+
+		memcpy(b, h, sizeof(*b));
+		b->callback = b->path == IOVA_PATH_VFIO ? IOVA_CB_VFIO :
+			      b->path == IOVA_PATH_IOMMUFD ? IOVA_CB_IOMMUFD :
+			      IOVA_CB_UNKNOWN;
+		b->ictx_id = 0;
+		return &b->hdr;
+	}
+	case IOVA_REC_ANOMALY: {
+		struct iova_rec_anomaly *an = (void *)r->conv.b;
+
+		memcpy(an, h, sizeof(*an));
+		an->callback = IOVA_CB_UNKNOWN;
+		an->reserved0 = 0;
+		return &an->hdr;
+	}
+	}
+	return h;
+}
+
 int trace_next(struct trace_reader *r, const struct iova_rec_hdr **rec)
 {
 	const struct iova_rec_hdr *h;
@@ -991,7 +1040,10 @@ int trace_next(struct trace_reader *r, const struct iova_rec_hdr **rec)
 	}
 	h = (const void *)(r->cur + r->pos);
 	r->pos += h->size;
+	/* the totals are the file's: the end block counted what it holds */
 	totals_count(&r->totals, h);
+	if (r->meta.abi_version == 1)
+		h = upgrade_v1(r, h);
 	*rec = h;
 	return 1;
 }

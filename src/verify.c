@@ -63,7 +63,9 @@ static void vb_alloc(struct verify *vf, const struct iova_rec_alloc *a)
 	v->after = calloc(1, v->nbytes);
 	if (!v->before || !v->after)
 		return;
-	if (ibd_init(&v->d, a->iova, a->length, a->page_size, vf->rule))
+	if (iova_kpage_shift(a) >= 32 ||
+	    ibd_init_kpage(&v->d, a->iova, a->length, a->page_size, vf->rule,
+			   1ull << iova_kpage_shift(a)))
 		return;
 	ibd_set_user_addr(&v->d, a->user_addr);
 	v->rebuild_ok = true;

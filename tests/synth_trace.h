@@ -104,13 +104,16 @@ static void synth_report(struct synth *s, const struct synth_dev *d,
 	a.page_size = d->page;
 	a.user_addr = 0x7f0000000000ull + (s->bitmap_id << 20);
 	a.layout = IOVA_LAYOUT_V6_11;
+	a.kpage_shift = 12;
 	synth_task(&a.task, d);
 	synth_add(s, &a);
 
 	synth_hdr(&b.hdr, IOVA_REC_REPORT_BEGIN, ts + 1000);
 	b.bitmap_id = s->bitmap_id;
 	b.report_id = s->report_id;
-	b.callback = 0xffffffff81234560ull;
+	b.callback = d->devname ? IOVA_CB_VFIO : IOVA_CB_IOMMUFD;
+	/* the iommufd devices belong to one VMM's one iommufd */
+	b.ictx_id = d->devname ? 0 : 1;
 	b.path = d->devname ? IOVA_PATH_VFIO : IOVA_PATH_IOMMUFD;
 	b.hwpt_id = d->hwpt;
 	b.iova = d->iova;

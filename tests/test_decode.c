@@ -680,6 +680,148 @@ static void test_window_nth_v6_1_y(void **state)
 	ibd_free(&d);
 }
 
+/*
+ * Kernel pages of 16 KiB (arm64): the kernel pins up to PAGE_SIZE / 8 =
+ * 2048 pages, 32 MiB of bitmap, 2^28 bits, 1 TiB of IOVA at 4 KiB bits,
+ * and the user buffer's offset is taken within a 16 KiB page. Worked out
+ * from iova_bitmap_get() and iova_bitmap_mapped_remaining() of 6.12.
+ */
+#define WBITS16	(32 * MB * 8)
+
+static void test_kpage_16k_windows(void **state)
+{
+	struct ibd d;
+	struct ibd_window w;
+
+	(void)state;
+	assert_int_equal(ibd_init_kpage(&d, 0, (WBITS16 + 1000) * PG, PG,
+					IBD_RULE_CURRENT, 16 * KB), 0);
+	assert_int_equal(d.kpage_shift, 14);
+	assert_int_equal(ibd_window_at(&d, 0, 0, &w), 0);
+	assert_int_equal(w.npages, 2048);
+	assert_int_equal(w.length, 1024 * GB);
+	/* +0x3ff1 is an offset in a 16 KiB page (in a 4 KiB one: 0xff1) */
+	assert_int_equal(ibd_window_at(&d, 0x3ff1, 0, &w), 0);
+	assert_int_equal(w.pgoff, 0x3ff1);
+	assert_int_equal(w.npages, 2048);
+	assert_int_equal(w.length, (32 * MB - 0x3ff1) * 8 * PG);
+	assert_int_equal(ibd_window_nth(&d, 0, 1, &w), 0);
+	assert_int_equal(w.iova, 1024 * GB);
+	assert_int_equal(w.npages, 1);
+	assert_int_equal(w.length, 1000 * PG);
+	assert_int_equal(ibd_window_of(&d, 0, 1024 * GB - 1), 0);
+	assert_int_equal(ibd_window_of(&d, 0, 1024 * GB), 1);
+	assert_int_equal(ibd_window_of(&d, 0x3ff1, 1024 * GB - 1), 1);
+	ibd_free(&d);
+
+	/* the same bitmap with 4 KiB kernel pages: windows of 64 GiB */
+	assert_int_equal(ibd_init(&d, 0, (WBITS16 + 1000) * PG, PG,
+				  IBD_RULE_CURRENT), 0);
+	assert_int_equal(ibd_window_at(&d, 0x3ff1, 0, &w), 0);
+	assert_int_equal(w.npages, 512);
+	assert_int_equal(w.pgoff, 0xff1);
+	assert_int_equal(ibd_window_of(&d, 0, 1024 * GB - 1), 15);
+	ibd_free(&d);
+
+	/*
+	 * 6.1.y stops a call at the last pinned page: at 64 GiB a 4 KiB
+	 * kernel's window ends and two of four bits are lost; a 16 KiB
+	 * kernel's window runs on to 1 TiB and sets all four.
+	 */
+	assert_int_equal(ibd_init_kpage(&d, 0, (WBITS16 + 1000) * PG, PG,
+					IBD_RULE_V6_1_Y, 16 * KB), 0);
+	assert_int_equal(ibd_set(&d, 64 * GB - 2 * PG, 4 * PG), IBD_OK);
+	assert_int_equal(ibd_count(&d), 4);
+	assert_int_equal(d.lost_bits, 0);
+	ibd_free(&d);
+	assert_int_equal(ibd_init(&d, 0, (WBITS16 + 1000) * PG, PG,
+				  IBD_RULE_V6_1_Y), 0);
+	assert_int_equal(ibd_set(&d, 64 * GB - 2 * PG, 4 * PG), IBD_OK);
+	assert_int_equal(ibd_count(&d), 2);
+	assert_int_equal(d.lost_bits, 2);
+	ibd_free(&d);
+}
+
+/*
+ * Kernel pages of 64 KiB: a call crossing the end of an 8-byte bitmap at
+ * +0x8ff8 writes on through the pinned pages. With 64 KiB pages the
+ * buffer's page offset is 0x8ff8 and all 40000 bits past the end land in
+ * its first page; with 4 KiB pages (offset 0xff8) the two pinned pages
+ * end 32768 bits after the array. Both rules pin two pages here (the
+ * buffer is not page aligned), 6.12 from the call's index (7) on.
+ */
+static void test_kpage_64k_spill(void **state)
+{
+	static const enum ibd_rule rules[] = { IBD_RULE_CURRENT, IBD_RULE_V6_1_Y };
+	unsigned int i;
+	struct ibd d;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(ibd_init_kpage(&d, 0, 64 * PG, PG, rules[i],
+						64 * KB), 0);
+		ibd_set_user_addr(&d, 0x8ff8);
+		assert_int_equal(ibd_set(&d, 60 * PG, 40004 * PG), IBD_CROSSES_END);
+		assert_int_equal(d.words[0], 0xfULL << 60);
+		assert_int_equal(d.spill_bits, 40000);
+		assert_int_equal(d.under_bits, 0);
+		assert_int_equal(d.wild_bits, 0);
+		assert_int_equal(d.hangs, 0);
+		ibd_free(&d);
+
+		assert_int_equal(ibd_init(&d, 0, 64 * PG, PG, rules[i]), 0);
+		ibd_set_user_addr(&d, 0x8ff8);
+		assert_int_equal(ibd_set(&d, 60 * PG, 40004 * PG), IBD_CROSSES_END);
+		assert_int_equal(d.words[0], 0xfULL << 60);
+		assert_int_equal(d.spill_bits, 32768);
+		ibd_free(&d);
+	}
+}
+
+/* In-range calls set the same bits whatever the kernel's page size. */
+static void test_kpage_random_in_range(void **state)
+{
+	static const uint64_t kpages[] = { 4 * KB, 16 * KB, 64 * KB };
+	unsigned int i, k;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		struct naive n;
+		struct ibd d;
+
+		rng_state = 4242 + k;
+		assert_int_equal(ibd_init_kpage(&d, 0x40000000, 96 * MB, 2048,
+						IBD_RULE_CURRENT, kpages[k]), 0);
+		ibd_set_user_addr(&d, 0x10000 + 0x808 * (k + 1));
+		naive_init(&n, 0x40000000, 96 * MB, 11);
+		for (i = 0; i < 2000; i++) {
+			uint64_t iova = 0x40000000 + rnd_below(96 * MB - 1);
+			uint64_t len = 1 + rnd_below(96 * MB - (iova - 0x40000000));
+
+			if (rnd_below(4))
+				len = 1 + rnd_below(len < 64 * KB ? len : 64 * KB);
+			assert_int_equal(ibd_set(&d, iova, len), IBD_OK);
+			naive_set_current(&n, iova, len);
+		}
+		assert_same(&d, &n);
+		assert_int_equal(d.lost_bits, 0);
+		free(n.bit);
+		ibd_free(&d);
+	}
+	/* what no kernel has */
+	assert_false(ibd_kpage_size_ok(0));
+	assert_false(ibd_kpage_size_ok(2048));
+	assert_false(ibd_kpage_size_ok(12288));
+	assert_false(ibd_kpage_size_ok(512 * KB));
+	assert_true(ibd_kpage_size_ok(256 * KB));
+	{
+		struct ibd d;
+
+		assert_int_equal(ibd_init_kpage(&d, 0, PG, PG, IBD_RULE_CURRENT,
+						8192 + 4096), -EINVAL);
+	}
+}
+
 static void test_window_nth_v6_1_0(void **state)
 {
 	struct ibd d;
@@ -1279,6 +1421,32 @@ static void test_cli_stats_and_buf_offset(void **state)
 	assert_non_null(strstr(r.err, "anomalies=1\n"));
 }
 
+static void test_cli_kernel_page_size(void **state)
+{
+	struct run r;
+	uint64_t w;
+
+	(void)state;
+	/* test_kpage_64k_spill through the command */
+	run_decode(&r, "0x3c000 0x9c44000\n", "-i", "0", "-l", "0x40000", "-p",
+		   "4096", "--buf-offset", "0x8ff8", "--kernel-page-size", "65536",
+		   "--stats", NULL);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.out_len, 8);
+	memcpy(&w, r.out, 8);
+	assert_int_equal(w, 0xfULL << 60);
+	assert_non_null(strstr(r.err, "spill_bits=40000\n"));
+	/* 0x8ff8 is no offset in a 4 KiB page */
+	run_decode(&r, "", "-i", "0", "-l", "0x40000", "-p", "4096",
+		   "--buf-offset", "0x8ff8", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "not an offset within a kernel page of 4096 bytes"));
+	run_decode(&r, "", "-i", "0", "-l", "0x40000", "-p", "4096",
+		   "--kernel-page-size", "12288", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--kernel-page-size 12288 is not a kernel page size"));
+}
+
 static void test_cli_hang_exits_1(void **state)
 {
 	struct run r;
@@ -1329,7 +1497,7 @@ static void test_cli_matches_library(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[64];
+	struct CMUnitTest tests[80];
 	size_t n = 0, i;
 
 	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
@@ -1365,6 +1533,9 @@ int main(void)
 	T(test_window_nth_v6_1_y);
 	T(test_window_nth_v6_1_0);
 	T(test_window_at_and_of);
+	T(test_kpage_16k_windows);
+	T(test_kpage_64k_spill);
+	T(test_kpage_random_in_range);
 	T(test_window_crossing_call);
 	T(test_lazy_pinning);
 	T(test_offset_index_math);
@@ -1383,6 +1554,7 @@ int main(void)
 	T(test_cli_version_and_wrong_flags);
 	T(test_cli_reports_anomalies);
 	T(test_cli_stats_and_buf_offset);
+	T(test_cli_kernel_page_size);
 	T(test_cli_hang_exits_1);
 	T(test_cli_matches_library);
 #undef T

@@ -84,7 +84,7 @@ static void rec_alloc(struct model *m, uint64_t ts, uint64_t bid, uint64_t iova,
 	apply(m, &a);
 }
 
-/* dev: "0000:..." for vfio, "#N" for iommufd hwpt N. */
+/* dev: "0000:..." for vfio, "#N" for iommufd hwpt N, "#N@C" in context C. */
 /* The pid the next reports carry (the VMM asking). */
 static uint32_t task_pid = 4242;
 
@@ -99,7 +99,10 @@ static void rec_begin(struct model *m, uint64_t ts, uint64_t bid, uint64_t rid,
 	memcpy(b.task.comm, "qemu-system", 11);
 	if (dev[0] == '#') {
 		b.path = IOVA_PATH_IOMMUFD;
+		b.callback = IOVA_CB_IOMMUFD;
 		b.hwpt_id = (uint32_t)atoi(dev + 1);
+		if (strchr(dev, '@'))
+			b.ictx_id = (uint32_t)atoi(strchr(dev, '@') + 1);
 	} else {
 		b.path = IOVA_PATH_VFIO;
 		snprintf(b.devname, sizeof(b.devname), "%s", dev);
@@ -192,7 +195,7 @@ static void test_attribution(void **state)
 	assert_int_equal(seen.last.dirty_pages, 10);
 	assert_int_equal(seen.last.flags, 0);
 	report(m, 2 * MS, "#5", 0x8000000, 16 * MiB, 0x8000000, 3);
-	assert_string_equal(seen.device, "iommufd hwpt 5");
+	assert_string_equal(seen.device, "iommufd hwpt 5 pid 4242");
 	assert_int_equal(seen.last.hwpt_id, 5);
 	report(m, 3 * MS, "0000:3b:00.1", 0x100000000ull, 64 * MiB, 0x100000000ull, 4);
 
@@ -210,14 +213,62 @@ static void test_attribution(void **state)
 	assert_int_equal(r->page_size, 4096);
 	assert_true(r->tracked_iova == 0x100000000ull);
 	assert_int_equal(r->tracked_length, 64 * MiB);
-	r = row(&s, "iommufd hwpt 5");
+	r = row(&s, "iommufd hwpt 5 pid 4242");
 	assert_int_equal(r->path, IOVA_PATH_IOMMUFD);
 	assert_int_equal(r->reports, 1);
 	/* sorted by name */
-	assert_string_equal(s.rows[0].name, "iommufd hwpt 5");
+	assert_string_equal(s.rows[0].name, "iommufd hwpt 5 pid 4242");
 	/* a report whose hwpt ioctl ran before the probes: never "hwpt 0" */
 	report(m, 5 * MS, "#0", 0x8000000, 16 * MiB, 0x8000000, 1);
-	assert_string_equal(seen.device, "iommufd hwpt ?");
+	assert_string_equal(seen.device, "iommufd hwpt ? pid 4242");
+	model_free(m);
+}
+
+/*
+ * hwpt ids are numbered per iommufd context, so every VMM has a "hwpt 2":
+ * two VMMs' hwpt 2 are two devices, by their context where the tracer
+ * numbered it and by their process where it could not (an ABI 1 trace).
+ * One context's hwpt 2, asked by any of its threads, is one device.
+ */
+static void test_iommufd_contexts(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+	struct model_row *r;
+
+	(void)state;
+	task_pid = 100;
+	report(m, 1 * MS, "#2@1", 0x8000000, 16 * MiB, 0x8000000, 10);
+	assert_string_equal(seen.device, "iommufd hwpt 2 ctx 1");
+	assert_int_equal(seen.last.ictx_id, 1);
+	task_pid = 200;
+	report(m, 2 * MS, "#2@2", 0x8000000, 16 * MiB, 0x8000000, 3);
+	assert_string_equal(seen.device, "iommufd hwpt 2 ctx 2");
+	report(m, 3 * MS, "#2@2", 0x8000000, 16 * MiB, 0x8000000, 4);
+	/* context unknown: the process keeps them apart */
+	report(m, 4 * MS, "#2", 0x8000000, 16 * MiB, 0x8000000, 5);
+	assert_string_equal(seen.device, "iommufd hwpt 2 pid 200");
+	task_pid = 100;
+	report(m, 5 * MS, "#2", 0x8000000, 16 * MiB, 0x8000000, 6);
+	assert_string_equal(seen.device, "iommufd hwpt 2 pid 100");
+
+	assert_int_equal(model_snapshot(m, 6 * MS, MODEL_SORT_NAME, false, NULL, &s), 0);
+	assert_int_equal(s.ndevices, 4);
+	r = row(&s, "iommufd hwpt 2 ctx 1");
+	assert_int_equal(r->pid, 100);
+	assert_int_equal(r->reports, 1);
+	assert_int_equal(r->dirty_pages, 10);
+	r = row(&s, "iommufd hwpt 2 ctx 2");
+	assert_int_equal(r->pid, 200);
+	assert_int_equal(r->reports, 2);
+	assert_int_equal(r->dirty_pages, 7);
+	r = row(&s, "iommufd hwpt 2 pid 200");
+	assert_int_equal(r->pid, 200);
+	assert_int_equal(r->dirty_pages, 5);
+	r = row(&s, "iommufd hwpt 2 pid 100");
+	assert_int_equal(r->pid, 100);
+	assert_int_equal(r->dirty_pages, 6);
+	task_pid = 4242;
 	model_free(m);
 }
 
@@ -508,7 +559,8 @@ static void test_open_first_report_has_its_process(void **state)
 	assert_int_equal(model_snapshot(m, 20, 0, false, NULL, &s), 0);
 	assert_int_equal(s.nrows, 1);
 	assert_int_equal(s.rows[0].reports, 0);
-	assert_string_equal(s.rows[0].name, "iommufd hwpt 18");
+	/* no context in a synthetic record: named by its process */
+	assert_string_equal(s.rows[0].name, "iommufd hwpt 18 pid 87");
 	assert_int_equal(s.rows[0].pid, 87);
 	assert_string_equal(s.rows[0].comm, "qemu-system");
 	task_pid = 4242;
@@ -839,6 +891,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attribution),
+		cmocka_unit_test(test_iommufd_contexts),
 		cmocka_unit_test(test_heat_top_of_space),
 		cmocka_unit_test(test_rebuild_bits),
 		cmocka_unit_test(test_rates),

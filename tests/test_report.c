@@ -312,7 +312,7 @@ static void test_trends(void **state)
 	/* each device's own row carries its trend */
 	csv_row_has(out, "\"vfio 0000:3b:00.1\",vfio,2001,\"qemu-vm1\",12,12,",
 		    ",shrinking,");
-	csv_row_has(out, "\"iommufd hwpt 7\",iommufd,3001,", ",growing,");
+	csv_row_has(out, "\"iommufd hwpt 7 pid 3001\",iommufd,3001,", ",growing,");
 	/* the two-range device: 24 reports, 12 iterations */
 	csv_row_has(out, "\"vfio 0000:3c:00.0\",vfio,2001,\"qemu-vm1\",24,12,",
 		    ",flat,");
@@ -566,12 +566,14 @@ static void vm_trace(const char *name, int ndevices)
 	truth = tu_slurp(tsv, NULL);
 	assert_non_null(truth);
 	for (line = strchr(truth, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
-		char dev[64], path[16], dname[80], want[160], *row;
+		char dev[64], path[16], dname[96], want[160], *row;
 		unsigned long long expect, reports, iters, dirty;
+		unsigned int pid;
 		int i;
 		const char *p = line;
 
-		assert_int_equal(sscanf(line, "%63[^\t]\t%15[^\t]", dev, path), 2);
+		assert_int_equal(sscanf(line, "%63[^\t]\t%15[^\t]\t%u", dev, path,
+					&pid), 3);
 		/* expect_total is the last column */
 		for (i = 0; i < 11; i++)
 			p = strchr(p, '\t') + 1;
@@ -579,7 +581,9 @@ static void vm_trace(const char *name, int ndevices)
 		if (!strcmp(path, "vfio"))
 			snprintf(dname, sizeof(dname), "vfio %s", dev);
 		else
-			snprintf(dname, sizeof(dname), "iommufd hwpt %s", dev + 4);
+			/* an ABI 1 trace: the hwpt's context is its process */
+			snprintf(dname, sizeof(dname), "iommufd hwpt %s pid %u",
+				 dev + 4, pid);
 		snprintf(want, sizeof(want), "\"%s\",%s,", dname, path);
 		row = strstr(out, want);
 		if (!row)

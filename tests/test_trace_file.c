@@ -793,6 +793,75 @@ static void test_version1_traces(void **state)
 	}
 }
 
+/*
+ * Their records are ABI version 1, read as this ABI: ALLOC with the 4 KiB
+ * kernel pages a version 1 tracer assumed, and no callback address left
+ * in REPORT_BEGIN or ANOMALY (version 1 stored the kernel address there):
+ * which callback it was comes from the report's path.
+ */
+static void test_abi1_records_upgraded(void **state)
+{
+	const char *names[] = { "vm-6.12-demo.trace", "vm-6.1-multi.trace" };
+	char dir[512], path[700], err[256];
+	unsigned int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", __FILE__);
+	*strrchr(dir, '/') = '\0';
+	for (i = 0; i < 2; i++) {
+		uint64_t allocs = 0, begins = 0, anomalies = 0;
+		const struct iova_rec_hdr *h;
+		struct trace_reader *r;
+
+		snprintf(path, sizeof(path), "%s/data/%s", dir, names[i]);
+		r = trace_open(path, err, sizeof(err));
+		if (!r)
+			fail_msg("%s", err);
+		assert_int_equal(trace_meta(r)->abi_version, 1);
+		while (trace_next(r, &h) == 1) {
+			const uint64_t *w = (const void *)h;
+			size_t k;
+
+			assert_int_equal(h->size, iova_rec_size(h->type));
+			if (h->type == IOVA_REC_ALLOC) {
+				const struct iova_rec_alloc *a = (const void *)h;
+
+				assert_int_equal(a->kpage_shift, 12);
+				assert_int_equal(a->reserved, 0);
+				allocs++;
+			} else if (h->type == IOVA_REC_REPORT_BEGIN) {
+				const struct iova_rec_report_begin *b = (const void *)h;
+
+				assert_int_equal(b->callback,
+						 b->path == IOVA_PATH_VFIO ? IOVA_CB_VFIO :
+						 IOVA_CB_IOMMUFD);
+				assert_int_equal(b->ictx_id, 0);
+				/* nothing that looks like a kernel address */
+				for (k = 0; k < sizeof(*b) / 8; k++)
+					if (w[k] >= 0xffff800000000000ull)
+						fail_msg("%s: report %llu holds 0x%llx",
+							 names[i],
+							 (unsigned long long)b->report_id,
+							 (unsigned long long)w[k]);
+				begins++;
+			} else if (h->type == IOVA_REC_ANOMALY) {
+				const struct iova_rec_anomaly *an = (const void *)h;
+
+				assert_int_equal(an->callback, IOVA_CB_UNKNOWN);
+				assert_int_equal(an->reserved0, 0);
+				anomalies++;
+			}
+		}
+		assert_int_equal(trace_state(r), TRACE_OK);
+		assert_true(allocs > 0 && begins >= allocs);
+		print_message("%s: %llu allocs, %llu report begins, %llu anomalies "
+			      "read as ABI %d\n", names[i],
+			      (unsigned long long)allocs, (unsigned long long)begins,
+			      (unsigned long long)anomalies, IOVA_TRACE_ABI_VERSION);
+		trace_close(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_cut_default_blocks),
 		cmocka_unit_test(test_stream_order),
 		cmocka_unit_test(test_version1_traces),
+		cmocka_unit_test(test_abi1_records_upgraded),
 		cmocka_unit_test(test_killed_recorder),
 		cmocka_unit_test(test_flip_every_byte_raw),
 		cmocka_unit_test(test_flip_every_byte_zstd),

@@ -409,15 +409,17 @@ static void test_cumulative_is_report(void **unused)
 		int k;
 
 		line_at(rep.out, p, line, sizeof(line));
-		/* two words of name ("vfio X", "iommufd hwpt N" has three) */
+		/* two words of name ("vfio X"; "iommufd hwpt N pid P" has five) */
 		k = sscanf(line, "%39s %47s", dev1, dev2);
 		assert_int_equal(k, 2);
 		if (!strcmp(dev1, "iommufd")) {
-			char num[16];
+			char num[16], by[8], id[16];
 
-			assert_int_equal(sscanf(line, "%*s %*s %15s %39s %lu %lu %lf",
-						num, proc, &reports, &iters, &mib), 5);
-			snprintf(name, sizeof(name), "iommufd hwpt %s", num);
+			assert_int_equal(sscanf(line, "%*s %*s %15s %7s %15s %39s %lu %lu %lf",
+						num, by, id, proc, &reports, &iters,
+						&mib), 7);
+			snprintf(name, sizeof(name), "iommufd hwpt %s %s %s", num,
+				 by, id);
 		} else {
 			assert_int_equal(sscanf(line, "%*s %*s %39s %lu %lu %lf",
 						proc, &reports, &iters, &mib), 4);
@@ -507,7 +509,7 @@ static void test_cli(void **unused)
 	snprintf(path, sizeof(path), "%s/data/vm-6.12-demo.trace", tests_dir);
 	run(&r, "%s report -p 87 %s", bin, path);
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "hottest device: iommufd hwpt 6,"));
+	assert_non_null(strstr(r.out, "hottest device: iommufd hwpt 6 pid 87,"));
 	assert_null(strstr(r.out, "\nvfio "));
 	run_free(&r);
 	run(&r, "%s report --comm qemu-vm1 --format csv %s", bin, path);

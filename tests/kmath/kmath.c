@@ -4,9 +4,10 @@
  *
  * Built by tests/kmath/run.sh with KFILE naming a pristine kernel source
  * file (never copied into this tree) and RULE the decode rule that claims
- * to mirror it. Each trial picks a bitmap (page size 4 KiB..256 KiB, up to
- * three windows, base anywhere up to the top of the address space, user
- * buffer at a random page offset) and a list of calls, in range or not,
+ * to mirror it, with the kernel's PAGE_SIZE 1 << KMATH_PAGE_SHIFT (12
+ * unless run.sh says 14 or 16). Each trial picks a bitmap (page size 4
+ * KiB..256 KiB, up to three windows, base anywhere up to the top of the
+ * address space, user buffer at a random page offset) and a list of calls, in range or not,
  * applies them with the decoder and with the kernel code on an arena of
  * pages with guard pages around the buffer, and compares the buffer, the
  * bits set before and after it, and whether the kernel never returned.
@@ -25,6 +26,18 @@ jmp_buf kmath_hang;
 long kmath_ticks;
 unsigned long kmath_saved[4], kmath_power, kmath_lam;
 unsigned long kmath_arena_lo, kmath_arena_hi;
+
+/*
+ * Bits of a full window: PAGE_SIZE / 8 pinned pages of PAGE_SIZE * 8 bits,
+ * 2^24 with 4 KiB pages, 2^28 (32 MiB of bitmap) with 16 KiB. With 64 KiB
+ * pages a window is 512 MiB of bitmap, more than an arena per trial
+ * should take, so there the large kind stays at 2^24 bits.
+ */
+#if PAGE_SHIFT <= 14
+#define KMATH_WINDOW_BITS	((PAGE_SIZE / 8) * PAGE_SIZE * 8ULL)
+#else
+#define KMATH_WINDOW_BITS	(1ULL << 24)
+#endif
 
 static uint64_t rs;
 
@@ -93,7 +106,8 @@ int main(int argc, char **argv)
 		else if (kind == 2)
 			nb = (1 + rr(3)) * 32768 * 8 + rr(300) - 150;
 		else
-			nb = (1ULL << 24) + rr(3) * (1ULL << 23) + rr(100000);
+			nb = KMATH_WINDOW_BITS + rr(3) * (KMATH_WINDOW_BITS / 2) +
+			     rr(100000);
 		len = nb * ps - (rr(3) ? 0 : rr(ps));
 		base = rr(4) == 0 ? (uint64_t)0 - len - rr(3) * ps :
 			rr(1ULL << 40) & ~(rr(2) ? ps - 1 : 0);
@@ -102,19 +116,19 @@ int main(int argc, char **argv)
 		if (len - 1 > UINT64_MAX - base)
 			base = UINT64_MAX - (len - 1);
 		off = rr(3) == 0 ? 0 : rr(3) == 0 ? 0xff1 :
-			(rr(2) ? rr(4096) & ~7ULL : rr(4096));
-		if (ibd_init(&d, base, len, ps, RULE)) {
-			printf("ibd_init failed\n");
+			(rr(2) ? rr(PAGE_SIZE) & ~7ULL : rr(PAGE_SIZE));
+		if (ibd_init_kpage(&d, base, len, ps, RULE, PAGE_SIZE)) {
+			printf("ibd_init_kpage failed\n");
 			return 1;
 		}
 		ibd_set_user_addr(&d, off);
 		nbytes = d.nwords * 8;
-		apages = 2 + (off + nbytes) / 4096 + 6;
-		arena = aligned_alloc(4096, apages * 4096);
-		memset(arena, 0, apages * 4096);
+		apages = 2 + (off + nbytes) / PAGE_SIZE + 6;
+		arena = aligned_alloc(PAGE_SIZE, apages * PAGE_SIZE);
+		memset(arena, 0, apages * PAGE_SIZE);
 		kmath_arena_lo = (unsigned long)arena;
-		kmath_arena_hi = kmath_arena_lo + apages * 4096;
-		U = arena + 2 * 4096 + off;
+		kmath_arena_hi = kmath_arena_lo + apages * PAGE_SIZE;
+		U = arena + 2 * PAGE_SIZE + off;
 
 		ncalls = 1 + rr(kind == 3 ? 300 : 60);
 		ci = malloc(ncalls * 2 * sizeof(*ci));
@@ -199,7 +213,7 @@ int main(int argc, char **argv)
 		}
 		hangs += khung;
 		under = popcnt(arena, (size_t)(U - arena));
-		spill = popcnt(U + nbytes, (size_t)(arena + apages * 4096 - (U + nbytes)));
+		spill = popcnt(U + nbytes, (size_t)(arena + apages * PAGE_SIZE - (U + nbytes)));
 		if (memcmp(U, d.words, nbytes) || (uint64_t)under != d.under_bits ||
 		    (uint64_t)spill != d.spill_bits || khung != !!d.hangs) {
 			if (++bad <= 3) {
@@ -218,9 +232,10 @@ next:
 		free(arena);
 		ibd_free(&d);
 	}
-	printf("%s: %ld trials, %ld with odd calls, %ld mismatches, %ld skipped "
-	       "(6.1.0 wild writes), %ld calls the kernel never returns from\n",
-	       NAME, trials, odd, bad, skipped, hangs);
+	printf("%s, %lu KiB pages: %ld trials, %ld with odd calls, %ld mismatches, "
+	       "%ld skipped (6.1.0 wild writes), %ld calls the kernel never "
+	       "returns from\n", NAME, PAGE_SIZE >> 10, trials, odd, bad,
+	       skipped, hangs);
 	/* a run that compared nothing proves nothing */
 	if (skipped >= trials)
 		printf("%s: no trial was compared with the kernel\n", NAME);

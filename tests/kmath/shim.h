@@ -23,7 +23,11 @@
 typedef uint8_t u8;
 typedef uint64_t u64;
 #define __user
-#define PAGE_SHIFT 12
+/* the kernel's page size; run.sh builds with 12, 14 and 16 (arm64) */
+#ifndef KMATH_PAGE_SHIFT
+#define KMATH_PAGE_SHIFT 12
+#endif
+#define PAGE_SHIFT KMATH_PAGE_SHIFT
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
 #define BITS_PER_BYTE 8
 #define BITS_PER_TYPE(t) (sizeof(t) * BITS_PER_BYTE)

@@ -12,7 +12,8 @@
  *
  * One process per vfio device, as with one VMM per guest; the iommufd
  * hwpts share one process and one /dev/iommu, as in a VMM with several
- * assigned devices.
+ * assigned devices, except in iommufd-2vmm, where two VMMs each open their
+ * own /dev/iommu and so get the same hwpt ids.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -98,6 +99,7 @@ struct scenario {
 	unsigned int nhwpt;
 	const struct hwpt_spec *hwpt;
 	const char *iommufd_comm;
+	unsigned int niommufd;		/* processes with those hwpts; 0: one */
 };
 
 #define GiB (1ull << 30)
@@ -200,15 +202,31 @@ static const struct hwpt_spec iommufd_multi[] = {
 	  .no_clear_iter = -1 },
 };
 
+/*
+ * One hwpt that two VMMs both have: each opens /dev/iommu, so each
+ * iommufd context numbers its objects from 1 and both hwpts get the same
+ * id. Their dirty pages differ (different seeds): mixing the two would
+ * show in the totals.
+ */
+static const struct hwpt_spec iommufd_2vmm[] = {
+	{ .label = "A", .trend = CONVERGING, .map_len = 8 * MiB,
+	  .page_size = 4096, .buf_offset = 0,
+	  .stream = { .kind = ITP_RANDOM, .page = MOCK_IO_PAGE, .count0 = 512,
+		      .run = 2, .decay = 50 },
+	  .no_clear_iter = -1 },
+};
+
 static const struct scenario scenarios[] = {
 	{ "vfio-multi", "four vfio devices at once, one stuck hotspot",
-	  8, 4, vfio_multi, 0, NULL, NULL },
+	  8, 4, vfio_multi, 0, NULL, NULL, 0 },
 	{ "vfio-anomaly", "a vfio device making out-of-range iova_bitmap_set calls",
-	  3, 1, vfio_anomaly, 0, NULL, NULL },
+	  3, 1, vfio_anomaly, 0, NULL, NULL, 0 },
 	{ "iommufd-multi", "four iommufd mock hwpts with dirty tracking, one on huge pages",
-	  8, 0, NULL, 4, iommufd_multi, "qemu-vm6" },
+	  8, 0, NULL, 4, iommufd_multi, "qemu-vm6", 1 },
 	{ "demo", "vfio-multi and iommufd-multi together, repeated until stopped",
-	  0, 4, vfio_multi, 4, iommufd_multi, "qemu-vm6" },
+	  0, 4, vfio_multi, 4, iommufd_multi, "qemu-vm6", 1 },
+	{ "iommufd-2vmm", "two processes, each with its own iommufd and the same hwpt id",
+	  4, 0, NULL, 1, iommufd_2vmm, "qemu-vm7", 2 },
 };
 
 static struct {
@@ -1422,7 +1440,13 @@ out:
 	return ret;
 }
 
-static int iommufd_session(const struct scenario *sc)
+static unsigned int niommufd(const struct scenario *sc)
+{
+	return sc->nhwpt ? (sc->niommufd ? sc->niommufd : 1) : 0;
+}
+
+/* Process vmm of the scenario's iommufd processes (0, 1, ...). */
+static int iommufd_session(const struct scenario *sc, unsigned int vmm)
 {
 	struct settrace st;
 	struct hwpt h[8];
@@ -1465,7 +1489,7 @@ static int iommufd_session(const struct scenario *sc)
 		unsigned int piter = opt.iterations ? iter : iter % 8;
 
 		for (i = 0; i < sc->nhwpt && !stopping; i++) {
-			if (iommufd_dirty(fd, &h[i], 100 + i, piter))
+			if (iommufd_dirty(fd, &h[i], 100 + 10 * vmm + i, piter))
 				goto out;
 			if ((int)iter == h[i].s->no_clear_iter &&
 			    iommufd_report(fd, &h[i], &st, iter,
@@ -1527,10 +1551,9 @@ static int run_vfio(const void *arg, unsigned int devno)
 	return vfio_session(arg, devno);
 }
 
-static int run_iommufd(const void *arg, unsigned int devno)
+static int run_iommufd(const void *arg, unsigned int vmm)
 {
-	(void)devno;
-	return iommufd_session(arg);
+	return iommufd_session(arg, vmm);
 }
 
 struct line {
@@ -1619,16 +1642,17 @@ static uint64_t expect_total(const struct stream_spec *s, unsigned int nstreams,
 
 static int write_devices(const struct scenario *sc, pid_t *pids)
 {
-	char path[PATH_MAX], pat[256], hwpt_names[8][32];
-	unsigned int i, j;
+	char path[PATH_MAX], pat[256], hwpt_names[2][8][32];
+	unsigned int i, j, v;
 	FILE *f;
 
 	memset(hwpt_names, 0, sizeof(hwpt_names));
-	for (i = 0; sc->nhwpt && i < sc->nvfio + 1; i++) {
+	for (v = 0; v < niommufd(sc); v++) {
 		char line[128], label[16], name[32];
 		FILE *h;
 
-		snprintf(path, sizeof(path), "%s/.hwpts.%d", opt.out, (int)pids[i]);
+		snprintf(path, sizeof(path), "%s/.hwpts.%d", opt.out,
+			 (int)pids[sc->nvfio + v]);
 		h = fopen(path, "r");
 		if (!h)
 			continue;
@@ -1636,8 +1660,8 @@ static int write_devices(const struct scenario *sc, pid_t *pids)
 			for (j = 0; j < sc->nhwpt; j++)
 				if (sscanf(line, "%15s %31s", label, name) == 2 &&
 				    !strcmp(label, sc->hwpt[j].label))
-					snprintf(hwpt_names[j], sizeof(hwpt_names[j]),
-						 "%s", name);
+					snprintf(hwpt_names[v][j],
+						 sizeof(hwpt_names[v][j]), "%s", name);
 		fclose(h);
 		unlink(path);
 	}
@@ -1667,12 +1691,14 @@ static int write_devices(const struct scenario *sc, pid_t *pids)
 			(unsigned long long)expect_total(s->streams, s->nstreams,
 							 s->trend, s->page_size));
 	}
-	for (i = 0; i < sc->nhwpt && !opt.skip_iommufd; i++) {
+	for (v = 0; v < niommufd(sc) && !opt.skip_iommufd; v++)
+	for (i = 0; i < sc->nhwpt; i++) {
 		const struct hwpt_spec *s = &sc->hwpt[i];
 
 		format_stream(pat, sizeof(pat), &s->stream);
 		fprintf(f, "%s\tiommufd\t%d\t%s\t%s\t%s\t%u\t0x%llx+0x%llx\t%llu\t%u\t%d\t%llu\t%s\n",
-			hwpt_names[i][0] ? hwpt_names[i] : "?", (int)pids[sc->nvfio],
+			hwpt_names[v][i][0] ? hwpt_names[v][i] : "?",
+			(int)pids[sc->nvfio + v],
 			sc->iommufd_comm, pat, trend_names[s->trend],
 			opt.iterations, (unsigned long long)MOCK_APERTURE_START,
 			(unsigned long long)s->map_len,
@@ -1861,12 +1887,10 @@ int main(int argc, char **argv)
 		if (start_session(&pids[i], opt.sc->vfio[i].comm, run_vfio,
 				  &opt.sc->vfio[i], i))
 			rc = 1;
-	if (opt.sc->nhwpt && !opt.skip_iommufd) {
-		if (start_session(&pids[opt.sc->nvfio], opt.sc->iommufd_comm,
-				  run_iommufd, opt.sc, 0))
+	for (i = 0; i < niommufd(opt.sc) && !opt.skip_iommufd; i++, n++)
+		if (start_session(&pids[opt.sc->nvfio + i], opt.sc->iommufd_comm,
+				  run_iommufd, opt.sc, i))
 			rc = 1;
-		n++;
-	}
 	if (!n) {
 		wl_warn("scenario %s has nothing left to run", opt.sc->name);
 		return 2;
