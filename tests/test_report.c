@@ -273,7 +273,7 @@ static void test_golden(void **state)
 
 	assert_int_equal(run(&out, &err, "--format", "json",
 			     tpath("synthetic.trace"), NULL), 0);
-	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/1\""));
+	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/2\""));
 	assert_non_null(strstr(out, "\"trend\": \"growing\""));
 	tu_golden("report.json", out);
 	free(out);
