@@ -47,9 +47,9 @@ int report_dump_bitmap(struct report *rp, const struct model_report *r)
 	tsv_field(rp->index, comm);
 	fprintf(rp->index,
 		"\t0x%" PRIx64 "\t0x%" PRIx64 "\t%" PRIu64 "\t0x%x\t%" PRIu64
-		"\t%" PRIu64 ".bin\n",
+		"\t%" PRIu64 ".bin\t%" PRIu64 "\t%" PRIu64 "\n",
 		r->iova, r->length, r->page_size, r->flags, r->dirty_pages,
-		r->report_id);
+		r->report_id, r->ts_begin_ns, r->ts_end_ns);
 	return 0;
 fail:
 	snprintf(rp->errmsg, sizeof(rp->errmsg), "cannot write %s: %s", path,
@@ -412,6 +412,6 @@ int report_dump_open(struct report *rp, const char *dir)
 	}
 	rp->dump_dir = dir;
 	fprintf(rp->index, "report_id\tbitmap_id\tpath\tdevice\tpid\tcomm\tiova\tlength"
-		"\tpage_size\tflags\tdirty_pages\tfile\n");
+		"\tpage_size\tflags\tdirty_pages\tfile\tts_begin_ns\tts_end_ns\n");
 	return 0;
 }
