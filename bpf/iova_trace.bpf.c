@@ -134,10 +134,10 @@ struct {
  * A releaser names the report it expects (slot_release()), so it can
  * neither release a slot claimed meanwhile by another report nor release
  * the same range twice, and it writes its records with that id, never with
- * what the slot holds by then. "busy" covers a program preempted on the
- * same CPU in the middle of an update, where the kernel lets a second one
- * run (kprobes do not: the kernel skips them, as it skips a second fentry
- * program, and src/source_live.c counts those as lost).
+ * what the slot holds by then. "busy" guards an update against a second
+ * run of the program on the same CPU; the kernel lets none in (it skips
+ * it, kprobe or fentry, and src/source_live.c counts the skipped runs as
+ * lost), but the guard costs one store.
  */
 #define SLOT_RELEASING	(1ULL << 63)	/* report ids never get there */
 
