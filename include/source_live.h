@@ -31,8 +31,7 @@
  * IOVATOP_KPROBE=1 sets force_kprobe (the VM checks test the fallback on
  * kernels where fentry works), and IOVATOP_VERIFY_FLIP=1 flips one bit of
  * every --verify rebuild before the comparison, so that a check can prove
- * a mismatch is caught and shown, and IOVATOP_MAX_BITMAPS=N gives the BPF
- * side room for N live bitmaps instead of 4096 (a check fills it).
+ * a mismatch is caught and shown.
  */
 #ifndef IOVATOP_SOURCE_LIVE_H
 #define IOVATOP_SOURCE_LIVE_H

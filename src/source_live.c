@@ -605,20 +605,6 @@ static void env_opts(struct live_opts *o)
 		o->force_kprobe = true;
 }
 
-/* IOVATOP_MAX_BITMAPS=N (1 to 4096), or 0 */
-static uint32_t env_max_bitmaps(void)
-{
-	const char *v = getenv("IOVATOP_MAX_BITMAPS");
-	unsigned long n;
-	char *end;
-
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	n = strtoul(v, &end, 0);
-	return !errno && !*end && n && n <= 4096 ? (uint32_t)n : 0;
-}
-
 static bool env_verify_flip(void)
 {
 	const char *v = getenv("IOVATOP_VERIFY_FLIP");
@@ -747,12 +733,6 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	if (bpf_map__set_max_entries(l->skel->maps.rb, rb_bytes)) {
 		snprintf(err, errlen, "cannot size the ring buffer to %u bytes",
 			 rb_bytes);
-		goto fail;
-	}
-	if (env_max_bitmaps() &&
-	    bpf_map__set_max_entries(l->skel->maps.bitmaps, env_max_bitmaps())) {
-		snprintf(err, errlen, "cannot size the bitmaps map to %u entries",
-			 env_max_bitmaps());
 		goto fail;
 	}
 

@@ -249,7 +249,7 @@ static const struct scenario scenarios[] = {
 	{ "demo", "vfio-multi and iommufd-multi together, repeated until stopped",
 	  0, 4, vfio_multi, 4, iommufd_multi, "qemu-vm6" },
 	{ "race", "two vfio devices at once, their tasks moved between CPUs within reports",
-	  1500, 2, vfio_race, 0, NULL, NULL },
+	  1000, 2, vfio_race, 0, NULL, NULL },
 };
 
 static struct {
