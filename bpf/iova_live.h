@@ -64,6 +64,9 @@ struct iova_live_ranges {
 #define IOVA_CNT_SET_AHEAD	3	/* 6.8 .. 6.10 set-ahead replays skipped */
 #define IOVA_CNT_PREEMPTED	4	/* set calls that found the slot busy */
 #define IOVA_CNT_END_STASHED	5	/* REPORT_ENDs kept in unsent_ends */
+/* for_each entries the bitmaps map had no room for: reports not traced */
+#define IOVA_CNT_MAP_FULL	6
+#define IOVA_CNT_MAP_FULL_CALLS	7	/* the set calls of those reports */
 #define IOVA_CNT_MAX		8
 
 /* What names a report's device (bm_state.dev). */

@@ -152,15 +152,29 @@ struct {
  * one that extends it, but it may migrate: then its old slot keeps a range
  * until another task on that CPU needs the slot, or the report ends and
  * for_each's exit flushes every CPU the report touched (bm_state.cpus).
- * Those two can race from different CPUs, so a range is released by
- * whoever wins a compare-and-swap of report_id to 0; the loser leaves the
- * slot alone. "busy" covers the other case, a program preempted on the
- * same CPU in the middle of an update: the preempting call then bypasses
- * the slot.
+ * Those two can race from different CPUs (and from the same CPU: a task
+ * preempted in the middle of a release, another one's for_each exit), so
+ * report_id says who holds the slot:
+ *
+ *   0                       free; only a program on the slot's own CPU
+ *                           claims it, and publishes report_id last
+ *   R                       report R's range
+ *   R | SLOT_RELEASING      being released by whoever won the
+ *                           compare-and-swap from R; nobody else touches it
+ *
+ * A releaser names the report it expects (slot_release()), so it can
+ * neither release a slot claimed meanwhile by another report nor release
+ * the same range twice, and it writes its records with that id, never with
+ * what the slot holds by then. "busy" guards an update against a second
+ * run of the program on the same CPU; the kernel lets none in (it skips
+ * it, kprobe or fentry, and src/source_live.c counts the skipped runs as
+ * lost), but the guard costs one store.
  */
+#define SLOT_RELEASING	(1ULL << 63)	/* report ids never get there */
+
 struct slot {
 	__u64 bitmap;		/* owner, 0 when free */
-	__u64 report_id;	/* 0 once released */
+	__u64 report_id;	/* see above */
 	__u64 bitmap_id;
 	__u64 first;		/* pending range, inclusive; ncalls 0: none */
 	__u64 last;
@@ -255,6 +269,43 @@ __u64 bitmap_seq = 0;
 __u64 report_seq = 0;
 __u64 ictx_seq = 0;
 
+/*
+ * The report in progress of each bitmap, indexed by bitmap_id (two live
+ * bitmaps 4096 ids apart share an entry, and the one that is not in it
+ * takes the slow path, correctly). The hot path compares its slot's
+ * report_id with it: a slot left behind by a report that never ended (a
+ * kretprobe the kernel missed, a fexit it skipped) holds an id that is no
+ * longer here, so it cannot take the calls of the bitmap's next report,
+ * nor those of a new bitmap at the same address. An array in .bss, not a
+ * hash lookup: the hot path stays one load away from it.
+ */
+#define OPEN_REPORTS	MAX_BITMAPS
+__u64 open_report[OPEN_REPORTS];
+
+static __always_inline __u64 *open_report_of(__u64 bitmap_id)
+{
+	return &open_report[bitmap_id & (OPEN_REPORTS - 1)];
+}
+
+/* The report rid of a bitmap is over: its entry goes, if still its own. */
+static __always_inline void open_report_end(__u64 bitmap_id, __u64 rid)
+{
+	if (rid)
+		__sync_val_compare_and_swap(open_report_of(bitmap_id), rid, 0);
+}
+
+/*
+ * for_each entries the bitmaps map had no room for: their calls are
+ * counted as the map's loss (IOVA_CNT_MAP_FULL_CALLS), not as calls of
+ * reports begun before iovatop attached.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_BITMAPS);
+	__type(key, __u64);
+	__type(value, __u64);
+} untraced SEC(".maps");
+
 static __always_inline void cnt_add(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
@@ -304,8 +355,11 @@ static __always_inline void rec_submit_hot(void *rec, __u64 nth)
 		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
-/* Write the queued ranges as one record; counters stay in the slot. */
-static __always_inline void slot_flush_batch(struct slot *s)
+/*
+ * Write the queued ranges as one record of report rid (the slot's, which a
+ * releaser knows better than the slot does); counters stay in the slot.
+ */
+static __always_inline void slot_flush_batch(struct slot *s, __u64 rid)
 {
 	struct iova_live_ranges *r;
 	__u32 n = s->bq_n;
@@ -319,7 +373,7 @@ static __always_inline void slot_flush_batch(struct slot *s)
 		return;
 	}
 	r->bitmap_id = s->bitmap_id;
-	r->report_id = s->report_id;
+	r->report_id = rid;
 	r->count = n;
 	r->reserved = 0;
 	__builtin_memcpy(r->r, s->bq, sizeof(r->r));
@@ -328,14 +382,14 @@ static __always_inline void slot_flush_batch(struct slot *s)
 }
 
 /* Queue the slot's pending range; a full queue goes to the ring. */
-static __always_inline void slot_emit(struct slot *s)
+static __always_inline void slot_emit(struct slot *s, __u64 rid)
 {
 	__u32 i = s->bq_n;
 
 	s->calls += s->ncalls;
 	s->bytes += s->last - s->first + 1;
 	if (i >= IOVA_LIVE_BATCH) {
-		slot_flush_batch(s);
+		slot_flush_batch(s, rid);
 		i = 0;
 	}
 	i &= IOVA_LIVE_BATCH - 1;	/* for the verifier */
@@ -344,7 +398,7 @@ static __always_inline void slot_emit(struct slot *s)
 	s->bq[i].ncalls = s->ncalls;
 	s->bq_n = i + 1;
 	if (s->bq_n == IOVA_LIVE_BATCH)
-		slot_flush_batch(s);
+		slot_flush_batch(s, rid);
 }
 
 /* Hand the slot's counters to its report (bm_state). */
@@ -429,34 +483,40 @@ static __always_inline void emit_anomaly(struct bm_state *bm, __u64 iova,
 	rec_submit(a, false);
 }
 
-/*
- * Release a slot's pending range if this caller wins it (see struct slot).
- * Returns false when another CPU is releasing it right now.
- */
-static __always_inline bool slot_release(struct slot *s)
-{
-	__u64 rid = s->report_id;
-	__u64 bitmap = s->bitmap;
+/* What slot_release() found. */
+#define REL_WON		0	/* the range was report rid's and is written */
+#define REL_GONE	1	/* the slot holds no range of rid (any more) */
+#define REL_BUSY	2	/* someone else is writing rid's range right now */
 
-	if (!rid) {
-		/* free, or being released elsewhere; that one clears bitmap */
-		return !bitmap;
-	}
-	if (__sync_val_compare_and_swap(&s->report_id, rid, 0) != rid)
-		return false;
-	/* the records name the report by s->report_id, now 0 */
-	s->report_id = rid;
+/*
+ * Release the slot's pending range if it belongs to report rid and this
+ * caller wins it (see struct slot): the compare-and-swap from rid to
+ * rid | SLOT_RELEASING lets exactly one releaser through, and the records
+ * name rid, which the caller passed, never what the slot holds meanwhile.
+ * The slot is free again only once report_id is 0, stored last with an
+ * atomic exchange, which orders every write of the release before it.
+ */
+static __always_inline int slot_release(struct slot *s, __u64 rid)
+{
+	__u64 old, bitmap;
+
+	if (!rid || (rid & SLOT_RELEASING))
+		return REL_GONE;
+	old = __sync_val_compare_and_swap(&s->report_id, rid,
+					  rid | SLOT_RELEASING);
+	if (old != rid)
+		return old == (rid | SLOT_RELEASING) ? REL_BUSY : REL_GONE;
+	bitmap = s->bitmap;
 	if (s->ncalls)
-		slot_emit(s);
-	slot_flush_batch(s);
-	s->report_id = 0;
+		slot_emit(s, rid);
+	slot_flush_batch(s, rid);
 	s->ncalls = 0;
 	s->fast_first = 1;
 	s->fast_last = 0;
 	slot_account(s, bitmap, rid);
-	asm volatile("" ::: "memory");
 	s->bitmap = 0;
-	return true;
+	__sync_lock_test_and_set(&s->report_id, 0);
+	return REL_WON;
 }
 
 struct win {
@@ -555,7 +615,7 @@ static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
 		}
 	}
 	if (s->ncalls)
-		slot_emit(s);
+		slot_emit(s, s->report_id);
 	s->first = iova;
 	s->last = last;
 	s->ncalls = 1;
@@ -594,8 +654,8 @@ static __always_inline void slot_apply(struct slot *s, struct bm_state *bm,
 
 	if (kind) {
 		if (s->ncalls)
-			slot_emit(s);
-		slot_flush_batch(s);
+			slot_emit(s, s->report_id);
+		slot_flush_batch(s, s->report_id);
 		s->ncalls = 0;
 		emit_anomaly(bm, iova, len, kind);
 		if (kind == IOVA_ANOM_OUTSIDE_WINDOW) {
@@ -666,14 +726,20 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 				     const struct win *w, __u64 ahead,
 				     const bool btf)
 {
-	__u64 bptr = (__u64)b;
+	__u64 bptr = (__u64)b, held, *entry;
 	struct bm_state *bm;
 	__u32 cpu;
 
 	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 	if (!bm || !bm->report_id) {
-		/* no report traced: the tracer started in the middle of one */
-		cnt_add(IOVA_CNT_UNATTRIBUTED, 1);
+		/*
+		 * No report traced: the bitmaps map had no room for it, or
+		 * the tracer started in the middle of it.
+		 */
+		if (bpf_map_lookup_elem(&untraced, &bptr))
+			cnt_add(IOVA_CNT_MAP_FULL_CALLS, 1);
+		else
+			cnt_add(IOVA_CNT_UNATTRIBUTED, 1);
 		return;
 	}
 	if (ahead && is_set_ahead(bm, iova, iova + len - 1)) {
@@ -681,26 +747,33 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 		return;
 	}
 	if (s->bitmap != bptr || s->report_id != bm->report_id) {
-		if (!slot_release(s)) {
+		held = s->report_id;
+		if (held && slot_release(s, held) != REL_WON) {
+			/* released elsewhere right now: the slot is not ours */
 			set_direct(bm, iova, len);
 			return;
 		}
-		/* released: no range, no queue, counters zero */
+		/* free: no range, no queue, counters zero */
 		s->bitmap_id = bm->bitmap_id;
 		s->bm_first = bm->iova;
 		s->bm_last = bm->iova + bm->length - 1;
 		s->layout = bm->layout;
 		s->bitmap = bptr;
-		s->report_id = bm->report_id;
 		cpu = bpf_get_smp_processor_id();
 		bm->cpus |= cpu < 63 ? 1ULL << cpu : 1ULL << 63;
+		/* claimed once a releaser elsewhere can see the fields */
+		__sync_lock_test_and_set(&s->report_id, bm->report_id);
 	} else {
 		/* the window moved: ranges before it go first */
 		if (s->ncalls)
-			slot_emit(s);
-		slot_flush_batch(s);
+			slot_emit(s, s->report_id);
+		slot_flush_batch(s, s->report_id);
 		s->ncalls = 0;
 	}
+	/* the hot path checks the report against this entry */
+	entry = open_report_of(bm->bitmap_id);
+	if (*entry != bm->report_id)
+		*entry = bm->report_id;
 	if (w->iova != bm->win_iova || w->npages != bm->win_npages)
 		emit_window(bm, b, w);
 	s->win_iova = w->iova;
@@ -733,6 +806,7 @@ static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 					      set_ahead_length);
 	}
 	if (!ahead && s->bitmap == (__u64)b && !s->busy &&
+	    s->report_id == *open_report_of(s->bitmap_id) &&
 	    iova >= s->fast_first && last <= s->fast_last && last >= iova) {
 		s->busy = 1;
 		asm volatile("" ::: "memory");
@@ -916,6 +990,13 @@ static __always_inline int handle_alloc(__u64 iova, __u64 length,
 			   page_size, data);
 		return 0;
 	}
+	bm = bpf_map_lookup_elem(&bitmaps, &ret);
+	if (bm) {
+		/* its FREE was missed: a report it left open is over */
+		open_report_end(bm->bitmap_id, bm->report_id);
+		bm->report_id = 0;
+	}
+	/* no room: for_each entry tries again and counts the loss */
 	if (bpf_map_update_elem(&bitmaps, &ret, &bm_zero, BPF_ANY))
 		return 0;
 	bm = bpf_map_lookup_elem(&bitmaps, &ret);
@@ -976,8 +1057,14 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 	if (!bm) {
 		/* allocated before we attached: describe it from the struct */
-		if (bpf_map_update_elem(&bitmaps, &bptr, &bm_zero, BPF_ANY))
+		if (bpf_map_update_elem(&bitmaps, &bptr, &bm_zero, BPF_ANY)) {
+			/* the map is full: this report goes untraced */
+			__u64 one = 1;
+
+			cnt_add(IOVA_CNT_MAP_FULL, 1);
+			bpf_map_update_elem(&untraced, &bptr, &one, BPF_ANY);
 			return 0;
+		}
 		bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 		if (!bm)
 			return 0;
@@ -985,6 +1072,8 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 		emit_alloc(bm, 0, bm->iova, bm->length, bm->page_size,
 			   bm->user_addr);
 	}
+	/* a report whose exit was missed: its slots must not take ours */
+	open_report_end(bm->bitmap_id, bm->report_id);
 	bm->report_id = __sync_fetch_and_add(&report_seq, 1) + 1;
 	bm->ts_begin = bpf_ktime_get_ns();
 	bm->set_calls = 0;
@@ -999,6 +1088,7 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	name_device(bm, opaque, fn);
 
 	emit_begin(bm);
+	*open_report_of(bm->bitmap_id) = bm->report_id;
 	return 0;
 }
 
@@ -1052,7 +1142,7 @@ static __always_inline void emit_begin(struct bm_state *bm)
 }
 
 struct flush_ctx {
-	__u64 bitmap;
+	__u64 rid;
 	__u64 cpus;
 	__u64 late;
 };
@@ -1069,7 +1159,7 @@ static long flush_cpu(__u32 cpu, struct flush_ctx *c)
 	if (cpu >= 63 && !(c->cpus & (1ULL << 63)))
 		return 1;
 	s = bpf_map_lookup_percpu_elem(&slots, &zero, cpu);
-	if (s && s->bitmap == c->bitmap && !slot_release(s)) {
+	if (s && slot_release(s, c->rid) == REL_BUSY) {
 		/*
 		 * Another task on that CPU is emitting our range right now;
 		 * it may land after REPORT_END, so the report is marked
@@ -1094,7 +1184,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		return 0;
 
 	/* every CPU the report's task ran on may hold a pending range */
-	fc.bitmap = bptr;
+	fc.rid = bm->report_id;
 	fc.cpus = bm->cpus;
 	fc.late = 0;
 	if (fc.cpus)
@@ -1139,6 +1229,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		bpf_map_update_elem(&unsent_ends, &end.report_id, &end,
 				    BPF_ANY);
 	}
+	open_report_end(bm->bitmap_id, bm->report_id);
 	bm->report_id = 0;
 	bm->alloc_lost = 0;
 	return 0;
@@ -1151,8 +1242,12 @@ static __always_inline int handle_free(struct iova_bitmap *b)
 	struct bm_state *bm;
 
 	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
-	if (!bm)
+	if (!bm) {
+		bpf_map_delete_elem(&untraced, &bptr);
 		return 0;
+	}
+	/* a report still open here never ended: none of its slots may live on */
+	open_report_end(bm->bitmap_id, bm->report_id);
 	f = rec_reserve(sizeof(*f), IOVA_REC_FREE);
 	if (f) {
 		f->bitmap_id = bm->bitmap_id;

@@ -84,10 +84,14 @@
 /* 6.1 layout: outside the pinned window; the RANGE holds only what was written */
 #define IOVA_ANOM_OUTSIDE_WINDOW 7
 
-/* iova_rec_lost.where: which stage dropped the records */
+/*
+ * iova_rec_lost.where: which stage dropped the records. 2 and 3 were
+ * "coalescing" and "reader", which nothing ever wrote; no trace holds them.
+ */
 #define IOVA_LOST_RINGBUF	1	/* bpf_ringbuf_reserve failed */
-#define IOVA_LOST_COALESCE	2	/* per-CPU coalescing state overflowed */
-#define IOVA_LOST_READER	3	/* user space could not keep up / write */
+/* the kernel skipped a program of ours (recursion_misses): set calls */
+#define IOVA_LOST_SKIPPED	2
+#define IOVA_LOST_MAP_FULL	3	/* reports the bitmaps map had no room for */
 
 struct iova_rec_hdr {
 	__u16 type;		/* IOVA_REC_* */

@@ -420,7 +420,7 @@ unsigned int om_write(FILE *f, const struct om_meta *meta,
 	       "Records the model has applied (rate() gives records per second).",
 	       "%" PRIu64, snap->records);
 	global(f, om, "iovatop_lost_records", OM_COUNTER, NULL,
-	       "Records lost on the way (ring buffer, coalescing, reader), device known or not.",
+	       "Records lost on the way (ring buffer, runs the kernel skipped, bitmaps map full), device known or not.",
 	       "%" PRIu64, snap->lost);
 	global(f, om, "iovatop_reports_not_rebuilt", OM_COUNTER, NULL,
 	       "Reports counted but not rebuilt (too large, or without their geometry).",

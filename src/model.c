@@ -1014,6 +1014,9 @@ static void on_lost(struct model *m, const struct iova_rec_lost *l)
 	uint32_t i;
 
 	m->lost += l->count;
+	/* a report the tracer had no room for leaves the others whole */
+	if (l->where == IOVA_LOST_MAP_FULL)
+		return;
 	/* any report in flight may have lost records: none can be trusted */
 	for (i = 0; i < m->tab_cap; i++)
 		if (m->tab[i] && m->tab[i]->rep.open)

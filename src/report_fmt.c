@@ -73,9 +73,9 @@ int report_dump_bitmap(struct report *rp, const struct model_report *r)
 	text_escape_fputs(rp->index, comm, IOVA_COMM_LEN);
 	fprintf(rp->index,
 		"\t0x%" PRIx64 "\t0x%" PRIx64 "\t%" PRIu64 "\t0x%x\t%" PRIu64
-		"\t%" PRIu64 ".bin\n",
+		"\t%" PRIu64 ".bin\t%" PRIu64 "\t%" PRIu64 "\n",
 		r->iova, r->length, r->page_size, r->flags, r->dirty_pages,
-		r->report_id);
+		r->report_id, r->ts_begin_ns, r->ts_end_ns);
 	return 0;
 fail:
 	snprintf(rp->errmsg, sizeof(rp->errmsg), "cannot write %s: %s", path,
@@ -141,10 +141,10 @@ static void print_text(const struct out *o)
 	if (o->state != TRACE_OK)
 		fprintf(f, "  INCOMPLETE: %s\n", esc(e1, sizeof(e1), o->status, SIZE_MAX));
 	fprintf(f, "  lost records: %" PRIu64 " (ring buffer %" PRIu64
-		", coalescing %" PRIu64 ", reader %" PRIu64 "); incomplete reports: %"
-		PRIu64 "; anomalies: %" PRIu64 "\n",
+		", skipped by the kernel %" PRIu64 ", bitmaps map full %" PRIu64
+		"); incomplete reports: %" PRIu64 "; anomalies: %" PRIu64 "\n",
 		t->lost, t->lost_where[IOVA_LOST_RINGBUF],
-		t->lost_where[IOVA_LOST_COALESCE], t->lost_where[IOVA_LOST_READER],
+		t->lost_where[IOVA_LOST_SKIPPED], t->lost_where[IOVA_LOST_MAP_FULL],
 		o->s->incomplete, o->s->anomalies);
 	if (!o->s->nrows) {
 		fprintf(f, "\nno device reported dirty pages in this trace.\n");
@@ -269,7 +269,7 @@ static void print_json(const struct out *o)
 	uint32_t i;
 	size_t k;
 
-	fprintf(f, "{\n  \"schema\": \"iovatop-report/1\",\n  \"file\": ");
+	fprintf(f, "{\n  \"schema\": \"iovatop-report/2\",\n  \"file\": ");
 	json_str(f, o->file);
 	fprintf(f, ",\n  \"trace\": {\"format_version\": %u, \"abi_version\": %u, \"kernel_release\": ",
 		o->meta->version, o->meta->abi_version);
@@ -290,10 +290,10 @@ static void print_json(const struct out *o)
 	fprintf(f, "},\n  \"totals\": {\"reports\": %" PRIu64 ", \"incomplete_reports\": %" PRIu64
 		", \"not_rebuilt\": %" PRIu64 ", \"anomalies\": %" PRIu64
 		", \"lost_records\": %" PRIu64 ", \"lost_by_stage\": {\"ringbuf\": %" PRIu64
-		", \"coalesce\": %" PRIu64 ", \"reader\": %" PRIu64 ", \"other\": %" PRIu64 "}},\n",
+		", \"skipped\": %" PRIu64 ", \"map_full\": %" PRIu64 ", \"other\": %" PRIu64 "}},\n",
 		o->s->reports, o->s->incomplete, o->s->not_rebuilt, o->s->anomalies,
-		t->lost, t->lost_where[IOVA_LOST_RINGBUF], t->lost_where[IOVA_LOST_COALESCE],
-		t->lost_where[IOVA_LOST_READER], t->lost_where[0]);
+		t->lost, t->lost_where[IOVA_LOST_RINGBUF], t->lost_where[IOVA_LOST_SKIPPED],
+		t->lost_where[IOVA_LOST_MAP_FULL], t->lost_where[0]);
 	fprintf(f, "  \"hottest\": ");
 	if (o->s->nrows) {
 		const struct rdev *d = row_rdev(o, &o->s->rows[0]);
@@ -461,6 +461,6 @@ int report_dump_open(struct report *rp, const char *dir)
 	}
 	rp->index = f;
 	fprintf(rp->index, "report_id\tbitmap_id\tpath\tdevice\tpid\tcomm\tiova\tlength"
-		"\tpage_size\tflags\tdirty_pages\tfile\n");
+		"\tpage_size\tflags\tdirty_pages\tfile\tts_begin_ns\tts_end_ns\n");
 	return 0;
 }

@@ -9,6 +9,8 @@
  * counters (drops turned into IOVA_REC_LOST records, set calls of reports
  * begun before the probes attached), and the records the ring had no room
  * for (unsent_allocs, unsent_begins, unsent_ends), delivered in order.
+ * And what the kernel counts for us: every program's recursion_misses,
+ * the runs it skipped (see skipped_sample()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +54,9 @@ struct live {
 	int ncpus;
 	uint64_t drops_seen;		/* drops already reported as LOST */
 	uint64_t last_ts;		/* latest timestamp delivered */
+	uint64_t map_full_seen;		/* untraced reports reported as LOST */
+	uint64_t skipped_seen;		/* recursion_misses reported as LOST */
+	uint64_t skipped_ts;		/* when an increase was last seen */
 	uint64_t lost_total;
 	/* the sink of the current live_poll() */
 	iova_sink_fn sink;
@@ -359,22 +364,101 @@ static uint64_t sum_counter(struct live *l, uint32_t idx)
 	return sum;
 }
 
-static int deliver_lost(struct live *l)
+static int deliver_lost_rec(struct live *l, uint32_t where, uint64_t count,
+			    uint64_t ts_ns)
 {
-	uint64_t drops = sum_counter(l, IOVA_CNT_RINGBUF_DROPS);
 	struct iova_rec_lost r;
 
-	if (drops <= l->drops_seen)
-		return 0;
 	memset(&r, 0, sizeof(r));
 	r.hdr.type = IOVA_REC_LOST;
 	r.hdr.size = sizeof(r);
-	r.hdr.ts_ns = stamp(l);
-	r.count = drops - l->drops_seen;
-	r.where = IOVA_LOST_RINGBUF;
-	l->lost_total += r.count;
-	l->drops_seen = drops;
+	r.hdr.ts_ns = ts_ns;
+	r.count = count;
+	r.where = where;
+	l->lost_total += count;
 	return deliver(l, &r.hdr);
+}
+
+/*
+ * Runs of our programs the kernel skipped, summed over every program
+ * loaded: bpf_prog_info.recursion_misses (5.12+). A trampoline runs its
+ * program with migration disabled but preemption on, and lets one run per
+ * CPU at a time: an fentry program preempted on its CPU makes the kernel
+ * skip that program for every other task there until it resumes, and
+ * only this counter knows. Kprobe programs count their skipped runs there
+ * too (6.7+). Nothing says which report a skipped iova_bitmap_set() call
+ * belonged to, so any report running when one was skipped is suspect.
+ */
+static uint64_t skipped_total(struct live *l)
+{
+	struct bpf_program *p;
+	uint64_t sum = 0;
+
+	bpf_object__for_each_program(p, l->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
+/*
+ * Read the skipped runs; a rise becomes an IOVA_REC_LOST stamped with the
+ * time read after the counters, so it is no earlier than any run it counts.
+ * A report whose REPORT_BEGIN is older than that stamp may have lost calls
+ * to it (skipped_suspect()). The model marks every report open at the
+ * LOST record incomplete; a report whose records arrive later is caught
+ * by its stamp.
+ */
+static int skipped_sample(struct live *l)
+{
+	uint64_t n = skipped_total(l), ts = clock_ns(CLOCK_MONOTONIC);
+
+	if (n <= l->skipped_seen)
+		return 0;
+	l->skipped_ts = ts;
+	n -= l->skipped_seen;
+	l->skipped_seen += n;
+	return deliver_lost_rec(l, IOVA_LOST_SKIPPED, n, ts);
+}
+
+/*
+ * A report is suspect when runs were skipped after it began (the last rise
+ * seen, up to now, is newer). The 1 ms margin covers the two clocks
+ * (bpf_ktime_get_ns() and clock_gettime() read the same CLOCK_MONOTONIC by
+ * different routes); a report marked needlessly is only marked.
+ */
+static bool skipped_suspect(const struct live *l, uint64_t ts_begin)
+{
+	return l->skipped_ts && l->skipped_ts + 1000000 >= ts_begin;
+}
+
+static int deliver_lost(struct live *l)
+{
+	uint64_t drops = sum_counter(l, IOVA_CNT_RINGBUF_DROPS);
+	uint64_t full = sum_counter(l, IOVA_CNT_MAP_FULL);
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	int ret = 0;
+
+	if (drops > l->drops_seen) {
+		ret = deliver_lost_rec(l, IOVA_LOST_RINGBUF,
+				       drops - l->drops_seen, now);
+		l->drops_seen = drops;
+	}
+	if (!ret && full > l->map_full_seen) {
+		ret = deliver_lost_rec(l, IOVA_LOST_MAP_FULL,
+				       full - l->map_full_seen, now);
+		l->map_full_seen = full;
+	}
+	if (!ret)
+		ret = skipped_sample(l);
+	return ret;
 }
 
 
@@ -409,6 +493,7 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct live *l = ctx;
 	const struct iova_rec_hdr *h = data;
+	struct iova_rec_report_end end;
 	struct open_report *o;
 	int ret;
 
@@ -444,6 +529,18 @@ static int on_record(void *ctx, void *data, size_t size)
 		break;
 	case IOVA_REC_REPORT_END:
 		ret = ensure_begin(l, ((const struct iova_rec_report_end *)h)->report_id);
+		if (ret)
+			break;
+		/*
+		 * Runs skipped while this report ran (read now: after its
+		 * end) mean calls of it may be missing.
+		 */
+		ret = skipped_sample(l);
+		memcpy(&end, h, sizeof(end));
+		if (skipped_suspect(l, end.hdr.ts_ns - end.duration_ns))
+			end.flags |= IOVA_REPORT_INCOMPLETE;
+		h = &end.hdr;
+		data = &end;
 		break;
 	default:
 		ret = 0;
@@ -783,11 +880,21 @@ void live_close(struct live *l)
 		return;
 	if (l->rb) {	/* it attached */
 		uint64_t untraced = sum_counter(l, IOVA_CNT_UNATTRIBUTED);
+		uint64_t full = sum_counter(l, IOVA_CNT_MAP_FULL);
+		uint64_t skipped = skipped_total(l);
 
 		/* not lost, but not in any record either: say so */
 		if (untraced)
 			fprintf(stderr, "%s: %llu iova_bitmap_set() calls belonged to reports already running when iovatop attached; they are in no record.\n", cli_name,
 				(unsigned long long)untraced);
+		if (full)
+			fprintf(stderr, "%s: %llu reports (%llu iova_bitmap_set() calls) were not traced: the tracer's map of %u bitmaps was full; they are counted as lost.\n",
+				cli_name, (unsigned long long)full,
+				(unsigned long long)sum_counter(l, IOVA_CNT_MAP_FULL_CALLS),
+				(unsigned)bpf_map__max_entries(l->skel->maps.bitmaps));
+		if (skipped)
+			fprintf(stderr, "%s: the kernel skipped %llu runs of iovatop's programs (one of them was preempted on the same CPU); counted as lost, and the reports running then are marked incomplete.\n",
+				cli_name, (unsigned long long)skipped);
 	}
 	if (l->rb)
 		vlog(l, "counters: %llu set-ahead replays skipped, %llu set calls bypassed a busy slot, %llu report ends kept for lack of ring space",

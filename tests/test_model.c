@@ -142,14 +142,20 @@ static void rec_free(struct model *m, uint64_t ts, uint64_t bid)
 	apply(m, &f);
 }
 
-static void rec_lost(struct model *m, uint64_t ts, uint64_t count)
+static void rec_lost_where(struct model *m, uint64_t ts, uint64_t count,
+			   uint32_t where)
 {
 	struct iova_rec_lost l = {
 		.hdr = { IOVA_REC_LOST, sizeof(l), 0, ts }, .count = count,
-		.where = IOVA_LOST_RINGBUF,
+		.where = where,
 	};
 
 	apply(m, &l);
+}
+
+static void rec_lost(struct model *m, uint64_t ts, uint64_t count)
+{
+	rec_lost_where(m, ts, count, IOVA_LOST_RINGBUF);
 }
 
 static uint64_t next_id = 1;
@@ -567,6 +573,40 @@ static void test_open_first_report_has_its_process(void **state)
 	model_free(m);
 }
 
+/*
+ * Runs the kernel skipped (IOVA_LOST_SKIPPED) may have been any open
+ * report's calls; a report the tracer's map had no room for
+ * (IOVA_LOST_MAP_FULL) is untraced and leaves the open ones whole. Both
+ * count as lost.
+ */
+static void test_lost_stages(void **state)
+{
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+
+	(void)state;
+	rec_alloc(m, 10, 1, 0, 16 * MiB, 4096);
+	rec_begin(m, 11, 1, 2, "0000:00:06.0");
+	rec_range(m, 12, 1, 2, 0, 4096);
+	rec_lost_where(m, 13, 2, IOVA_LOST_MAP_FULL);
+	rec_end(m, 14, 1, 2, 0);
+	assert_int_equal(seen.last.flags & IOVA_REPORT_INCOMPLETE, 0);
+	rec_free(m, 15, 1);
+
+	rec_alloc(m, 20, 3, 0, 16 * MiB, 4096);
+	rec_begin(m, 21, 3, 4, "0000:00:06.0");
+	rec_range(m, 22, 3, 4, 0, 4096);
+	rec_lost_where(m, 23, 5, IOVA_LOST_SKIPPED);
+	rec_end(m, 24, 3, 4, 0);
+	assert_true(seen.last.flags & IOVA_REPORT_INCOMPLETE);
+	rec_free(m, 25, 3);
+
+	assert_int_equal(model_snapshot(m, 30, 0, false, NULL, &s), 0);
+	assert_int_equal(s.lost, 7);
+	assert_int_equal(s.incomplete, 1);
+	model_free(m);
+}
+
 static void test_no_begin(void **state)
 {
 	struct model *m = new_model(IBD_RULE_CURRENT, 0);
@@ -900,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_iterations_multi_range),
 		cmocka_unit_test(test_lost_incomplete),
 		cmocka_unit_test(test_open_first_report_has_its_process),
+		cmocka_unit_test(test_lost_stages),
 		cmocka_unit_test(test_no_begin),
 		cmocka_unit_test(test_anomalies),
 		cmocka_unit_test(test_windows),

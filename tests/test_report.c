@@ -273,7 +273,7 @@ static void test_golden(void **state)
 
 	assert_int_equal(run(&out, &err, "--format", "json",
 			     tpath("synthetic.trace"), NULL), 0);
-	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/1\""));
+	assert_non_null(strstr(out, "\"schema\": \"iovatop-report/2\""));
 	assert_non_null(strstr(out, "\"trend\": \"growing\""));
 	tu_golden("report.json", out);
 	free(out);
@@ -497,7 +497,8 @@ static void test_dump_bitmaps(void **state)
 	assert_non_null(index);
 	{
 		const char *hdr = "report_id\tbitmap_id\tpath\tdevice\tpid\tcomm\t"
-				  "iova\tlength\tpage_size\tflags\tdirty_pages\tfile\n";
+				  "iova\tlength\tpage_size\tflags\tdirty_pages\tfile\t"
+				  "ts_begin_ns\tts_end_ns\n";
 
 		assert_true(!strncmp(index, hdr, strlen(hdr)));
 	}
@@ -507,11 +508,14 @@ static void test_dump_bitmaps(void **state)
 	for (line = strchr(index, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
 		char dev[64], comm[32], path[16], file[64];
 		unsigned int pid, flags;
-		uint64_t bid;
+		uint64_t bid, t0, t1;
 
-		assert_int_equal(sscanf(line, "%lu\t%lu\t%15[^\t]\t%63[^\t]\t%u\t%31[^\t]\t%lx\t%lx\t%lu\t%x\t%lu\t%63s",
+		assert_int_equal(sscanf(line, "%lu\t%lu\t%15[^\t]\t%63[^\t]\t%u\t%31[^\t]\t%lx\t%lx\t%lu\t%x\t%lu\t%63s\t%lu\t%lu",
 					&rid, &bid, path, dev, &pid, comm, &iova,
-					&length, &page, &flags, &dirty, file), 12);
+					&length, &page, &flags, &dirty, file, &t0,
+					&t1), 14);
+		/* the report's own clock: it begins, then ends */
+		assert_true(t0 > 0 && t1 >= t0);
 		snprintf(bpath, sizeof(bpath), "%s/%s", dir, file);
 		bin = tu_slurp(bpath, &len);
 		assert_non_null(bin);

@@ -15,6 +15,8 @@
 #   --results DIR      host directory the guest sees as $RESULTS (writable;
 #                      default .output/vm/results/SERIES)
 #   --mem MB, --smp N  guest size (default 2048, 2)
+#   --append ARGS      more kernel command line (e.g. "preempt=full": the
+#                      test kernels have PREEMPT_DYNAMIC)
 #
 # The guest's root is the host's, read-only over 9p, so COMMAND can be any
 # host program, the repository's binaries included. Guest output goes to
@@ -24,7 +26,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 }
 
@@ -36,6 +38,7 @@ workload_args=
 results=
 mem=2048
 smp=2
+extra_append=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--shell) shell=1 ;;
@@ -63,6 +66,11 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--mem) mem=${2:-}; shift ;;
+	--append)
+		[ $# -gt 1 ] || { echo "run.sh: --append needs kernel parameters" >&2; exit 2; }
+		extra_append+=" $2"
+		shift
+		;;
 	--smp) smp=${2:-}; shift ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
@@ -127,6 +135,7 @@ append+=" init=$vm_dir/guest-init.sh panic=-1 quiet loglevel=4"
 # at nice 19 beside a CI run); the timer works, the check's window is
 # what a busy host misses.
 append+=" no_timer_check"
+append+=$extra_append
 # Multi-threaded TCG is faster, but its vCPUs can run a stale translation of
 # kernel text that ftrace is patching at that moment (an int3 oops in
 # iova_bitmap_set was seen about once in ten boots that attached during a

@@ -15,12 +15,14 @@
  * assigned devices, except in iommufd-2vmm, where two VMMs each open their
  * own /dev/iommu and so get the same hwpt ids.
  */
+#define _GNU_SOURCE	/* sched_setaffinity */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -76,6 +78,14 @@ struct vfio_spec {
 	struct range ranges[MAX_RANGES];
 	unsigned int nstreams;
 	struct stream_spec streams[MAX_STREAMS];
+	/*
+	 * Moving between CPUs: the driver moves the task to the next CPU
+	 * after every hop calls of a report (its debugfs 'hop'; 0: never),
+	 * and with flip_cpu the session pins itself to CPU (iteration +
+	 * device number) before each report.
+	 */
+	unsigned int hop;
+	bool flip_cpu;
 };
 
 struct hwpt_spec {
@@ -216,6 +226,35 @@ static const struct hwpt_spec iommufd_2vmm[] = {
 	  .no_clear_iter = -1 },
 };
 
+/*
+ * Two devices reporting at once, each task moved to the other CPU every
+ * few iova_bitmap_set() calls in the middle of its reports, and pinned
+ * to alternating CPUs between them: the tracer's per-CPU pending ranges
+ * change hands all the time, released by the other device's calls and
+ * by both reports' ends (tests/vm/checks/80-race.sh). Per-page calls,
+ * as mlx5 and pds make, so nearly every call takes the tracer's hot path.
+ */
+static const struct vfio_spec vfio_race[] = {
+	{ .name = "0000:3b:00.2", .comm = "qemu-race1", .trend = STUCK,
+	  .page_size = 4096, .buf_offset = 0,
+	  .nranges = 1, .ranges = { { 0, 8 * MiB } },
+	  .nstreams = 2, .streams = {
+		{ .kind = ITP_SWEEP, .page = 4096, .count0 = 192, .run = 1,
+		  .decay = 100 },
+		{ .kind = ITP_RANDOM, .page = 4096, .count0 = 64, .run = 2,
+		  .decay = 100 } },
+	  .hop = 16, .flip_cpu = true },
+	{ .name = "0000:3b:00.3", .comm = "qemu-race2", .trend = STUCK,
+	  .page_size = 4096, .buf_offset = 0xff1,
+	  .nranges = 1, .ranges = { { 0, 8 * MiB } },
+	  .nstreams = 2, .streams = {
+		{ .kind = ITP_RANDOM, .page = 4096, .count0 = 128, .run = 1,
+		  .decay = 100 },
+		{ .kind = ITP_SCATTER, .page = 4096, .count0 = 32, .run = 1,
+		  .decay = 100 } },
+	  .hop = 23, .flip_cpu = true },
+};
+
 static const struct scenario scenarios[] = {
 	{ "vfio-multi", "four vfio devices at once, one stuck hotspot",
 	  8, 4, vfio_multi, 0, NULL, NULL, 0 },
@@ -227,6 +266,8 @@ static const struct scenario scenarios[] = {
 	  0, 4, vfio_multi, 4, iommufd_multi, "qemu-vm6", 1 },
 	{ "iommufd-2vmm", "two processes, each with its own iommufd and the same hwpt id",
 	  4, 0, NULL, 1, iommufd_2vmm, "qemu-vm7", 2 },
+	{ "race", "two vfio devices at once, their tasks moved between CPUs within reports",
+	  1000, 2, vfio_race, 0, NULL, NULL, 0 },
 };
 
 static struct {
@@ -452,6 +493,8 @@ struct report {
 	const struct expect *logged;
 	const struct expect *marked;
 	const char *calls_wrong;	/* iommufd: why the calls do not fit */
+	/* CLOCK_MONOTONIC around the ioctl: the tracer's clock too */
+	uint64_t t_begin_ns, t_end_ns;
 };
 
 static uint64_t next_seq(void)
@@ -551,8 +594,8 @@ static int record(uint64_t seq, const struct report *r)
 			match, marked_bits);
 	else
 		fprintf(truth_part, "-\t%s\t-", match);
-	fprintf(truth_part, "\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\n",
-		seq, seq);
+	fprintf(truth_part, "\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\t%"
+		PRIu64 "\t%" PRIu64 "\n", seq, seq, r->t_begin_ns, r->t_end_ns);
 	if (fflush(truth_part)) {
 		wl_warn("cannot write the truth file: %s", strerror(errno));
 		return -1;
@@ -563,7 +606,8 @@ static int record(uint64_t seq, const struct report *r)
 static const char truth_header[] =
 	"seq\titer\tpath\tdevice\tpid\tcomm\tiova\tlength\tpage_size\tflags\t"
 	"uaddr\tbuf_offset\tnbytes\tset_bits\tnsets\tspill_bits\tret\t"
-	"expect_bits\texpect_match\tmarked_bits\tbitmap\tsets\n";
+	"expect_bits\texpect_match\tmarked_bits\tbitmap\tsets\tt_begin_ns\t"
+	"t_end_ns\n";
 
 /*
  * A bitmap buffer whose bitmap starts at the given offset in a page and is
@@ -840,6 +884,51 @@ static void pause_between(void)
 		nanosleep(&ts, NULL);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The driver's 'hop' knob of a device (see struct vfio_spec). */
+static int set_hop(const char *name, unsigned int hop)
+{
+	char path[PATH_MAX], text[16];
+	int fd, len, ret = 0;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/hop", name);
+	len = snprintf(text, sizeof(text), "%u", hop);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, text, len) != len) {
+		wl_warn("cannot set %s to %u: %s; is the test driver current?",
+			path, hop, strerror(errno));
+		ret = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Pin the calling process to one online CPU, chosen by n. */
+static int pin_cpu(unsigned int n)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (ncpus < 1)
+		ncpus = 1;
+	CPU_ZERO(&set);
+	CPU_SET(n % ncpus, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		wl_warn("sched_setaffinity to CPU %ld failed: %s", n % ncpus,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int vfio_session(const struct vfio_spec *s, unsigned int devno)
 {
 	struct vfio_dev d = { .fd = -1, .container = -1, .group = -1,
@@ -889,6 +978,8 @@ static int vfio_session(const struct vfio_spec *s, unsigned int devno)
 		wl_warn("DMA_LOGGING_START on %s failed: %s", s->name, strerror(-ret));
 		return 1;
 	}
+	if (s->hop && set_hop(s->name, s->hop))
+		return 1;
 
 	for (iter = 0; keep_going(iter); iter++) {
 		/* the demo repeats migrations: the rate decays, then restarts */
@@ -922,9 +1013,13 @@ static int vfio_session(const struct vfio_spec *s, unsigned int devno)
 
 			if (program_device(&d, s, devno, piter, r, streams))
 				return 1;
+			if (s->flip_cpu && pin_cpu(iter + devno))
+				return 1;
 			bmbuf_clear(&bufs[i], nbytes);
 			seq = next_seq();
+			rp.t_begin_ns = mono_ns();
 			rp.ret = feature(d.fd, rp.flags, &rep, sizeof(rep));
+			rp.t_end_ns = mono_ns();
 			if (read_sets(d.sets_path, &sets))
 				return 1;
 			if (!oor) {
@@ -955,6 +1050,8 @@ static int vfio_session(const struct vfio_spec *s, unsigned int devno)
 		wl_warn("DMA_LOGGING_STOP on %s failed: %s", s->name, strerror(-ret));
 		return 1;
 	}
+	if (s->hop && set_hop(s->name, 0))
+		return 1;
 	free(sets.v);
 	return failures ? 1 : 0;
 }
@@ -1424,7 +1521,9 @@ static int iommufd_report(int fd, struct hwpt *h, struct settrace *st,
 	if (settrace_clear(st))
 		goto out;
 	seq = next_seq();
+	rp.t_begin_ns = mono_ns();
 	rp.ret = ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get) ? -errno : 0;
+	rp.t_end_ns = mono_ns();
 	if (settrace_read(st, &sets))
 		goto out;
 	for (i = 0; i < sets.n; i++)

@@ -70,6 +70,13 @@ struct itest_dev {
 	u64 dropped;
 	u64 reports;	/* log_read_and_clear calls */
 	u64 calls;	/* iova_bitmap_set calls */
+	/*
+	 * 'hop' in debugfs: move the reporting task to the next online CPU
+	 * after every hop calls of a report (0: never), so that one report's
+	 * calls land on several CPUs; hops counts the moves made.
+	 */
+	u32 hop;
+	u64 hops;
 	struct itest_report *rlog;
 	unsigned int nrlog;
 	u64 rdropped;

@@ -17,6 +17,10 @@
  *   sets     read: the iova_bitmap_set() calls made since the last read,
  *            one "0xIOVA 0xLENGTH" a line; reading drains the log.
  *   state    read: logging on/off, page size, ranges, counters.
+ *   hop      read/write: N moves the reporting task to the next online CPU
+ *            after every N iova_bitmap_set() calls of a report, in the
+ *            middle of it (0, the default: never); its affinity is put
+ *            back when the report ends. For the tracer's per-CPU state.
  *   reports  read: one line per DMA logging report since the last read,
  *            "0xIOVA 0xLENGTH PAGE_SIZE CALLS PAGES"; reading drains it.
  *   migration read: migration state, this device's token, what it saved
@@ -39,6 +43,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/platform_device.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -132,6 +137,21 @@ static void itest_record(struct itest_dev *d, u64 iova, u64 length)
 	d->calls++;
 }
 
+/*
+ * Move the calling task to the next online CPU now, in the middle of
+ * iova_bitmap_for_each(): what the scheduler may do to any VMM thread,
+ * made certain. set_cpus_allowed_ptr() returns once the task runs there.
+ */
+static void itest_hop(struct itest_dev *d)
+{
+	unsigned int cpu = cpumask_next(raw_smp_processor_id(), cpu_online_mask);
+
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	if (!set_cpus_allowed_ptr(current, cpumask_of(cpu)))
+		d->hops++;
+}
+
 static int itest_emit(u64 iova, u64 length, void *ctx)
 {
 	struct itest_emit *e = ctx;
@@ -156,6 +176,8 @@ static int itest_emit(u64 iova, u64 length, void *ctx)
 	iova_bitmap_set(e->dirty, iova, length);
 	itest_record(e->d, iova, length);
 	e->calls++;
+	if (e->d->hop && e->calls % e->d->hop == 0)
+		itest_hop(e->d);
 	if (length && e->d->page_size)
 		e->pages += (ALIGN(iova + length, e->d->page_size) -
 			     ALIGN_DOWN(iova, e->d->page_size)) / e->d->page_size;
@@ -170,6 +192,8 @@ static int itest_log_read_and_clear(struct vfio_device *vdev,
 	struct itest_emit e = {
 		.d = d, .dirty = dirty, .iova = iova, .length = length,
 	};
+	cpumask_var_t allowed;
+	bool hopping = false;
 	unsigned int i;
 	int ret = 0;
 
@@ -177,6 +201,14 @@ static int itest_log_read_and_clear(struct vfio_device *vdev,
 	if (!d->logging) {
 		ret = -EINVAL;
 		goto out;
+	}
+	if (d->hop) {
+		if (!alloc_cpumask_var(&allowed, GFP_KERNEL)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		cpumask_copy(allowed, current->cpus_ptr);
+		hopping = true;
 	}
 	d->reports++;
 	for (i = 0; i < d->nstreams && !ret; i++) {
@@ -199,6 +231,10 @@ static int itest_log_read_and_clear(struct vfio_device *vdev,
 		};
 	} else {
 		d->rdropped++;
+	}
+	if (hopping) {
+		set_cpus_allowed_ptr(current, allowed);
+		free_cpumask_var(allowed);
 	}
 out:
 	mutex_unlock(&d->lock);
@@ -477,6 +513,7 @@ static int state_show(struct seq_file *m, void *v)
 	mutex_lock(&d->lock);
 	seq_printf(m, "logging %d\npage_size %llu\nreports %llu\ncalls %llu\n",
 		   d->logging, d->page_size, d->reports, d->calls);
+	seq_printf(m, "hop %u\nhops %llu\n", d->hop, d->hops);
 	seq_printf(m, "ranges %u\n", d->nranges);
 	for (i = 0; i < d->nranges; i++)
 		seq_printf(m, "range 0x%llx 0x%llx\n", d->ranges[i].iova,
@@ -600,6 +637,7 @@ static int itest_probe(struct platform_device *pdev)
 	debugfs_create_file("state", 0400, d->dir, d, &state_fops);
 	debugfs_create_file("reports", 0400, d->dir, d, &reports_fops);
 	debugfs_create_file("migration", 0400, d->dir, d, &migration_fops);
+	debugfs_create_u32("hop", 0600, d->dir, &d->hop);
 	platform_set_drvdata(pdev, d);
 	itest_devs[i] = d;
 	return 0;
