@@ -10,6 +10,7 @@
  * span, and so the rows, are known only at the end.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -199,6 +200,25 @@ uint32_t heatmap_colour(double density)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/*
+ * --heatmap may name a directory that already exists, and the report runs
+ * as root: a symlink planted under one of our file names must not send
+ * the picture over another file. Never follow one.
+ */
+static FILE *create_nofollow(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		      0644);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 int heatmap_check_dir(const char *dir, char *err, size_t errlen)
 {
 	if (mkdir(dir, 0755) && errno != EEXIST) {
@@ -375,10 +395,10 @@ static int write_one(const struct hm_dev *d, const char *dir, uint64_t t0,
 	snprintf(path, sizeof(path), "%s/%s.svg", dir, base);
 	snprintf(tsvp, sizeof(tsvp), "%s/%s.tsv", dir, base);
 	rows = calloc(g.rows, sizeof(*rows));
-	f = fopen(path, "w");
+	f = create_nofollow(path);
 	if (!f || !rows)
 		goto fail;
-	t = fopen(tsvp, "w");
+	t = create_nofollow(tsvp);
 	if (!t) {
 		snprintf(path, sizeof(path), "%s", tsvp);
 		goto fail;
@@ -493,8 +513,11 @@ static int write_one(const struct hm_dev *d, const char *dir, uint64_t t0,
 	free(rows);
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot write %s: %s", path,
-		 rows ? strerror(errno) : "out of memory");
+	if (rows && errno == ELOOP)
+		snprintf(err, errlen, "%s is a symbolic link, which --heatmap does not follow", path);
+	else
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 rows ? strerror(errno) : "out of memory");
 	if (f)
 		fclose(f);
 	if (t)

@@ -174,4 +174,15 @@ if [ $status -ne 1 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
 	echo "FAIL heatmap.sh: an unwritable DIR gave status $status and: $(cat "$tmp/err")"
 	exit 1
 fi
+# An existing DIR with a symlink planted under one of the picture's names
+# (the report runs as root): the link is not followed, its target stays.
+mkdir "$tmp/planted"
+echo precious >"$tmp/victim"
+ln -s "$tmp/victim" "$tmp/planted/iommufd_hwpt_12_pid_87.svg"
+status=0
+"$iovatop" report --heatmap "$tmp/planted" "$here/data/vm-6.12-demo.trace" >/dev/null 2>"$tmp/err" || status=$?
+if [ $status -eq 0 ] || [ "$(cat "$tmp/victim")" != precious ]; then
+	echo "FAIL heatmap.sh: a planted symlink was followed (status $status, victim now: $(head -c 40 "$tmp/victim"))"
+	exit 1
+fi
 echo "PASS heatmap.sh"
