@@ -4,7 +4,8 @@
 # the commands. Missing Debian packages are installed by scripts/deps.sh.
 #
 #   make            ./iovatop
-#   make check      unit tests and a real Prometheus scraping a replay
+#   make check      unit tests, a real Prometheus scraping a replay and
+#                   headless chromium loading the timeline
 #                   (SANITIZE=1: ASan + UBSan build)
 #   make vmtest     tests in the QEMU test VM (builds the kernels once)
 #   make test       check + vmtest: what CI runs
@@ -122,6 +123,7 @@ check: $(TESTS) $(BIN)
 	$(Q)tests/hot_region_agree.sh $(abspath $(BIN))
 	$(Q)tests/build_progress.sh
 	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
+	$(Q)tests/chrome_trace_chromium.sh $(abspath $(BIN))
 	$(Q)tests/heatmap.sh $(abspath $(BIN))
 	$(Q)tests/prometheus.sh $(abspath $(BIN))
 

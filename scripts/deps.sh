@@ -13,13 +13,15 @@ set -euo pipefail
 # tmux drives the curses view in make check (tests/test_view_replay.c);
 # libmicrohttpd serves --openmetrics; prometheus (with promtool) scrapes it
 # and rsvg-convert renders the heatmaps in make check (tests/*.sh); librsvg
-# (with cairo) renders them to PNG for report --heatmap-format png; jansson
-# parses QMP (src/qmp_client.c); python3 reads QEMU's answers back in
+# (with cairo) renders them to PNG for report --heatmap-format png;
+# headless chromium loads report's timelines in its DevTools trace engine
+# in make check (tests/chrome_trace_chromium.sh); jansson parses QMP
+# (src/qmp_client.c); python3 reads QEMU's answers back in
 # tests/test_qmp_live.c, which also needs the QEMU of "vm"
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev
 	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev tmux
 	libmicrohttpd-dev prometheus librsvg2-bin librsvg2-dev libcairo2-dev
-	libjansson-dev python3)
+	chromium libjansson-dev python3)
 vm_pkgs=(linux-source-6.12 linux-source-6.1 build-essential bc bison flex
 	libelf-dev libssl-dev dwarves cpio kmod qemu-system-x86 busybox-static
 	bpftrace python3)
