@@ -815,8 +815,8 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	/*
 	 * libbpf 1.1 does not tell how full its ring is: map the two pages
 	 * that hold the consumer and producer positions once more, read-only
-	 * (the kernel allows that for any process that may read the map).
-	 * Without them the fill is left out, never made up.
+	 * (ringbuf_map_mmap_kern() refuses only writable mappings past the
+	 * consumer page). Without them the fill is left out, never made up.
 	 */
 	l->rb_pos_len = 2 * (size_t)pagesz;
 	l->rb_pos = mmap(NULL, l->rb_pos_len, PROT_READ, MAP_SHARED,
