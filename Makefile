@@ -4,7 +4,8 @@
 # the commands. Missing Debian packages are installed by scripts/deps.sh.
 #
 #   make            ./iovatop
-#   make check      unit tests and a real Prometheus scraping a replay
+#   make check      unit tests, a real Prometheus scraping a replay and
+#                   headless chromium loading the timeline
 #                   (SANITIZE=1: ASan + UBSan build)
 #   make vmtest     tests in the QEMU test VM (builds the kernels once)
 #   make test       check + vmtest: what CI runs
@@ -30,6 +31,10 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
 LDLIBS := -lbpf -lelf -lz -lzstd -lncursesw -lmicrohttpd -ljansson -lpthread -lm
 TEST_LDLIBS := $(LDLIBS) -lcmocka
+# librsvg (and cairo, glib) for report --heatmap-format png: asked of
+# pkg-config when used, so after scripts/deps.sh has installed it
+RSVG_CFLAGS = $(shell pkg-config --cflags librsvg-2.0 cairo)
+RSVG_LIBS = $(shell pkg-config --libs librsvg-2.0 cairo)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
 	-Wall -Werror
 
@@ -96,17 +101,19 @@ $(OUTPUT)/version.h: FORCE | $(OUTPUT)
 $(OUTPUT)/iovatop.o: $(OUTPUT)/version.h
 .PHONY: FORCE
 
+$(OUTPUT)/heatmap_png.o: CFLAGS += $(RSVG_CFLAGS)
+
 $(BIN): $(OUTPUT)/iovatop.o $(LIB_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(RSVG_LIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) $(wildcard tests/*.h) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) $(TEST_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) $(TEST_LDLIBS) $(RSVG_LIBS) -o $@
 
 $(OUTPUT)/bench/%: bench/%.c bench/bench.h $(LIB_OBJS) | $(OUTPUT)/bench
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) $(RSVG_LIBS) -o $@
 
 # The unit suite: every tests/test_*.c is a cmocka program; run-unit.sh
 # sums their results into one "N passed, N failed" line.
@@ -116,6 +123,7 @@ check: $(TESTS) $(BIN)
 	$(Q)tests/hot_region_agree.sh $(abspath $(BIN))
 	$(Q)tests/build_progress.sh
 	$(Q)tests/chrome_trace.sh $(abspath $(BIN))
+	$(Q)tests/chrome_trace_chromium.sh $(abspath $(BIN))
 	$(Q)tests/heatmap.sh $(abspath $(BIN))
 	$(Q)tests/prometheus.sh $(abspath $(BIN))
 

@@ -314,12 +314,35 @@ static __always_inline void cnt_add(__u32 idx, __u64 n)
 		*c += n;
 }
 
+/*
+ * The most bytes waiting in the ring buffer since user space last took
+ * the figure (src/source_live.c swaps it for 0 at every snapshot): the
+ * ring's fill peak, for the tool's health. Noted only where the ring is
+ * asked anyway (rec_submit(), the hot path every 4th batch) and where a
+ * record found no room, so the hot path pays one compare. Not atomic: two
+ * CPUs racing may keep the lower of two close figures, never a wrong one.
+ */
+__u64 ring_peak = 0;
+
+static __always_inline void ring_peak_note(__u64 avail)
+{
+	if (avail > ring_peak)
+		ring_peak = avail;
+}
+
+/* A record the ring had no room for: counted, and the ring is full. */
+static __always_inline void ring_drop(void)
+{
+	cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+	ring_peak_note(bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA));
+}
+
 static __always_inline void *rec_reserve(__u32 size, __u16 type)
 {
 	struct iova_rec_hdr *h = bpf_ringbuf_reserve(&rb, size, 0);
 
 	if (!h) {
-		cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+		ring_drop();
 		return NULL;
 	}
 	h->type = type;
@@ -335,9 +358,11 @@ static __always_inline void *rec_reserve(__u32 size, __u16 type)
  */
 static __always_inline void rec_submit(void *rec, bool wake)
 {
+	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (wake || bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	ring_peak_note(avail);
+	if (wake || avail >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
 }
@@ -965,7 +990,7 @@ static __always_inline void emit_alloc(struct bm_state *bm, __s32 ret,
 		rec_submit(a, false);
 		return;
 	}
-	cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+	ring_drop();
 	if (!bm)
 		return;		/* a failed alloc: nothing to rebuild */
 	st = bpf_map_lookup_elem(&scratch, &zero);
@@ -1129,7 +1154,7 @@ static __always_inline void emit_begin(struct bm_state *bm)
 		rec_submit(r, false);
 		return;
 	}
-	cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+	ring_drop();
 	st = bpf_map_lookup_elem(&scratch, &zero);
 	if (!st) {
 		bm->lost++;
@@ -1223,7 +1248,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	} else {
 		/* user space finds it there and marks it incomplete */
-		cnt_add(IOVA_CNT_RINGBUF_DROPS, 1);
+		ring_drop();
 		cnt_add(IOVA_CNT_END_STASHED, 1);
 		end.flags |= IOVA_REPORT_INCOMPLETE;
 		bpf_map_update_elem(&unsent_ends, &end.report_id, &end,

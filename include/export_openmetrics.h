@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "source.h"
 
 struct forecast_session;
 
@@ -43,6 +44,12 @@ struct om_meta {
 	double expire_s;	/* 0: OM_EXPIRE_S */
 	/* each VM's forecast after the snapshot; NULL: none asked */
 	const struct forecast_session *forecasts;
+	/*
+	 * The live source's ring buffer at the snapshot, read at every
+	 * publish (the loop fills it before); NULL or size 0: none, and
+	 * iovatop_ring_* are left out (replay has no ring).
+	 */
+	const struct ring_fill *ring;
 };
 
 /*
@@ -50,7 +57,8 @@ struct om_meta {
  * "# EOF") when openmetrics, else the Prometheus text format. Devices
  * whose last report is more than expire_s before snap->now_ns are left
  * out, and so is every device past OM_MAX_DEVICES (snapshot order).
- * With meta->forecasts, each VM's forecast follows (iovatop_forecast_*).
+ * With meta->forecasts, each VM's forecast follows (iovatop_forecast_*);
+ * with meta->ring, the ring buffer's size and fill (iovatop_ring_*).
  * Returns the number of devices written.
  */
 unsigned int om_write(FILE *f, const struct om_meta *meta,

@@ -94,6 +94,17 @@ enum ibd_rule live_rule(const struct live *l);
 uint64_t live_lost(const struct live *l);		/* all drops so far */
 
 /*
+ * The ring buffer's size, the bytes waiting in it now (read from its
+ * producer and consumer positions) and the most that waited at once
+ * since the last call, as the BPF programs saw it when they asked (at
+ * each record they submit, but only every fourth batch of set calls, and
+ * when a record found no room), or as now, if more. Resets that peak. live_ring_hook() is the same
+ * as a view_run ring hook: ctx is the live source.
+ */
+void live_ring_fill(struct live *l, struct ring_fill *f);
+void live_ring_hook(void *ctx, struct ring_fill *f);
+
+/*
  * Detach and free; safe on NULL. Says on stderr how many set calls
  * belonged to reports begun before the probes attached (in no record).
  */

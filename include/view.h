@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "source.h"
 #include "view_note.h"
 
 struct forecast_session;
@@ -226,6 +227,8 @@ struct view_meta {
 	const char *note;	/* --note-file's line, NULL or "": none */
 	/* each VM's forecast, for the outputs that print them all (JSON) */
 	const struct forecast_session *forecasts;
+	/* live: the ring buffer's fill at the snapshot; NULL: no ring */
+	const struct ring_fill *ring;
 };
 
 const char *view_trend_name(uint32_t trend);
@@ -367,6 +370,13 @@ struct view_run {
 	 */
 	void (*snap_fn)(void *ctx, const struct model_snapshot *snap);
 	void *snap_ctx;
+	/*
+	 * The live source's ring buffer, taken at each snapshot before the
+	 * outputs see it (meta.ring then points at ring); NULL in replay.
+	 */
+	void (*ring_fn)(void *ctx, struct ring_fill *f);
+	void *ring_ctx;
+	struct ring_fill ring;
 	/* --link-rate, --qmp ...: updated with each snapshot, or NULL */
 	struct forecast_session *forecast;
 	const char *note_file;		/* --note-file, read at each snapshot */

@@ -12,12 +12,16 @@ set -euo pipefail
 
 # tmux drives the curses view in make check (tests/test_view_replay.c);
 # libmicrohttpd serves --openmetrics; prometheus (with promtool) scrapes it
-# and rsvg-convert renders the heatmaps in make check (tests/*.sh); jansson
-# parses QMP (src/qmp_client.c); python3 reads QEMU's answers back in
+# and rsvg-convert renders the heatmaps in make check (tests/*.sh); librsvg
+# (with cairo) renders them to PNG for report --heatmap-format png;
+# headless chromium loads report's timelines in its DevTools trace engine
+# in make check (tests/chrome_trace_chromium.sh); jansson parses QMP
+# (src/qmp_client.c); python3 reads QEMU's answers back in
 # tests/test_qmp_live.c, which also needs the QEMU of "vm"
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev
 	zlib1g-dev libncurses-dev libzstd-dev libcmocka-dev tmux
-	libmicrohttpd-dev prometheus librsvg2-bin libjansson-dev python3)
+	libmicrohttpd-dev prometheus librsvg2-bin librsvg2-dev libcairo2-dev
+	chromium libjansson-dev python3)
 vm_pkgs=(linux-source-6.12 linux-source-6.1 build-essential bc bison flex
 	libelf-dev libssl-dev dwarves cpio kmod qemu-system-x86 busybox-static
 	bpftrace python3)
@@ -61,6 +65,14 @@ done
 want=()
 for p in "${missing[@]}"; do [ -n "$p" ] && want+=("$p"); done
 missing=("${want[@]}")
+# librsvg2-dev needs libwebp-dev (through libtiff-dev) of exactly the
+# installed libwebp7's version. QEMU 10 from bookworm-backports brings that
+# suite's libwebp7, and then only that suite's libwebp-dev fits: ask for it
+# from there by name, in the same apt-get run.
+if [[ " ${missing[*]} " == *" librsvg2-dev "* ]] && installed libwebp7 &&
+	dpkg-query -W -f='${Version}' libwebp7 | grep -q '~bpo12'; then
+	missing+=("libwebp-dev/bookworm-backports")
+fi
 [ ${#missing[@]} -eq 0 ] && [ ${#missing_extra[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

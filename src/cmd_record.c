@@ -243,7 +243,8 @@ int cmd_record(int argc, char **argv)
 		struct model_opts mo = { .rule = (enum ibd_rule)meta.rule };
 		struct om_meta om = { .source = "record", .kernel = meta.kernel_release,
 				      .probe = meta.probe_mode,
-				      .layout = view_layout_name(meta.layout) };
+				      .layout = view_layout_name(meta.layout),
+				      .ring = &vr.ring };
 
 		m = model_new(&mo);
 		if (!m) {
@@ -254,6 +255,8 @@ int cmd_record(int argc, char **argv)
 		view_run_init(&vr, m, OM_INTERVAL_NS, 0);
 		vr.snap_fn = om_snap_hook;
 		vr.snap_ctx = srv;
+		vr.ring_fn = live_ring_hook;
+		vr.ring_ctx = l;
 		view_run_start(&vr, t0);
 		sink.vr = &vr;
 	}

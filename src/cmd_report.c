@@ -29,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: iovatop report [--format text|json|csv|chrome-trace] [--top N]\n"
-		"                      [--dump-bitmaps DIR] [--heatmap DIR]\n"
+		"                      [--dump-bitmaps DIR] [--heatmap DIR [--heatmap-format F]]\n"
 		"                      [--link-rate RATE [--downtime-limit TIME]] FILE\n"
 		"Summarise a trace per device: reports, dirty bytes, dirty rate\n"
 		"min/avg/max, dirty pages per iteration and whether they converge,\n"
@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"  -V, --version          which iovatop this is\n"
 		"  -H, --heatmap DIR      per device an SVG of dirty density over IOVA\n"
 		"                         and iterations, DIR/<device>.svg (docs/heatmap.md)\n"
+		"      --heatmap-format F svg (default), png (the SVG rendered by librsvg)\n"
+		"                         or both\n"
 		"      --link-rate RATE   forecast each VM's pre-copy at the end of each\n"
 		"                         iteration on this link: 10G is bits/s,\n"
 		"                         1.25GB/s bytes/s (docs/forecast.md; text, json)\n"
@@ -64,6 +66,7 @@ struct report_args {
 	long top;
 	const char *dump;
 	const char *heat;
+	unsigned int heat_formats;	/* HEATMAP_SVG | HEATMAP_PNG; 0: SVG */
 	const char *file;
 	int nargs;
 	bool help;
@@ -71,7 +74,7 @@ struct report_args {
 	char filter[64];	/* -p and --comm, as the view's filter terms */
 };
 
-enum { OPT_COMM = 0x100 };
+enum { OPT_COMM = 0x100, OPT_HEAT_FORMAT };
 
 /* One more filter term (include/filter.h); 0, or -1 when it does not fit. */
 static int add_term(struct report_args *a, const char *key, const char *val)
@@ -130,6 +133,12 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	case 'H':
 		a->heat = arg;
 		return 0;
+	case OPT_HEAT_FORMAT:
+		if (heatmap_format_parse(arg, &a->heat_formats)) {
+			argp_error(state, "--heatmap-format is svg, png or both, not '%s'.", arg);
+			return EINVAL;
+		}
+		return 0;
 	case 'h':
 		a->help = true;
 		return 0;
@@ -158,6 +167,7 @@ static const struct argp_option report_options[] = {
 	{ "pid", 'p', "PID", 0, NULL, 0 },
 	{ "comm", OPT_COMM, "NAME", 0, NULL, 0 },
 	{ "heatmap", 'H', "DIR", 0, NULL, 0 },
+	{ "heatmap-format", OPT_HEAT_FORMAT, "F", 0, NULL, 0 },
 	{ "help", 'h', NULL, 0, NULL, 0 },
 	{ "version", 'V', NULL, 0, NULL, 0 },	/* ARGP_NO_HELP drops argp's */
 	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
@@ -255,6 +265,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (a.fc.given && a.fmt == FMT_CSV) {
 		fprintf(stderr, "%s: the forecast has no CSV form yet; use --format text or json.\n", cli_name);
+		return EXIT_USAGE;
+	}
+	if (a.heat_formats && !a.heat) {
+		fprintf(stderr, "%s: --heatmap-format says how to write --heatmap DIR's pictures; give --heatmap DIR too.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	if (a.nargs != 1) {
@@ -356,7 +370,8 @@ int cmd_report(int argc, char **argv)
 		report_print(&o, a.fmt);
 	}
 	if (hk.hm) {
-		int n = heatmap_write(hk.hm, a.heat, o.tot->first_ts_ns, err, sizeof(err));
+		int n = heatmap_write(hk.hm, a.heat, o.tot->first_ts_ns, a.heat_formats,
+				      err, sizeof(err));
 
 		if (n < 0) {
 			fprintf(stderr, "%s: %s.\n", cli_name, err);

@@ -143,10 +143,12 @@ int cmd_top(int argc, char **argv)
 		goto cleanup;
 	}
 	r.meta.live = true;
+	r.ring_fn = live_ring_hook;
+	r.ring_ctx = l;
 	if (srv) {
 		struct om_meta om = { .source = "live", .kernel = tm.kernel_release,
 				      .probe = tm.probe_mode, .layout = r.meta.layout,
-				      .forecasts = fs };
+				      .forecasts = fs, .ring = &r.ring };
 
 		om_server_set_meta(srv, &om);
 		r.snap_fn = om_snap_hook;

@@ -437,6 +437,19 @@ unsigned int om_write(FILE *f, const struct om_meta *meta,
 	global(f, om, "iovatop_source_clock_seconds", OM_GAUGE, "seconds",
 	       "The source's clock (CLOCK_MONOTONIC of the traced host) at the last snapshot.",
 	       "%.9f", (double)snap->now_ns / 1e9);
+	if (meta && meta->ring && meta->ring->size_bytes) {
+		const struct ring_fill *rf = meta->ring;
+
+		global(f, om, "iovatop_ring_size_bytes", OM_GAUGE, "bytes",
+		       "Size of the ring buffer the probes write records into.",
+		       "%" PRIu64, rf->size_bytes);
+		global(f, om, "iovatop_ring_fill_ratio", OM_GAUGE, "ratio",
+		       "Part of the ring buffer waiting to be read at the snapshot, 0 to 1.",
+		       "%.6g", ring_fill_ratio(rf, rf->now_bytes));
+		global(f, om, "iovatop_ring_fill_peak_ratio", OM_GAUGE, "ratio",
+		       "Most of the ring buffer waiting at once since the snapshot before, 0 to 1; near 1, records are being lost.",
+		       "%.6g", ring_fill_ratio(rf, rf->peak_bytes));
+	}
 	{
 		struct om_family fam = { "iovatop_source", OM_INFO, NULL,
 			"Where the figures come from." };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * heatmap.c - report --heatmap DIR (docs/heatmap.md).
+ * heatmap.c - report --heatmap DIR (docs/heatmap.md): the SVG and its
+ * TSV; src/heatmap_png.c renders the same SVG for a PNG.
  *
  * The model tells a report before it decides whether that report closes
  * the iteration before it, and tells the iteration with its number of
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "heatmap.h"
+#include "heatmap_png.h"
 #include "name_index.h"
 #include "text_escape.h"
 
@@ -376,13 +378,19 @@ static double secs(uint64_t ns, uint64_t t0)
 	return ns > t0 ? (double)(ns - t0) / 1e9 : 0;
 }
 
+/*
+ * The picture's SVG text is made in memory: it goes to NAME.svg, or to
+ * librsvg for NAME.png (src/heatmap_png.c), or both, the same bytes.
+ */
 static int write_one(const struct hm_dev *d, const char *dir, uint64_t t0,
-		     char *err, size_t errlen)
+		     unsigned int formats, char *err, size_t errlen)
 {
-	char base[MODEL_NAME_LEN], path[4096], tsvp[4096];
+	char base[MODEL_NAME_LEN], path[4096], tsvp[4096], perr[256];
 	uint64_t *rows = NULL;
 	struct geom g;
-	FILE *f = NULL, *t = NULL;
+	FILE *f = NULL, *t = NULL, *out = NULL;
+	char *svg = NULL;
+	size_t svglen = 0;
 	unsigned int W, H, i, label_every;
 	size_t c;
 
@@ -392,21 +400,26 @@ static int write_one(const struct hm_dev *d, const char *dir, uint64_t t0,
 		W = HM_MIN_W;	/* room for the title over a few columns */
 	H = g.y0 + g.h + HM_BOTTOM;
 	file_name(base, sizeof(base), d->name);
-	snprintf(path, sizeof(path), "%s/%s.svg", dir, base);
+	snprintf(path, sizeof(path), "%s/%s.tsv", dir, base);
 	snprintf(tsvp, sizeof(tsvp), "%s/%s.tsv", dir, base);
 	rows = calloc(g.rows, sizeof(*rows));
-	f = create_nofollow(path);
-	if (!f || !rows)
-		goto fail;
-	t = create_nofollow(tsvp);
-	if (!t) {
-		snprintf(path, sizeof(path), "%s", tsvp);
+	f = open_memstream(&svg, &svglen);
+	if (!f || !rows) {
+		free(rows);
+		rows = NULL;	/* says "out of memory" below */
 		goto fail;
 	}
+	t = create_nofollow(tsvp);
+	if (!t)
+		goto fail;
 
 	fprintf(t, "# device\t");
 	text_escape_fputs(t, d->name, MODEL_NAME_LEN);
-	fprintf(t, "\n# svg\t%s.svg\n", base);
+	fputc('\n', t);
+	if (formats & HEATMAP_SVG)
+		fprintf(t, "# svg\t%s.svg\n", base);
+	if (formats & HEATMAP_PNG)
+		fprintf(t, "# png\t%s.png\n", base);
 	fprintf(t, "# geometry\tx0 %u\ty0 %u\tcell_w %u\trow_h %u\trows %u\tcols %zu\n",
 		g.x0, g.y0, g.cell_w, g.row_h, g.rows, d->ncols);
 	fprintf(t, "# iova\tlo 0x%" PRIx64 "\thi 0x%" PRIx64 "\trow_bytes 0x%" PRIx64 "\n",
@@ -498,18 +511,47 @@ static int write_one(const struct hm_dev *d, const char *dir, uint64_t t0,
 			lx - 4, ly + lh + 48, (double)g.row_bytes / (1 << 20));
 	}
 	fprintf(f, "</svg>\n");
-	if (ferror(f) || ferror(t))
+	if (ferror(t))
 		goto fail;
-	if (fclose(f)) {
+	if (fclose(t)) {
+		t = NULL;
+		goto fail;
+	}
+	t = NULL;
+	if (ferror(f) || fclose(f)) {
 		f = NULL;
+		free(rows);
+		rows = NULL;	/* memory was all it could lack */
 		goto fail;
 	}
 	f = NULL;
-	if (fclose(t)) {
-		t = NULL;
-		snprintf(path, sizeof(path), "%s", tsvp);
-		goto fail;
+	if (formats & HEATMAP_SVG) {
+		snprintf(path, sizeof(path), "%s/%s.svg", dir, base);
+		out = create_nofollow(path);
+		if (!out || fwrite(svg, 1, svglen, out) != svglen)
+			goto fail;
+		if (fclose(out)) {
+			out = NULL;
+			goto fail;
+		}
+		out = NULL;
 	}
+	if (formats & HEATMAP_PNG) {
+		snprintf(path, sizeof(path), "%s/%s.png", dir, base);
+		out = create_nofollow(path);
+		if (!out)
+			goto fail;
+		if (heatmap_png_write(out, svg, svglen, W, H, perr, sizeof(perr))) {
+			snprintf(err, errlen, "cannot write %s: %s", path, perr);
+			goto fail_said;
+		}
+		if (fclose(out)) {
+			out = NULL;
+			goto fail;
+		}
+		out = NULL;
+	}
+	free(svg);
 	free(rows);
 	return 0;
 fail:
@@ -518,24 +560,43 @@ fail:
 	else
 		snprintf(err, errlen, "cannot write %s: %s", path,
 			 rows ? strerror(errno) : "out of memory");
+fail_said:
 	if (f)
 		fclose(f);
 	if (t)
 		fclose(t);
+	if (out)
+		fclose(out);
+	free(svg);
 	free(rows);
 	return -1;
 }
 
+int heatmap_format_parse(const char *s, unsigned int *formats)
+{
+	if (!strcmp(s, "svg"))
+		*formats = HEATMAP_SVG;
+	else if (!strcmp(s, "png"))
+		*formats = HEATMAP_PNG;
+	else if (!strcmp(s, "both"))
+		*formats = HEATMAP_SVG | HEATMAP_PNG;
+	else
+		return -1;
+	return 0;
+}
+
 int heatmap_write(struct heatmap *h, const char *dir, uint64_t t0_ns,
-		  char *err, size_t errlen)
+		  unsigned int formats, char *err, size_t errlen)
 {
 	size_t i;
 	int n = 0;
 
+	if (!(formats & (HEATMAP_SVG | HEATMAP_PNG)))
+		formats = HEATMAP_SVG;
 	for (i = 0; i < h->ndevs; i++) {
 		if (!h->devs[i].ncols)
 			continue;
-		if (write_one(&h->devs[i], dir, t0_ns, err, errlen))
+		if (write_one(&h->devs[i], dir, t0_ns, formats, err, errlen))
 			return -1;
 		n++;
 	}

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,10 @@ struct live {
 	struct live_opts opts;
 	struct iova_trace_bpf *skel;
 	struct ring_buffer *rb;
+	uint32_t rb_bytes;		/* the ring's size */
+	/* its consumer and producer pages, read-only, for the fill */
+	void *rb_pos;
+	size_t rb_pos_len;
 	struct ksym ksyms[FN_MAX];
 	const char *mode;		/* "fentry" or "kprobe" */
 	char mode_why[512];
@@ -806,6 +811,21 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 			 strerror(errno));
 		goto fail;
 	}
+	l->rb_bytes = rb_bytes;
+	/*
+	 * libbpf 1.1 does not tell how full its ring is: map the two pages
+	 * that hold the consumer and producer positions once more, read-only
+	 * (ringbuf_map_mmap_kern() refuses only writable mappings past the
+	 * consumer page). Without them the fill is left out, never made up.
+	 */
+	l->rb_pos_len = 2 * (size_t)pagesz;
+	l->rb_pos = mmap(NULL, l->rb_pos_len, PROT_READ, MAP_SHARED,
+			 bpf_map__fd(l->skel->maps.rb), 0);
+	if (l->rb_pos == MAP_FAILED) {
+		vlog(l, "cannot map the ring buffer's positions (%s): its fill is not shown",
+		     strerror(errno));
+		l->rb_pos = NULL;
+	}
 	vlog(l, "attached %s programs, ring buffer %u KiB%s", l->mode,
 	     rb_bytes >> 10, opts->verify ? ", --verify on" : "");
 	return l;
@@ -874,6 +894,37 @@ uint64_t live_lost(const struct live *l)
 	return l->lost_total;
 }
 
+void live_ring_fill(struct live *l, struct ring_fill *f)
+{
+	uint64_t peak;
+
+	memset(f, 0, sizeof(*f));
+	if (!l->rb_pos || !l->skel->bss)
+		return;
+	f->size_bytes = l->rb_bytes;
+	{
+		/* struct bpf_ringbuf: consumer_pos, a page later producer_pos */
+		const unsigned long *cons = l->rb_pos;
+		const unsigned long *prod = (const void *)((const char *)l->rb_pos +
+							   l->rb_pos_len / 2);
+		unsigned long c = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+		unsigned long p = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+
+		f->now_bytes = p > c ? p - c : 0;
+	}
+	peak = __atomic_exchange_n(&l->skel->bss->ring_peak, 0, __ATOMIC_RELAXED);
+	f->peak_bytes = peak > f->now_bytes ? peak : f->now_bytes;
+	if (f->peak_bytes > f->size_bytes)	/* a race of positions: cap */
+		f->peak_bytes = f->size_bytes;
+	if (f->now_bytes > f->size_bytes)
+		f->now_bytes = f->size_bytes;
+}
+
+void live_ring_hook(void *ctx, struct ring_fill *f)
+{
+	live_ring_fill(ctx, f);
+}
+
 void live_close(struct live *l)
 {
 	if (!l)
@@ -902,6 +953,8 @@ void live_close(struct live *l)
 		     (unsigned long long)sum_counter(l, IOVA_CNT_PREEMPTED),
 		     (unsigned long long)sum_counter(l, IOVA_CNT_END_STASHED));
 	verify_free(&l->vf);
+	if (l->rb_pos)
+		munmap(l->rb_pos, l->rb_pos_len);
 	ring_buffer__free(l->rb);
 	iova_trace_bpf__destroy(l->skel);
 	free(l);

@@ -775,6 +775,13 @@ size_t view_format_header(char *buf, size_t len, int line,
 			snprintf(f[nf], sizeof(f[0]), "speed x%g", s->speed);
 			prio[nf++] = 5;
 		}
+		/* live: how full the ring buffer is, and was at its fullest */
+		if (meta && meta->ring && meta->ring->size_bytes) {
+			snprintf(f[nf], sizeof(f[0]), "ring %.0f%% peak %.0f%%",
+				 100 * ring_fill_ratio(meta->ring, meta->ring->now_bytes),
+				 100 * ring_fill_ratio(meta->ring, meta->ring->peak_bytes));
+			prio[nf++] = 5;
+		}
 		snprintf(f[nf], sizeof(f[0]), "kernel %.80s",
 			 esc(e, sizeof(e), tail[0], MODEL_NAME_LEN));
 		prio[nf++] = 6;

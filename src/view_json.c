@@ -174,9 +174,17 @@ void view_json_print(FILE *f, const struct view_meta *meta,
 	fprintf(f, ", \"sort\": \"%s\", \"reverse\": %s, \"filter\": ",
 		s ? view_sort_name(s->sort) : "rate", s && s->reverse ? "true" : "false");
 	json_str(f, s ? s->filter : "", VIEW_FILTER_LEN);
-	fprintf(f, ", \"at_end\": %s, \"trace_incomplete\": %s}\n",
+	fprintf(f, ", \"at_end\": %s, \"trace_incomplete\": %s, \"ring\": ",
 		meta && meta->at_end ? "true" : "false",
 		meta && meta->trace_incomplete ? "true" : "false");
+	/* live only: a trace has no ring */
+	if (meta && meta->ring && meta->ring->size_bytes)
+		fprintf(f, "{\"size_bytes\": %" PRIu64 ", \"fill_ratio\": %.6f"
+			", \"peak_ratio\": %.6f}}\n", meta->ring->size_bytes,
+			ring_fill_ratio(meta->ring, meta->ring->now_bytes),
+			ring_fill_ratio(meta->ring, meta->ring->peak_bytes));
+	else
+		fprintf(f, "null}\n");
 
 	for (i = 0; i < snap->nrows; i++) {
 		const struct model_row *r = &snap->rows[i];

@@ -154,6 +154,10 @@ static void emit(struct view_run *r, uint64_t tick_ns)
 	}
 	r->last_tick_ns = tick_ns;
 	r->pending = 0;
+	if (r->ring_fn) {
+		r->ring_fn(r->ring_ctx, &r->ring);
+		r->meta.ring = r->ring.size_bytes ? &r->ring : NULL;
+	}
 	if (r->snap_fn)
 		r->snap_fn(r->snap_ctx, &r->snap);
 	if (r->batch && r->batch_fmt == VIEW_FMT_JSON)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# heatmap.sh IOVATOP: report --heatmap DIR on the shipped traces, each SVG
-# rendered by a real renderer (rsvg-convert) and read back pixel by pixel:
+# heatmap.sh IOVATOP: report --heatmap DIR --heatmap-format both on the
+# shipped traces; each SVG rendered by a real renderer (rsvg-convert), and
+# each PNG iovatop wrote itself (librsvg, src/heatmap_png.c), read back
+# pixel by pixel, both alike:
 #   - the cells of every column sum to that iteration's dirty bytes in
 #     iovatop report --format json (the model's figure), exactly;
 #   - at the centre of every cell the rendered pixel is the colour its
@@ -12,7 +14,9 @@
 #     0000:3b:00.2 writes 24576 random pages a pass in the 256 MiB at
 #     0x10000000, and 1024 scattered ones in its second range), every
 #     column is darkest inside that region and lighter everywhere else;
-#   - an unwritable DIR is one sentence and exit 1.
+#   - the PNG has the SVG's size, and --heatmap-format png writes no SVG;
+#   - an unwritable DIR is one sentence and exit 1, with PNG too, and a
+#     format that is none one sentence and exit 2.
 set -euo pipefail
 
 iovatop=${1:?usage: tests/heatmap.sh IOVATOP}
@@ -28,11 +32,13 @@ fi
 for trace in "$here"/data/*.trace; do
 	name=$(basename "$trace" .trace)
 	out="$tmp/$name"
-	"$iovatop" report --heatmap "$out" "$trace" >/dev/null 2>"$tmp/err" ||
+	"$iovatop" report --heatmap "$out" --heatmap-format both "$trace" >/dev/null 2>"$tmp/err" ||
 		{ echo "FAIL heatmap.sh: report --heatmap failed on $name: $(cat "$tmp/err")"; exit 1; }
 	"$iovatop" report --format json "$trace" >"$out/report.json"
 	for svg in "$out"/*.svg; do
-		rsvg-convert -o "${svg%.svg}.png" "$svg" ||
+		[ -s "${svg%.svg}.png" ] ||
+			{ echo "FAIL heatmap.sh: --heatmap-format both wrote no ${svg%.svg}.png"; exit 1; }
+		rsvg-convert -o "${svg%.svg}.rsvg.png" "$svg" ||
 			{ echo "FAIL heatmap.sh: rsvg-convert cannot render $svg"; exit 1; }
 	done
 	# The hotspot is the workload's program; a QEMU migration's devices
@@ -40,7 +46,7 @@ for trace in "$here"/data/*.trace; do
 	hotspot=1
 	grep -q '^qemu=' "${trace%.trace}.info.txt" 2>/dev/null && hotspot=0
 	python3 - "$out" "$name" "$hotspot" <<'EOF' || exit 1
-import glob, json, math, os, struct, sys, zlib
+import glob, json, math, os, re, struct, sys, zlib
 
 out, name, hotspot = sys.argv[1:]
 errors = []
@@ -78,7 +84,9 @@ def read_png(path):
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
         rows.append(line)
         prev = line
-    return lambda x, y: tuple(rows[y][x * bpp:x * bpp + 3])
+    px = lambda x, y: tuple(rows[y][x * bpp:x * bpp + 3])
+    px.size = (w, h)
+    return px
 
 # docs/heatmap.md: log10 density from -4 (palest) to 0 (darkest), 5 stops
 STOPS = [(255, 255, 204), (254, 204, 92), (253, 141, 60), (227, 26, 28), (128, 0, 38)]
@@ -119,44 +127,77 @@ for tsv in sorted(glob.glob(os.path.join(out, "*.tsv"))):
         if s != it["dirty_bytes"]:
             errors.append("%s column %d: cells sum to %d, iteration has %d dirty bytes"
                           % (dev, c, s, it["dirty_bytes"]))
-    px = read_png(tsv[:-4] + ".png")
-    lum = {}
-    for c in range(ncols):
-        for r in range(nrows):
-            x = x0 + c * cw + cw // 2
-            y = y0 + (nrows - 1 - r) * rh + rh // 2
-            got = px(x, y)
-            lum[(c, r)] = sum(got)
-            if (c, r) in cells:
-                b, col = cells[(c, r)]
-                want = colour(b / row_bytes)
-                if "#%02x%02x%02x" % want != col or not close(got, want):
-                    errors.append("%s cell (%d, %d): pixel %s, TSV %s, scale %s"
-                                  % (dev, c, r, got, col, want))
-            elif got != (255, 255, 255):
-                errors.append("%s cell (%d, %d) has no dirty pages but pixel %s" % (dev, c, r, got))
-    if hotspot == "1" and dev == "vfio 0000:3b:00.2":
-        hot_lo, hot_hi = 0x10000000, 0x20000000
-        inside = [r for r in range(nrows) if lo + r * row_bytes >= hot_lo and
-                  lo + (r + 1) * row_bytes <= hot_hi]
-        outside = [r for r in range(nrows) if lo + (r + 1) * row_bytes <= hot_lo or
-                   lo + r * row_bytes >= hot_hi]
+    svg = open(tsv[:-4] + ".svg").read()
+    size = tuple(int(v) for v in
+                 re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg).groups())
+    # iovatop's own PNG, and rsvg-convert's of the SVG: the same pixels
+    for png in ("png", "rsvg.png"):
+        px = read_png(tsv[:-4] + "." + png)
+        if px.size != size:
+            errors.append("%s %s: %dx%d, the SVG is %dx%d" % ((dev, png) + px.size + size))
+            continue
+        lum = {}
         for c in range(ncols):
-            darkest_out = min(lum[(c, r)] for r in outside)
-            lightest_in = max(lum[(c, r)] for r in inside)
-            if not lightest_in < darkest_out:
-                errors.append("%s column %d: the hot region is not the darkest (in %d, out %d)"
-                              % (dev, c, lightest_in, darkest_out))
+            for r in range(nrows):
+                x = x0 + c * cw + cw // 2
+                y = y0 + (nrows - 1 - r) * rh + rh // 2
+                got = px(x, y)
+                lum[(c, r)] = sum(got)
+                if (c, r) in cells:
+                    b, col = cells[(c, r)]
+                    want = colour(b / row_bytes)
+                    if "#%02x%02x%02x" % want != col or not close(got, want):
+                        errors.append("%s %s cell (%d, %d): pixel %s, TSV %s, scale %s"
+                                      % (dev, png, c, r, got, col, want))
+                elif got != (255, 255, 255):
+                    errors.append("%s %s cell (%d, %d) has no dirty pages but pixel %s" % (dev, png, c, r, got))
+        if hotspot == "1" and dev == "vfio 0000:3b:00.2":
+            hot_lo, hot_hi = 0x10000000, 0x20000000
+            inside = [r for r in range(nrows) if lo + r * row_bytes >= hot_lo and
+                      lo + (r + 1) * row_bytes <= hot_hi]
+            outside = [r for r in range(nrows) if lo + (r + 1) * row_bytes <= hot_lo or
+                       lo + r * row_bytes >= hot_hi]
+            for c in range(ncols):
+                darkest_out = min(lum[(c, r)] for r in outside)
+                lightest_in = max(lum[(c, r)] for r in inside)
+                if not lightest_in < darkest_out:
+                    errors.append("%s %s column %d: the hot region is not the darkest (in %d, out %d)"
+                                  % (dev, png, c, lightest_in, darkest_out))
     pictures += 1
 if pictures != len([d for d in report.values() if d["iterations"]]):
     errors.append("%d pictures for %d devices with iterations" % (pictures, len(report)))
 if errors:
     print("FAIL heatmap.sh %s:\n  " % name + "\n  ".join(errors[:10]))
     sys.exit(1)
-print("  %s: %d pictures rendered; column sums, every cell's pixel and the hot region agree" %
+print("  %s: %d pictures, iovatop's PNG and rsvg-convert's: column sums, every cell's pixel and the hot region agree" %
       (name, pictures))
 EOF
 done
+
+# --heatmap-format png: each PNG and its TSV, no SVG
+"$iovatop" report --heatmap "$tmp/pngonly" --heatmap-format png "$here/data/vm-6.12-demo.trace" \
+	>/dev/null 2>"$tmp/err" ||
+	{ echo "FAIL heatmap.sh: --heatmap-format png failed: $(cat "$tmp/err")"; exit 1; }
+npng=$(find "$tmp/pngonly" -name '*.png' | wc -l)
+if [ -n "$(find "$tmp/pngonly" -name '*.svg')" ] || [ "$npng" -eq 0 ] ||
+   [ "$npng" -ne "$(find "$tmp/pngonly" -name '*.tsv' | wc -l)" ]; then
+	echo "FAIL heatmap.sh: --heatmap-format png wrote: $(ls "$tmp/pngonly")"
+	exit 1
+fi
+# a format that is none, and one without --heatmap: a sentence, exit 2
+status=0
+"$iovatop" report --heatmap "$tmp/gif" --heatmap-format gif "$here/data/vm-6.12-demo.trace" \
+	>/dev/null 2>"$tmp/err" || status=$?
+if [ $status -ne 2 ] || ! grep -q "heatmap-format is svg, png or both, not 'gif'" "$tmp/err"; then
+	echo "FAIL heatmap.sh: --heatmap-format gif gave status $status and: $(cat "$tmp/err")"
+	exit 1
+fi
+status=0
+"$iovatop" report --heatmap-format png "$here/data/vm-6.12-demo.trace" >/dev/null 2>"$tmp/err" || status=$?
+if [ $status -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+	echo "FAIL heatmap.sh: --heatmap-format without --heatmap gave status $status and: $(cat "$tmp/err")"
+	exit 1
+fi
 
 mkdir -p "$tmp/ro"
 chmod 0500 "$tmp/ro"
@@ -168,12 +209,15 @@ if [ "$(id -u)" -ne 0 ] && { [ $status -ne 1 ] || [ "$(wc -l <"$tmp/err")" -ne 1
 fi
 # root writes anywhere: a DIR under a regular file is unwritable for all
 : >"$tmp/file"
-status=0
-"$iovatop" report --heatmap "$tmp/file/x" "$here/data/vm-6.12-demo.trace" >/dev/null 2>"$tmp/err" || status=$?
-if [ $status -ne 1 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
-	echo "FAIL heatmap.sh: an unwritable DIR gave status $status and: $(cat "$tmp/err")"
-	exit 1
-fi
+for fmt in svg png; do
+	status=0
+	"$iovatop" report --heatmap "$tmp/file/x" --heatmap-format $fmt "$here/data/vm-6.12-demo.trace" \
+		>/dev/null 2>"$tmp/err" || status=$?
+	if [ $status -ne 1 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+		echo "FAIL heatmap.sh: an unwritable DIR ($fmt) gave status $status and: $(cat "$tmp/err")"
+		exit 1
+	fi
+done
 # An existing DIR with a symlink planted under one of the picture's names
 # (the report runs as root): the link is not followed, its target stays.
 mkdir "$tmp/planted"
@@ -183,6 +227,15 @@ status=0
 "$iovatop" report --heatmap "$tmp/planted" "$here/data/vm-6.12-demo.trace" >/dev/null 2>"$tmp/err" || status=$?
 if [ $status -eq 0 ] || [ "$(cat "$tmp/victim")" != precious ]; then
 	echo "FAIL heatmap.sh: a planted symlink was followed (status $status, victim now: $(head -c 40 "$tmp/victim"))"
+	exit 1
+fi
+rm "$tmp/planted/iommufd_hwpt_12_pid_87.svg"
+ln -s "$tmp/victim" "$tmp/planted/iommufd_hwpt_12_pid_87.png"
+status=0
+"$iovatop" report --heatmap "$tmp/planted" --heatmap-format png "$here/data/vm-6.12-demo.trace" \
+	>/dev/null 2>"$tmp/err" || status=$?
+if [ $status -ne 1 ] || [ "$(cat "$tmp/victim")" != precious ] || ! grep -q "symbolic link" "$tmp/err"; then
+	echo "FAIL heatmap.sh: a symlink planted under a PNG's name was followed (status $status: $(cat "$tmp/err"))"
 	exit 1
 fi
 echo "PASS heatmap.sh"

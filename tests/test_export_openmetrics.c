@@ -418,6 +418,83 @@ static void test_idle_scrapers(void **state)
 	om_server_stop(s);
 }
 
+/*
+ * The live source's ring: its size and fill as gauges in base units, the
+ * peak apart from the fill now; nothing at all without a ring (replay),
+ * and the figures of each publish, not of the start.
+ */
+static void test_ring(void **state)
+{
+	struct ring_fill rf = { .size_bytes = 4 << 20, .now_bytes = 1 << 20,
+				.peak_bytes = 3 << 20 };
+	struct om_meta meta = { .source = "live", .ring = &rf };
+	struct model_snapshot snap = { .now_ns = 10 * S };
+	char *om, *prom, spec[32], err[256], *ans;
+	struct om_server *s;
+	int port;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	om_write(f, &meta, &snap, true);
+	assert_int_equal(fclose(f), 0);
+	om = buf;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	om_write(f, &meta, &snap, false);
+	assert_int_equal(fclose(f), 0);
+	prom = buf;
+	assert_non_null(strstr(om, "# TYPE iovatop_ring_size_bytes gauge\n"
+				   "# UNIT iovatop_ring_size_bytes bytes\n"
+				   "iovatop_ring_size_bytes 4194304\n"));
+	assert_non_null(strstr(om, "# TYPE iovatop_ring_fill_ratio gauge\n"
+				   "# UNIT iovatop_ring_fill_ratio ratio\n"
+				   "iovatop_ring_fill_ratio 0.25\n"));
+	assert_non_null(strstr(om, "# TYPE iovatop_ring_fill_peak_ratio gauge\n"
+				   "# UNIT iovatop_ring_fill_peak_ratio ratio\n"
+				   "iovatop_ring_fill_peak_ratio 0.75\n"));
+	assert_non_null(strstr(prom, "# TYPE iovatop_ring_fill_peak_ratio gauge\n"
+				     "iovatop_ring_fill_peak_ratio 0.75\n"));
+	assert_null(strstr(prom, "# UNIT"));
+	free(om);
+	free(prom);
+
+	/* replay: no ring, no iovatop_ring_* (absent, never NaN or 0) */
+	om = render(&snap, true, NULL);
+	assert_null(strstr(om, "iovatop_ring"));
+	free(om);
+	rf.size_bytes = 0;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	om_write(f, &meta, &snap, true);
+	assert_int_equal(fclose(f), 0);
+	assert_null(strstr(buf, "iovatop_ring"));
+	free(buf);
+
+	/* the server reads the ring at each publish */
+	rf = (struct ring_fill){ .size_bytes = 4096, .now_bytes = 0, .peak_bytes = 0 };
+	port = free_port();
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	s = om_server_start(spec, &meta, err, sizeof(err));
+	assert_non_null(s);
+	om_server_publish(s, &snap);
+	ans = get(port, "/metrics", NULL);
+	assert_non_null(strstr(ans, "\niovatop_ring_fill_peak_ratio 0\n"));
+	rf.now_bytes = 1024;
+	rf.peak_bytes = 4096;
+	om_server_publish(s, &snap);
+	ans = get(port, "/metrics", NULL);
+	assert_non_null(strstr(ans, "\niovatop_ring_fill_ratio 0.25\n"));
+	assert_non_null(strstr(ans, "\niovatop_ring_fill_peak_ratio 1\n"));
+	assert_non_null(strstr(ans, "\niovatop_ring_size_bytes 4096\n"));
+	om_server_stop(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_listen_spec),
 		cmocka_unit_test(test_server),
 		cmocka_unit_test(test_idle_scrapers),
+		cmocka_unit_test(test_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -681,6 +681,50 @@ static void test_header_extra_lines(void **unused)
 	free(out);
 }
 
+/*
+ * Live, the header says how full the ring buffer is and was at its
+ * fullest, and the JSON header carries its size and both ratios; replay
+ * has no ring: nothing in the header, null in the JSON.
+ */
+static void test_ring_fill(void **unused)
+{
+	struct ring_fill rf = { .size_bytes = 8 << 20, .now_bytes = 1 << 20,
+				.peak_bytes = 6 << 20 };
+	struct view_meta meta = { .source = "live", .kernel = "6.12.117",
+				  .probe = "fentry", .layout = "6.11", .live = true,
+				  .t0_ns = 1000000000ull, .ring = &rf };
+	struct model_snapshot snap;
+	struct view_state s;
+	char line[512], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	view_state_init(&s);
+	snap3(&snap);
+	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 500);
+	assert_string_equal(line,
+		"iovatop  live  +2.500s  ring 12% peak 75%  kernel 6.12.117  probe fentry  layout 6.11");
+	/* narrow: the source details go first, the ring after them */
+	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 41);
+	assert_string_equal(line, "iovatop  live  +2.500s  ring 12% peak 75%");
+	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 30);
+	assert_null(strstr(line, "ring"));
+
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	view_json_print(f, &meta, &s, &snap);
+	meta.ring = NULL;
+	meta.live = false;
+	view_json_print(f, &meta, &s, &snap);
+	fclose(f);
+	assert_non_null(strstr(out, ", \"ring\": {\"size_bytes\": 8388608, \"fill_ratio\": 0.125000, \"peak_ratio\": 0.750000}}\n"));
+	assert_non_null(strstr(out, ", \"ring\": null}\n"));
+	free(out);
+	view_format_header(line, sizeof(line), 0, &meta, &s, &snap, 500);
+	assert_null(strstr(line, "ring"));
+}
+
 static void test_batch_zero_rows(void **unused)
 {
 	struct view_meta meta = { .source = "empty.trace", .kernel = "k",
@@ -740,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_row_text),
 		cmocka_unit_test(test_hottest),
 		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_ring_fill),
 		cmocka_unit_test(test_bytes_region),
 		cmocka_unit_test(test_middle_ellipsis),
 		cmocka_unit_test(test_whole_fields),

@@ -14,7 +14,14 @@
 #     under emulation: their count is printed);
 #   - the live view's last scraped dirty bytes, and its last JSON lines,
 #     equal what the workload programmed (devices.tsv: expect_total pages
-#     of page_size bytes per device).
+#     of page_size bytes per device);
+#   - the ring buffer's fill: under that load the interval's high-water
+#     mark (iovatop_ring_fill_peak_ratio, and "ring" in the JSON lines) is
+#     above 0 and at most 1 with the default 8 MiB ring; with a 4 KiB ring
+#     (IOVATOP_RINGBUF_BYTES) the same workload overflows it, the records
+#     lost are counted, and the peak comes near 1: a record that finds no
+#     room leaves less than its own size free (at most 432 bytes with its
+#     header, a batch of 16 ranges), so the probes see at least 0.89.
 . "$(dirname "$0")/lib.sh"
 
 t=${RESULTS:-$TMPDIR}/openmetrics
@@ -48,6 +55,7 @@ free_port() {
 }
 rec_port=$(free_port)
 live_port=$(free_port)
+tiny_port=$(free_port)
 prom_port=$(free_port)
 api=http://127.0.0.1:$prom_port
 pids=()
@@ -69,6 +77,9 @@ scrape_configs:
   - job_name: live
     static_configs:
       - targets: ['127.0.0.1:$live_port']
+  - job_name: tiny
+    static_configs:
+      - targets: ['127.0.0.1:$tiny_port']
 EOF
 prometheus --config.file="$t/prometheus.yml" --storage.tsdb.path="$TMPDIR/openmetrics-tsdb" \
 	--web.listen-address="127.0.0.1:$prom_port" >"$t/prometheus.log" 2>&1 &
@@ -87,10 +98,10 @@ until curl -sf "$api/-/ready" >/dev/null; do
 	fi
 	sleep 0.1
 done
-# both targets tried once (nothing listens yet): the first scrapes of
+# the targets tried once (nothing listens yet): the first scrapes of
 # iovatop then come a second apart
 i=0
-until [ "$(curl -sf "$api/api/v1/targets" | grep -o '"health":"down"' | wc -l)" -ge 2 ]; do
+until [ "$(curl -sf "$api/api/v1/targets" | grep -o '"health":"down"' | wc -l)" -ge 3 ]; do
 	i=$((i + 1))
 	if [ $i -gt 600 ]; then
 		not_ok "openmetrics: prometheus never tried its targets"
@@ -178,5 +189,75 @@ if [ $? -eq 0 ]; then
 	ok "openmetrics: the live view's last scrape and JSON lines hold what the workload programmed ($(tail -1 "$t/live_check.out"))"
 else
 	not_ok "openmetrics: the live view against the program: $(tail -1 "$t/live_check.out")"
+fi
+
+# The same load into a 4 KiB ring: it must overflow, and say so.
+IOVATOP_RINGBUF_BYTES=4096 "$IOVATOP" -b --format json --openmetrics "127.0.0.1:$tiny_port" 0.5 \
+	>"$t/tiny.jsonl" 2>"$t/tiny.err" &
+tiny=$!
+pids+=($tiny)
+if wait_for "$t/tiny.jsonl" '"type": "interval"' 60; then
+	"$WORKLOAD" -s vfio-multi -o "$t/truth-tiny" >"$t/workload-tiny.log" 2>&1 ||
+		not_ok "openmetrics: the vfio-multi workload on the 4 KiB ring failed: $(tail -1 "$t/workload-tiny.log")"
+	sleep 3	# the last intervals, and two scrapes of them
+	kill -INT $tiny
+	wait $tiny
+else
+	not_ok "openmetrics: iovatop with a 4 KiB ring did not start: $(head -1 "$t/tiny.err")"
+fi
+
+# ring_check JOB JSONL SIZE MIN_PEAK WANT_LOST: the ring's figures in the
+# JSON lines and in Prometheus, against what they must be (WANT_LOST 1:
+# lost records counted in both)
+ring_check() {
+	python3 - "$api" "$@" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+
+api, job, jsonl, size, min_peak, want_lost = sys.argv[1:]
+size, min_peak, want_lost = int(size), float(min_peak), want_lost == "1"
+
+def prom(q):
+    url = api + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    res = json.load(urllib.request.urlopen(url, timeout=30))["data"]["result"]
+    if len(res) != 1:
+        sys.exit("%s: %d series" % (q, len(res)))
+    return float(res[0]["value"][1])
+
+bad, peaks, lost, n = [], [], 0, 0
+for line in open(jsonl):
+    o = json.loads(line)
+    if o["type"] != "interval":
+        continue
+    n += 1
+    r = o["ring"]
+    if not r or r["size_bytes"] != size or not 0 <= r["fill_ratio"] <= r["peak_ratio"] <= 1:
+        bad.append((o["t"], r))
+    else:
+        peaks.append(r["peak_ratio"])
+    lost = o["lost"]
+if bad:
+    sys.exit("%d of %d intervals with a wrong ring: %s" % (len(bad), n, bad[:3]))
+top = max(peaks) if peaks else 0
+p_size = prom('max_over_time(iovatop_ring_size_bytes{job="%s"}[1h])' % job)
+p_peak = prom('max_over_time(iovatop_ring_fill_peak_ratio{job="%s"}[1h])' % job)
+p_low = prom('min_over_time(iovatop_ring_fill_ratio{job="%s"}[1h])' % job)
+p_lost = prom('max_over_time(iovatop_lost_records_total{job="%s"}[1h])' % job)
+msg = ("%d intervals, JSON peak %.4f, scraped peak %.4f, lost %d (scraped %d) of a %d-byte ring"
+       % (n, top, p_peak, lost, p_lost, size))
+if (p_size != size or not min_peak <= top <= 1 or not min_peak <= p_peak <= 1 or
+        top == 0 or p_low < 0 or (want_lost and not (lost > 0 and p_lost > 0))):
+    sys.exit("wrong: " + msg)
+print(msg)
+EOF
+}
+if ring_check live "$t/live.jsonl" 8388608 0.000001 0 >"$t/ring_live.out" 2>&1; then
+	ok "openmetrics: under load the ring's high-water mark is above 0 and at most 1: $(tail -1 "$t/ring_live.out")"
+else
+	not_ok "openmetrics: the ring's fill under load: $(tail -1 "$t/ring_live.out")"
+fi
+if ring_check tiny "$t/tiny.jsonl" 4096 0.89 1 >"$t/ring_tiny.out" 2>&1; then
+	ok "openmetrics: a 4 KiB ring overflows, its losses counted, its high-water mark near 1: $(tail -1 "$t/ring_tiny.out")"
+else
+	not_ok "openmetrics: the 4 KiB ring: $(tail -1 "$t/ring_tiny.out")"
 fi
 finish
