@@ -35,13 +35,23 @@ struct hot_region {
 	uint64_t hits;		/* dirty pages in it over the period */
 };
 
-struct hot_cell;
+struct hot_leaf;
 
-/* Granules of one device over one period; all zero is an empty map. */
+/*
+ * Granules of one device over one period; all zero is an empty map. The
+ * granules live in leaves of HOT_LEAF_GRANULES adjacent ones (128 MiB of
+ * IOVA, 1 KiB), found through a small table: 16 bytes a granule however
+ * full, so a 1 TiB guest dirty everywhere costs 8 MiB, and no rehash ever
+ * holds two copies.
+ */
+#define HOT_LEAF_SHIFT		6
+#define HOT_LEAF_GRANULES	(1u << HOT_LEAF_SHIFT)
+
 struct hot_map {
-	struct hot_cell *cells;	/* open addressing by granule */
-	size_t cap, n;
-	struct hot_cell *last;	/* runs come in order: the granule of the last */
+	struct hot_leaf **dir;	/* open addressing by leaf number */
+	size_t dir_cap, nleaves;
+	size_t n;		/* granules holding dirty pages */
+	struct hot_leaf *last;	/* runs come in order: the leaf of the last */
 	uint64_t hits;		/* all dirty pages added */
 };
 
