@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 #include "model.h"
 #include "name_index.h"
 
-#define DEFAULT_MAX_BITMAP	(64ull << 20)	/* 2 TiB of IOVA at 4 KiB pages */
 #define DEV_RANGES		64	/* distinct ranges remembered per device */
 #define IDLE_NS			(30ull * 1000000000ull)	/* stale bitmap */
 #define MAX_BITMAPS		(1u << 16)
@@ -130,6 +130,15 @@ struct model {
 	uint64_t reports, lost, anomalies, incomplete, not_rebuilt;
 	uint64_t open_reports;
 	uint64_t rebuild_bytes;		/* held by the decoders of live bitmaps */
+	/*
+	 * The decoder of the last freed bitmap, cleared: the kernel allocates
+	 * a bitmap per report, and a new 32 MiB one for each would cost a
+	 * page fault per page the report touches.
+	 */
+	struct ibd spare;
+	uint64_t too_large;		/* reports past max_bitmap_bytes */
+	uint64_t too_large_length;	/* the IOVA length of the largest */
+	uint64_t too_large_bytes;	/* and the bitmap bytes it needs */
 };
 
 /* ---- bitmap table ----------------------------------------------------- */
@@ -204,7 +213,10 @@ static void bm_remove(struct model *m, struct mbitmap *b)
 		m->last = NULL;
 	if (b->rebuild) {
 		m->rebuild_bytes -= b->ibd.nwords * 8;
-		ibd_free(&b->ibd);
+		/* the newest geometry is the likeliest to come again */
+		ibd_free(&m->spare);
+		ibd_clear(&b->ibd);
+		m->spare = b->ibd;
 	}
 	free(b);
 	m->nbitmaps--;
@@ -530,8 +542,10 @@ static uint64_t heat_update(struct mdev *d, const struct mbitmap *b)
  * whole run. Out of memory, a map keeps what it had: its regions are then
  * those of the reports it could take.
  */
-static void hot_update(struct mdev *d, const struct mbitmap *b)
+static void hot_update(const struct model *m, struct mdev *d, const struct mbitmap *b)
 {
+	if (m->opts.no_hot)
+		return;
 	hot_map_add_bitmap(&d->hot_iv, &b->ibd, b->iova, b->length, b->page_size);
 	hot_map_add_bitmap(&d->hot_all, &b->ibd, b->iova, b->length, b->page_size);
 	d->all_fresh = false;
@@ -693,7 +707,8 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 			 uint64_t ts)
 {
 	struct mreport *r = &b->rep;
-	uint64_t bytes;
+	uint64_t bytes, nbits;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->open = true;
@@ -709,13 +724,32 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 	}
 	if (!b->have_geometry || !b->page_size || !b->kpage_size)
 		return;
-	bytes = (b->length / b->page_size / 64 + 1) * 8;
-	/* a trace full of huge bitmaps must not exhaust memory */
-	if (bytes > m->opts.max_bitmap_bytes ||
-	    m->rebuild_bytes + bytes > m->opts.max_bitmap_bytes * REBUILD_BUDGET)
+	if (!b->length)
 		return;
-	if (!ibd_init_kpage(&b->ibd, b->iova, b->length, b->page_size,
-			    m->opts.rule, b->kpage_size)) {
+	/* the decoder's words: ceil(ceil(length / page) / 64) */
+	nbits = (b->length - 1) / b->page_size + 1;
+	bytes = (nbits / 64 + !!(nbits % 64)) * 8;
+	/* a trace full of huge bitmaps must not exhaust memory */
+	if (bytes > m->opts.max_bitmap_bytes) {
+		m->too_large++;
+		if (bytes > m->too_large_bytes) {
+			m->too_large_bytes = bytes;
+			m->too_large_length = b->length;
+		}
+		return;
+	}
+	if (m->rebuild_bytes + bytes > m->opts.max_bitmap_bytes * REBUILD_BUDGET)
+		return;
+	if (m->spare.words) {
+		b->ibd = m->spare;
+		memset(&m->spare, 0, sizeof(m->spare));
+		err = ibd_reinit_kpage(&b->ibd, b->iova, b->length, b->page_size,
+				       m->opts.rule, b->kpage_size);
+	} else {
+		err = ibd_init_kpage(&b->ibd, b->iova, b->length, b->page_size,
+				     m->opts.rule, b->kpage_size);
+	}
+	if (!err) {
 		/* the kernel's pinning depends on the buffer's page offset */
 		ibd_set_user_addr(&b->ibd, b->user_addr);
 		b->rebuild = true;
@@ -790,7 +824,7 @@ static void finish_report(struct model *m, struct mbitmap *b,
 		r.dirty_pages = dev >= 0 ? heat_update(&m->devs[dev], b) :
 					   ibd_count(&b->ibd);
 		if (dev >= 0)
-			hot_update(&m->devs[dev], b);
+			hot_update(m, &m->devs[dev], b);
 		if (b->ibd.spill_bits)
 			anom_log(m, MODEL_ANOM_SPILL, dev, b->id, rp->report_id,
 				 b->iova, b->length, r.ts_end_ns);
@@ -1315,6 +1349,10 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 	out->records = m->records;
 	out->open_reports = m->open_reports;
 	out->not_rebuilt = m->not_rebuilt;
+	out->too_large = m->too_large;
+	out->too_large_length = m->too_large_length;
+	out->too_large_bytes = m->too_large_bytes;
+	out->max_bitmap_bytes = m->opts.max_bitmap_bytes;
 	return 0;
 }
 
@@ -1353,6 +1391,26 @@ uint64_t model_records(const struct model *m, unsigned int type)
 
 /* ---- life ------------------------------------------------------------- */
 
+size_t model_too_large_note(const struct model_snapshot *s, char *buf, size_t len)
+{
+	int n;
+
+	if (len)
+		buf[0] = '\0';
+	if (!s->too_large || !len)
+		return 0;
+	n = snprintf(buf, len, "%" PRIu64 " report%s not rebuilt, so %s no hot region and %s dirty pages "
+		     "are estimated from the ranges: a bitmap of %.1f GiB of IOVA needs %" PRIu64
+		     " MiB, more than the %" PRIu64 " MiB --max-bitmap allows; give --max-bitmap %"
+		     PRIu64 "M to rebuild it.",
+		     s->too_large, s->too_large == 1 ? " was" : "s were",
+		     s->too_large == 1 ? "it has" : "they have", s->too_large == 1 ? "its" : "their",
+		     (double)s->too_large_length / (1ull << 30),
+		     (s->too_large_bytes + (1 << 20) - 1) >> 20, s->max_bitmap_bytes >> 20,
+		     (s->too_large_bytes + (1 << 20) - 1) >> 20);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 struct model *model_new(const struct model_opts *opts)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -1362,7 +1420,7 @@ struct model *model_new(const struct model_opts *opts)
 	if (opts)
 		m->opts = *opts;
 	if (!m->opts.max_bitmap_bytes)
-		m->opts.max_bitmap_bytes = DEFAULT_MAX_BITMAP;
+		m->opts.max_bitmap_bytes = MODEL_DEFAULT_MAX_BITMAP;
 	m->tab_cap = 64;
 	m->tab = calloc(m->tab_cap, sizeof(*m->tab));
 	if (!m->tab) {
@@ -1386,6 +1444,7 @@ void model_free(struct model *m)
 		free(m->tab[i]);
 	}
 	free(m->tab);
+	ibd_free(&m->spare);
 	for (i = 0; i < m->ndevs; i++) {
 		hot_map_free(&m->devs[i].hot_iv);
 		hot_map_free(&m->devs[i].hot_all);
