@@ -950,21 +950,52 @@ uint64_t ibd_last_set(const struct ibd *d, uint64_t first, uint64_t n)
 	return last >= first ? last : UINT64_MAX;
 }
 
+/*
+ * Runs a word at a time, over the touched lines only: a run open at the
+ * end of a block of touched lines ends there (the next line is zero).
+ */
 int ibd_for_each_run(const struct ibd *d, ibd_run_fn fn, void *ctx)
 {
-	uint64_t bit = 0;
+	uint64_t nl = (d->nwords + IBD_LINE_WORDS - 1) / IBD_LINE_WORDS;
+	uint64_t l, e = 0, i, start = 0;
+	bool open = false;
 	int ret;
 
-	while (bit < d->nbits) {
-		uint64_t start = find_next(d, bit, d->nbits, 1), end;
+	for (l = next_line(d, 0, nl, 1); l < nl; l = next_line(d, e, nl, 1)) {
+		uint64_t wend;
 
-		if (start >= d->nbits)
-			break;
-		end = find_next(d, start, d->nbits, 0);
-		ret = fn(start, end - start, ctx);
-		if (ret)
-			return ret;
-		bit = end;
+		e = next_line(d, l, nl, 0);
+		wend = min_u64(e * IBD_LINE_WORDS, d->nwords);
+		for (i = l * IBD_LINE_WORDS; i < wend; i++) {
+			uint64_t w = d->words[i], m;
+			unsigned int pos = 0;
+
+			while (pos < 64) {
+				m = (open ? ~w : w) & (~0ULL << pos);
+				if (!m)
+					break;
+				pos = (unsigned int)__builtin_ctzll(m);
+				if (open) {
+					open = false;
+					if (start >= d->nbits)
+						return 0;
+					ret = fn(start, min_u64(i * 64 + pos, d->nbits) - start, ctx);
+					if (ret)
+						return ret;
+				} else {
+					open = true;
+					start = i * 64 + pos;
+				}
+			}
+		}
+		if (open) {
+			open = false;
+			if (start >= d->nbits)
+				return 0;
+			ret = fn(start, min_u64(wend * 64, d->nbits) - start, ctx);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
