@@ -74,6 +74,12 @@ int hot_map_add_bitmap(struct hot_map *h, const struct ibd *bm, uint64_t iova,
 		       uint64_t length, uint64_t page);
 
 /*
+ * Add everything src holds to dst, as if the runs added to src had been
+ * added to dst too. 0 or -ENOMEM (dst then holds part of src).
+ */
+int hot_map_merge(struct hot_map *dst, const struct hot_map *src);
+
+/*
  * The hot regions, hottest first, at most max of them into out. Returns
  * how many, or -ENOMEM.
  */

@@ -127,6 +127,41 @@ int hot_map_add(struct hot_map *h, uint64_t lo, uint64_t hi, uint64_t page)
 	return 0;
 }
 
+int hot_map_merge(struct hot_map *dst, const struct hot_map *src)
+{
+	size_t i, k;
+
+	if (!src->n)
+		return 0;
+	for (i = 0; i < src->dir_cap; i++) {
+		const struct hot_leaf *s = src->dir[i];
+		struct hot_leaf *l;
+
+		if (!s)
+			continue;
+		l = leaf_get(dst, s->key << HOT_LEAF_SHIFT);
+		if (!l)
+			return -ENOMEM;
+		for (k = 0; k < HOT_LEAF_GRANULES; k++) {
+			const struct hot_cell *a = &s->c[k];
+			struct hot_cell *c = &l->c[k];
+
+			if (!a->hits)
+				continue;
+			if (!c->hits) {
+				*c = *a;
+				dst->n++;
+			} else {
+				c->lo = a->lo < c->lo ? a->lo : c->lo;
+				c->hi = a->hi > c->hi ? a->hi : c->hi;
+				c->hits += a->hits;
+			}
+			dst->hits += a->hits;
+		}
+	}
+	return 0;
+}
+
 struct run_ctx {
 	struct hot_map *h;
 	uint64_t base, page, end;

@@ -43,7 +43,11 @@ struct span {
 struct mdev {
 	struct model_row row;		/* name, totals, history; rates set at snapshot */
 	double heat[MODEL_HEAT_BUCKETS];
-	/* hot regions (include/hot_region.h): this interval's, and all of them */
+	/*
+	 * hot regions (include/hot_region.h): this interval's, and all of
+	 * them before it (each interval's is merged in as it ends, so a
+	 * report's bitmap is walked once)
+	 */
 	struct hot_map hot_iv, hot_all;
 	struct hot_region iv_hot;	/* of the last interval, set at snapshot */
 	struct hot_region all_hot;	/* of hot_all, when all_fresh */
@@ -547,7 +551,6 @@ static void hot_update(const struct model *m, struct mdev *d, const struct mbitm
 	if (m->opts.no_hot)
 		return;
 	hot_map_add_bitmap(&d->hot_iv, &b->ibd, b->iova, b->length, b->page_size);
-	hot_map_add_bitmap(&d->hot_all, &b->ibd, b->iova, b->length, b->page_size);
 	d->all_fresh = false;
 }
 
@@ -558,6 +561,25 @@ static struct hot_region hottest(const struct hot_map *h)
 
 	if (hot_map_regions(h, &r, 1) < 1)
 		memset(&r, 0, sizeof(r));
+	return r;
+}
+
+/*
+ * The hottest region of the whole run: hot_all and the interval not yet
+ * merged into it (two snapshots at once leave one).
+ */
+static struct hot_region hottest_all(struct mdev *d)
+{
+	struct hot_map sum = { 0 };
+	struct hot_region r;
+
+	if (!d->hot_iv.n)
+		return hottest(&d->hot_all);
+	if (hot_map_merge(&sum, &d->hot_all) || hot_map_merge(&sum, &d->hot_iv))
+		memset(&r, 0, sizeof(r));
+	else
+		r = hottest(&sum);
+	hot_map_free(&sum);
 	return r;
 }
 
@@ -1309,6 +1331,8 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 			d->rate_mib = (double)d->iv_dirty_bytes / dt / (1 << 20);
 			d->iv_reports = d->iv_dirty_bytes = 0;
 			d->iv_hot = hottest(&d->hot_iv);
+			/* out of memory, the whole run's keeps what it had */
+			hot_map_merge(&d->hot_all, &d->hot_iv);
 			hot_map_clear(&d->hot_iv);
 		}
 		out->dirty_mib_s += d->rate_mib;
@@ -1321,7 +1345,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		r->trend = trend(d);
 		/* the hot region of the period the row's figures are for */
 		if (m->totals && !d->all_fresh) {
-			d->all_hot = hottest(&d->hot_all);
+			d->all_hot = hottest_all(d);
 			d->all_fresh = true;
 		}
 		r->hot_iova = m->totals ? d->all_hot.lo : d->iv_hot.lo;
