@@ -124,7 +124,7 @@ const char *ibd_anomaly_name(enum ibd_anomaly kind)
 /* ---- bit ranges, a word at a time ---------------------------------- */
 
 /* Set bits [start, start + n) of w; n > 0. */
-static void set_range(uint64_t *w, uint64_t start, uint64_t n)
+static inline __attribute__((always_inline)) void set_range(uint64_t *w, uint64_t start, uint64_t n)
 {
 	uint64_t end = start + n - 1;
 	uint64_t i = start / 64, last = end / 64;
@@ -164,13 +164,15 @@ static uint64_t set_range_new(uint64_t *w, uint64_t start, uint64_t n)
  * Set bits [start, start + n) of the user's array, and mark their lines in
  * touched[]: every write to words[] goes through here.
  */
-static void store_range(struct ibd *d, uint64_t start, uint64_t n)
+static inline __attribute__((always_inline)) void store_range(struct ibd *d, uint64_t start,
+								uint64_t n)
 {
 	uint64_t l0 = start / (64 * IBD_LINE_WORDS);
 	uint64_t l1 = (start + n - 1) / (64 * IBD_LINE_WORDS);
 
 	set_range(d->words, start, n);
 	if (l0 == l1) {
+		/* no branch: the lines of scattered calls are not predictable */
 		d->touched[l0 / 64] |= 1ULL << (l0 % 64);
 		d->touched_words[l0 / 4096] |= 1ULL << (l0 / 64 % 64);
 	} else {
