@@ -35,7 +35,7 @@
 #define RANGES_PER_REPORT	4096
 #define TARGET_RATE		10e6	/* records per CPU second */
 #define RSS_SLACK		(16ull << 20)
-#define RUNS			3	/* the median of these, per figure */
+#define RUNS			5	/* the median of these, per figure */
 
 static uint64_t rng;
 
@@ -44,7 +44,10 @@ static int add(struct trace_writer *w, const struct iova_rec_hdr *rec)
 	return trace_writer_add(w, rec);
 }
 
-/* Returns the number of records written, or 0 on failure. */
+/*
+ * Returns the number of records written (0 for want 0: a trace of its
+ * header alone), or UINT64_MAX on failure.
+ */
 static uint64_t make_trace(const char *path, uint64_t tracked, uint64_t spread,
 			   uint64_t want)
 {
@@ -59,7 +62,7 @@ static uint64_t make_trace(const char *path, uint64_t tracked, uint64_t spread,
 	w = trace_writer_open(path, &meta, NULL, err, sizeof(err));
 	if (!w) {
 		fprintf(stderr, "bench_scale: %s\n", err);
-		return 0;
+		return UINT64_MAX;
 	}
 	rng = 0x9e3779b97f4a7c15ull;
 	while (n < want && !ret) {
@@ -105,11 +108,11 @@ static uint64_t make_trace(const char *path, uint64_t tracked, uint64_t spread,
 	if (ret) {
 		fprintf(stderr, "bench_scale: %s\n", trace_writer_error(w));
 		trace_writer_abandon(w);
-		return 0;
+		return UINT64_MAX;
 	}
 	if (trace_writer_close(w, err, sizeof(err))) {
 		fprintf(stderr, "bench_scale: %s\n", err);
-		return 0;
+		return UINT64_MAX;
 	}
 	return n;
 }
@@ -172,9 +175,13 @@ static double med(struct fig *f)
 
 /*
  * Run both commands RUNS times, interleaved so that the machine's drift
- * spreads over both, on the trace at path of n records.
+ * spreads over both, on the trace at path of n records. The rate is per
+ * CPU second past start[c], what the command takes on a trace without
+ * records (loading the program, libraries and the header): about 10 ms
+ * here, a tenth of a run.
  */
-static int measure(char *cmds[2][6], uint64_t n, struct fig rate[2], struct fig rss[2])
+static int measure(char *cmds[2][6], uint64_t n, const double start[2], struct fig rate[2],
+		   struct fig rss[2])
 {
 	unsigned int c, k;
 
@@ -189,7 +196,8 @@ static int measure(char *cmds[2][6], uint64_t n, struct fig rate[2], struct fig 
 					cmds[c][1], err);
 				return err;
 			}
-			rate[c].v[k] = (double)n / cpu;
+			rate[c].v[k] = n ? (double)n / (cpu - start[c] > 1e-6 ? cpu - start[c] : 1e-6) :
+					   cpu;
 			rss[c].v[k] = (double)peak;
 		}
 	return 0;
@@ -201,7 +209,7 @@ int main(int argc, char **argv)
 		1ull << 30, 16ull << 30, 256ull << 30, 1ull << 40, 2ull << 40, 4ull << 40,
 	};
 	char *bin = argc > 1 ? argv[1] : "./iovatop";
-	uint64_t want = argc > 2 ? strtoull(argv[2], NULL, 10) : 500000;
+	uint64_t want = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
 	uint64_t only = argc > 3 ? strtoull(argv[3], NULL, 10) << 30 : 0;
 	char path[] = "/tmp/iovatop-scale-XXXXXX";
 	bool ok = true;
@@ -214,7 +222,8 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	printf("bench_scale: one device of the tracked size, reports of %d ranges of 1-16 pages;\n"
-	       "  each command its own process: peak RSS (wait4) and records per CPU second,\n"
+	       "  each command its own process: peak RSS (wait4) and records per CPU second\n"
+	       "  (past the CPU time it takes on a trace of no records: start-up),\n"
 	       "  median of %d interleaved runs (min-max). Two traces per size:\n"
 	       "  spread  the ranges anywhere in the bitmap: the most memory (hot regions over\n"
 	       "          all of it); its rate is bounded by one cache miss a record\n"
@@ -234,7 +243,8 @@ int main(int argc, char **argv)
 			{ bin, "report", path, NULL, NULL, NULL },
 			{ bin, "replay", "-b", path, NULL, NULL },
 		};
-		struct fig rate_s[2], rss_s[2], rate_w[2], rss_w[2];
+		struct fig rate_s[2], rss_s[2], rate_w[2], rss_w[2], empty[2], rss_e[2];
+		double start[2] = { 0, 0 };
 		double goal_rss = (double)(2 * bm + RSS_SLACK);
 
 		if (only && tracked != only)
@@ -247,11 +257,16 @@ int main(int argc, char **argv)
 			cmds[1][3] = opt;
 			cmds[1][4] = path;
 		}
+		/* a trace of no records: the CPU time of starting up */
+		if (make_trace(path, tracked, tracked, 0) || measure(cmds, 0, start, empty, rss_e))
+			goto fail;
+		start[0] = med(&empty[0]);
+		start[1] = med(&empty[1]);
 		n = make_trace(path, tracked, tracked, want);
-		if (!n || measure(cmds, n, rate_s, rss_s))
+		if (n == UINT64_MAX || measure(cmds, n, start, rate_s, rss_s))
 			goto fail;
 		n = make_trace(path, tracked, tracked < (4ull << 30) ? tracked : 4ull << 30, want);
-		if (!n || measure(cmds, n, rate_w, rss_w))
+		if (n == UINT64_MAX || measure(cmds, n, start, rate_w, rss_w))
 			goto fail;
 		for (c = 0; c < 2; c++) {
 			double r = med(&rss_s[c]), w = med(&rate_w[c]), sp = med(&rate_s[c]);
