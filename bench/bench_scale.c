@@ -221,6 +221,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(fd);
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a row as soon as it is measured */
 	printf("bench_scale: one device of the tracked size, reports of %d ranges of 1-16 pages;\n"
 	       "  each command its own process: peak RSS (wait4) and records per CPU second\n"
 	       "  (past the CPU time it takes on a trace of no records: start-up),\n"
