@@ -8,7 +8,11 @@
  * divided by the time the calls of one report take (the bitmap is zeroed
  * outside the timing, as the kernel gets it zeroed from user space). Time
  * is this thread's CPU time, so that a busy machine skews all columns
- * alike instead of whichever ran while a compiler had the core.
+ * alike instead of whichever ran while a compiler had the core. Per
+ * pattern, memset, the decoder and the naive loop are each warmed up once
+ * (pages faulted in, caches as in steady use), then timed in ROUNDS
+ * interleaved rounds of at least SAMPLE_SECONDS each: every figure is the
+ * median of its rounds, with their min and max.
  * Patterns:
  *   dense, runs        every page dirty, 1 GiB, 128 MiB or 2 MiB of IOVA a
  *                      call (what the tracer's coalesced range records
@@ -28,7 +32,8 @@
 #define BITMAP_BYTES	(8ULL << 20)	/* 8 MiB: 256 GiB of IOVA, 4 windows */
 #define NBITS		(BITMAP_BYTES * 8)
 #define BASE		(1ULL << 40)
-#define MIN_SECONDS	0.25
+#define SAMPLE_SECONDS	0.02
+#define ROUNDS		7
 
 /*
  * A report's calls: runs of `pages` pages over the whole bitmap, or (sparse)
@@ -104,7 +109,7 @@ static double time_decode(struct ibd *d, const struct pattern *p)
 	int reps = 0;
 	size_t i;
 
-	while (t < MIN_SECONDS) {
+	while (t < SAMPLE_SECONDS) {
 		ibd_clear(d);
 		start = now();
 		for (i = 0; i < p->n; i++)
@@ -124,7 +129,7 @@ static double time_naive(uint64_t *words, const struct pattern *p)
 	int reps = 0;
 	size_t i;
 
-	while (t < MIN_SECONDS) {
+	while (t < SAMPLE_SECONDS) {
 		memset(words, 0, BITMAP_BYTES);
 		start = now();
 		for (i = 0; i < p->n; i++) {
@@ -147,7 +152,7 @@ static double time_memset(uint64_t *words)
 	double t = 0, start;
 	int reps = 0;
 
-	while (t < MIN_SECONDS) {
+	while (t < SAMPLE_SECONDS) {
 		start = now();
 		memset(words, 0xff, BITMAP_BYTES);
 		barrier(words);
@@ -155,6 +160,20 @@ static double time_memset(uint64_t *words)
 		reps++;
 	}
 	return t / reps;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the rounds; the median. */
+static double median(double *v)
+{
+	qsort(v, ROUNDS, sizeof(*v), cmp_double);
+	return v[ROUNDS / 2];
 }
 
 static double gibps(double seconds)
@@ -166,7 +185,6 @@ int main(void)
 {
 	struct pattern pats[5];
 	uint64_t *naive = malloc(BITMAP_BYTES);
-	double ms;
 	struct ibd d;
 	int i;
 
@@ -180,19 +198,32 @@ int main(void)
 	make_dense(&pats[3], "dense, page/call (mlx5)", 1);
 	make_sparse(&pats[4], "sparse 1/64, page/call", 64);
 
-	ms = time_memset(naive);
 	printf("decode: GiB of user bitmap per second (CPU time), %llu MiB bitmap "
-	       "= %llu GiB of IOVA at 4 KiB pages, rule current\n",
-	       BITMAP_BYTES >> 20, (NBITS * PG) >> 30);
-	printf("%-24s %9s %9s %9s %9s %11s %8s\n", "pattern", "calls",
-	       "ibd_set", "naive", "memset", "ibd/memset", "ns/call");
+	       "= %llu GiB of IOVA at 4 KiB pages, rule current;\n"
+	       "  median of %d interleaved rounds (min-max), memset warm and timed beside each pattern\n",
+	       BITMAP_BYTES >> 20, (NBITS * PG) >> 30, ROUNDS);
+	printf("%-24s %9s %21s %9s %9s %11s %8s\n", "pattern", "calls",
+	       "ibd_set (min-max)", "naive", "memset", "ibd/memset", "ns/call");
 	for (i = 0; i < 5; i++) {
-		double td = time_decode(&d, &pats[i]);
-		double tn = time_naive(naive, &pats[i]);
+		double td[ROUNDS], tn[ROUNDS], tm[ROUNDS], md, mn, mm;
+		int r;
 
-		printf("%-24s %9zu %9.2f %9.2f %9.2f %10.2fx %8.2f\n",
-		       pats[i].name, pats[i].n, gibps(td), gibps(tn), gibps(ms),
-		       ms / td, td * 1e9 / (double)pats[i].n);
+		/* untimed: faults the pages in, warms the caches */
+		time_memset(naive);
+		time_decode(&d, &pats[i]);
+		time_naive(naive, &pats[i]);
+		for (r = 0; r < ROUNDS; r++) {
+			tm[r] = time_memset(naive);
+			td[r] = time_decode(&d, &pats[i]);
+			tn[r] = time_naive(naive, &pats[i]);
+		}
+		md = median(td);
+		mn = median(tn);
+		mm = median(tm);
+		printf("%-24s %9zu %7.2f (%5.2f-%5.2f) %9.2f %9.2f %10.2fx %8.2f\n",
+		       pats[i].name, pats[i].n, gibps(md), gibps(td[ROUNDS - 1]),
+		       gibps(td[0]), gibps(mn), gibps(mm), mm / md,
+		       md * 1e9 / (double)pats[i].n);
 		if (!pats[i].iova && ibd_count(&d) != NBITS) {
 			fprintf(stderr, "bench_decode: a dense bitmap has %llu "
 				"bits set, not %llu: the decoder is wrong.\n",

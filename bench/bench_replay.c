@@ -10,6 +10,11 @@
  * The synthetic trace looks like pre-copy on two devices: reports on a
  * 4 GiB bitmap of 4 KiB pages, each with 4096 RANGE records of 1 to 16
  * pages at scattered offsets, so the model's rebuild does real work.
+ *
+ * The target is judged on what record writes by default, zstd in 4 KiB
+ * blocks; the other codecs are shown beside it. Every figure is the median
+ * of RUNS rounds, each round writing and reading every codec in turn (so
+ * that the machine's drift spreads over all of them), with min and max.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,7 @@
 
 #define RANGES_PER_REPORT	4096
 #define TARGET			10e6	/* records per second, one core */
+#define RUNS			5
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -179,67 +185,97 @@ static double replay(const char *path, bool with_model, uint64_t *records,
 	return c0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort a figure's rounds; its median. */
+static double med(double *v)
+{
+	qsort(v, RUNS, sizeof(*v), cmp_double);
+	return v[RUNS / 2];
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t want = argc > 1 ? strtoull(argv[1], NULL, 10) : 4000000;
+	uint64_t want = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
 	static const struct {
 		uint32_t codec, block;
 		const char *name;
 	} cfgs[] = {
+		{ TRACE_CODEC_ZSTD, 0, "zstd 4K" },	/* record's default: the target's */
 		{ TRACE_CODEC_NONE, 0, "none 4K" },
-		{ TRACE_CODEC_ZSTD, 0, "zstd 4K" },
 		{ TRACE_CODEC_ZSTD, 64 << 10, "zstd 64K" },
 		{ TRACE_CODEC_NONE, 1, "none 1rec" },
 		{ TRACE_CODEC_ZSTD, 1, "zstd 1rec" },
 	};
-	double best_model = 0;
+	enum { NCFG = sizeof(cfgs) / sizeof(cfgs[0]) };
+	/* per codec and round: rates in records (or MiB) per CPU second */
+	static double wr[NCFG][RUNS], raw[NCFG][RUNS], rd[NCFG][RUNS], md[NCFG][RUNS],
+		      wall[NCFG][RUNS], ns[NCFG][RUNS];
+	uint64_t recs[NCFG] = { 0 }, fbytes[NCFG] = { 0 };
 	char path[] = "/tmp/iovatop-bench-XXXXXX";
 	int fd = mkstemp(path);
-	unsigned int i;
+	unsigned int i, r;
+	double def;
 
 	if (fd < 0) {
 		perror("bench_replay: mkstemp");
 		return 1;
 	}
 	close(fd);
-	printf("bench_replay: replay path, trace file -> model, no terminal; rates per CPU second\n");
-	printf("  blocks: 4K the default, 64K as format 1's chunks, 1rec one record per block (--block-bytes 1)\n");
-	printf("  %-9s %9s %9s %10s %12s %12s %12s %18s %12s %8s\n", "codec", "records",
-	       "file MiB", "B/record", "write rec/s", "read() MiB/s", "reader rec/s",
-	       "reader+model rec/s", "(wall rec/s)", "model ns");
-	for (i = 0; i < sizeof(cfgs) / sizeof(cfgs[0]); i++) {
-		uint64_t n, bytes, recs_r = 0, recs_m = 0;
-		double t_wr, t_raw, t_rd, t_md, wall_rd, wall_md;
+	for (r = 0; r < RUNS; r++)
+		for (i = 0; i < NCFG; i++) {
+			uint64_t n, bytes, recs_r = 0, recs_m = 0;
+			double t_wr, t_raw, t_rd, t_md, wall_rd, wall_md;
 
-		n = make_trace(path, cfgs[i].codec, cfgs[i].block, want, &t_wr);
-		if (!n) {
-			unlink(path);
-			return 1;
+			n = make_trace(path, cfgs[i].codec, cfgs[i].block, want, &t_wr);
+			if (!n) {
+				unlink(path);
+				return 1;
+			}
+			/* first pass warms the page cache, as a replay of a fresh file */
+			raw_read(path, &bytes);
+			t_raw = raw_read(path, &bytes);
+			t_rd = replay(path, false, &recs_r, &wall_rd);
+			t_md = replay(path, true, &recs_m, &wall_md);
+			if (recs_r != n || recs_m != n) {
+				fprintf(stderr, "bench_replay: read %llu/%llu of %llu records\n",
+					(unsigned long long)recs_r, (unsigned long long)recs_m,
+					(unsigned long long)n);
+				unlink(path);
+				return 1;
+			}
+			recs[i] = n;
+			fbytes[i] = bytes;
+			wr[i][r] = (double)n / t_wr / 1e6;
+			raw[i][r] = (double)bytes / (1 << 20) / t_raw;
+			rd[i][r] = (double)n / t_rd / 1e6;
+			md[i][r] = (double)n / t_md / 1e6;
+			wall[i][r] = (double)n / wall_md / 1e6;
+			ns[i][r] = (t_md - t_rd) * 1e9 / (double)n;
 		}
-		/* first pass warms the page cache, as a replay of a fresh file */
-		raw_read(path, &bytes);
-		t_raw = raw_read(path, &bytes);
-		t_rd = replay(path, false, &recs_r, &wall_rd);
-		t_md = replay(path, true, &recs_m, &wall_md);
-		if (recs_r != n || recs_m != n) {
-			fprintf(stderr, "bench_replay: read %llu/%llu of %llu records\n",
-				(unsigned long long)recs_r, (unsigned long long)recs_m,
-				(unsigned long long)n);
-			unlink(path);
-			return 1;
-		}
-		printf("  %-9s %9llu %9.1f %10.2f %10.1f M %12.0f %10.1f M %16.1f M %10.1f M %8.1f\n",
-		       cfgs[i].name, (unsigned long long)n, (double)bytes / (1 << 20),
-		       (double)bytes / (double)n, (double)n / t_wr / 1e6,
-		       (double)bytes / (1 << 20) / t_raw, (double)n / t_rd / 1e6,
-		       (double)n / t_md / 1e6, (double)n / wall_md / 1e6,
-		       (t_md - t_rd) * 1e9 / (double)n);
-		if (cfgs[i].block != 1 && (double)n / t_md > best_model)
-			best_model = (double)n / t_md;
-	}
 	unlink(path);
-	printf("  target >= %.0f M records/s through reader -> model: %s (best %.1f M/s with the default blocks)\n",
-	       TARGET / 1e6, best_model >= TARGET ? "met" : "NOT met",
-	       best_model / 1e6);
+	printf("bench_replay: replay path, trace file -> model, no terminal; rates per CPU second,\n"
+	       "  median of %d interleaved rounds; reader+model with (min-max)\n", RUNS);
+	printf("  blocks: 4K the default, 64K as format 1's chunks, 1rec one record per block (--block-bytes 1)\n");
+	printf("  %-9s %9s %9s %9s %12s %12s %12s %27s %12s %8s\n", "codec", "records",
+	       "file MiB", "B/record", "write rec/s", "read() MiB/s", "reader rec/s",
+	       "reader+model rec/s (min-max)", "(wall rec/s)", "model ns");
+	for (i = 0; i < NCFG; i++) {
+		double m = med(md[i]);
+
+		printf("  %-9s %9llu %9.1f %9.2f %10.1f M %12.0f %10.1f M %10.1f M (%5.1f-%5.1f) %10.1f M %8.1f\n",
+		       cfgs[i].name, (unsigned long long)recs[i],
+		       (double)fbytes[i] / (1 << 20), (double)fbytes[i] / (double)recs[i],
+		       med(wr[i]), med(raw[i]), med(rd[i]), m, md[i][0], md[i][RUNS - 1],
+		       med(wall[i]), med(ns[i]));
+	}
+	def = md[0][RUNS / 2];
+	printf("  target >= %.0f M records/s through reader -> model with record's default (zstd, 4 KiB blocks): %s (%.1f M/s, min %.1f)\n",
+	       TARGET / 1e6, def * 1e6 >= TARGET ? "met" : "NOT met", def, md[0][0]);
 	return 0;
 }

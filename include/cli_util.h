@@ -28,6 +28,11 @@ int parse_long(const char *s, long min, long max, long *out);
  * are no digits, -ERANGE if it does not fit in 64 bits.
  */
 int parse_u64(const char *s, uint64_t *out, const char **end);
+/*
+ * A size in bytes: a number (as parse_u64) and K, M, G or T for powers of
+ * 1024, optionally followed by iB (or B alone). 0, or -EINVAL.
+ */
+int parse_size(const char *s, uint64_t *out);
 
 /*
  * What every message on stderr starts with: "iovatop" for the live view,

@@ -35,13 +35,23 @@ struct hot_region {
 	uint64_t hits;		/* dirty pages in it over the period */
 };
 
-struct hot_cell;
+struct hot_leaf;
 
-/* Granules of one device over one period; all zero is an empty map. */
+/*
+ * Granules of one device over one period; all zero is an empty map. The
+ * granules live in leaves of HOT_LEAF_GRANULES adjacent ones (128 MiB of
+ * IOVA, 1 KiB), found through a small table: 16 bytes a granule however
+ * full, so a 1 TiB guest dirty everywhere costs 8 MiB, and no rehash ever
+ * holds two copies.
+ */
+#define HOT_LEAF_SHIFT		6
+#define HOT_LEAF_GRANULES	(1u << HOT_LEAF_SHIFT)
+
 struct hot_map {
-	struct hot_cell *cells;	/* open addressing by granule */
-	size_t cap, n;
-	struct hot_cell *last;	/* runs come in order: the granule of the last */
+	struct hot_leaf **dir;	/* open addressing by leaf number */
+	size_t dir_cap, nleaves;
+	size_t n;		/* granules holding dirty pages */
+	struct hot_leaf *last;	/* runs come in order: the leaf of the last */
 	uint64_t hits;		/* all dirty pages added */
 };
 
@@ -62,6 +72,12 @@ int hot_map_add(struct hot_map *h, uint64_t lo, uint64_t hi, uint64_t page);
  */
 int hot_map_add_bitmap(struct hot_map *h, const struct ibd *bm, uint64_t iova,
 		       uint64_t length, uint64_t page);
+
+/*
+ * Add everything src holds to dst, as if the runs added to src had been
+ * added to dst too. 0 or -ENOMEM (dst then holds part of src).
+ */
+int hot_map_merge(struct hot_map *dst, const struct hot_map *src);
 
 /*
  * The hot regions, hottest first, at most max of them into out. Returns

@@ -23,6 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Words of the bitmap per bit of struct ibd.touched: one cache line. */
+#define IBD_LINE_WORDS		8
+
 /* Which iova_bitmap_set() the kernel runs. */
 enum ibd_rule {
 	/*
@@ -75,6 +78,15 @@ struct ibd {
 	uint64_t nbits;		/* bits the bitmap covers: ceil(length / page) */
 	size_t nwords;		/* u64 words of user bitmap: ceil(nbits / 64) */
 	uint64_t *words;	/* the rebuilt user bitmap, little-endian values */
+	void *words_alloc;	/* what words lies in (aligned for huge pages) */
+	/*
+	 * One bit per IBD_LINE_WORDS words of words[] that may hold a set
+	 * bit: clearing, counting and walking a report cost what it dirtied,
+	 * not the size of the bitmap (a 1 TiB guest's is 32 MiB).
+	 */
+	uint64_t *touched;
+	size_t ntouched;	/* u64 words of touched[] */
+	uint64_t *touched_words; /* one bit per word of touched[] not zero */
 	uint64_t set_calls;	/* ibd_set() calls applied */
 	uint64_t anomalies;	/* calls that were (partly) outside the bitmap */
 	/*
@@ -144,7 +156,19 @@ int ibd_init(struct ibd *d, uint64_t iova, uint64_t length, uint64_t page_size,
 /* The same on a kernel whose PAGE_SIZE is kpage_size (-EINVAL if not ok). */
 int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
 		   uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size);
+/*
+ * The same for a decoder d that was cleared (ibd_clear()) or is all zero:
+ * its memory is kept when the new bitmap has as many words on the same
+ * kernel page size, else freed. On error d holds nothing.
+ */
+int ibd_reinit_kpage(struct ibd *d, uint64_t iova, uint64_t length,
+		     uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size);
 void ibd_free(struct ibd *d);
+/*
+ * Words [first, first + n) of words[] were written other than by
+ * ibd_set() (n > 0): counting, walking and clearing must look at them.
+ */
+void ibd_words_written(struct ibd *d, size_t first, size_t n);
 /* Zero the bitmap and the counters, keep the geometry: a new report. */
 void ibd_clear(struct ibd *d);
 /*

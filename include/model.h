@@ -29,9 +29,24 @@
 
 struct model;
 
+/*
+ * The memory one rebuilt bitmap may take by default: 64 MiB, a bitmap of
+ * 2 TiB of guest at 4 KiB pages (a byte covers 8 pages, 32 KiB). The
+ * option --max-bitmap raises it; past it a report is counted, not rebuilt.
+ */
+#define MODEL_DEFAULT_MAX_BITMAP	(64ull << 20)
+#define MODEL_MIN_MAX_BITMAP		(1ull << 20)
+#define MODEL_MAX_MAX_BITMAP		(1ull << 40)
+
 struct model_opts {
 	enum ibd_rule rule;		/* decode rule of the traced kernel */
 	uint64_t max_bitmap_bytes;	/* larger reports are counted, not rebuilt */
+	/*
+	 * The caller gathers hot regions itself (report, over the whole
+	 * trace): the rows' hot region stays empty, and no memory or time
+	 * goes to it here.
+	 */
+	bool no_hot;
 };
 
 /* One finished report, as handed to the report hook. */
@@ -207,9 +222,21 @@ struct model_snapshot {
 	uint64_t records;		/* applied so far */
 	uint64_t open_reports;		/* begun, not yet ended */
 	uint64_t not_rebuilt;		/* reports too large or without geometry */
+	/*
+	 * Of those, the reports whose bitmap needs more than max_bitmap_bytes
+	 * (--max-bitmap), and the IOVA length of the largest: their devices
+	 * get no hot regions and no trend, and the views say why.
+	 */
+	uint64_t too_large, too_large_length, too_large_bytes, max_bitmap_bytes;
 };
 
 struct model *model_new(const struct model_opts *opts);
+
+/*
+ * The one sentence that says why reports were not rebuilt for want of
+ * --max-bitmap, and what to give; 0 (and "") when none was.
+ */
+size_t model_too_large_note(const struct model_snapshot *s, char *buf, size_t len);
 void model_free(struct model *m);
 void model_on_report(struct model *m, model_report_fn fn, void *ctx);
 void model_on_iteration(struct model *m, model_iteration_fn fn, void *ctx);

@@ -438,6 +438,7 @@ struct view_args {
 	bool cumulative;		/* --cumulative, the key c */
 	bool group;			/* --group, the key g */
 	const char *note_file;		/* --note-file: a line under the header */
+	uint64_t max_bitmap;		/* --max-bitmap, 0 the model's default */
 	char filter_buf[VIEW_FILTER_LEN + 48];	/* -f, -p and --comm together */
 	int nargs;
 };

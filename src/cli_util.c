@@ -76,6 +76,31 @@ int parse_u64(const char *s, uint64_t *out, const char **end)
 	return 0;
 }
 
+int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v, mul = 1;
+	const char *p;
+
+	if (parse_u64(s, &v, &p))
+		return -EINVAL;
+	switch (*p) {
+	case 'k': case 'K': mul = 1ull << 10; break;
+	case 'm': case 'M': mul = 1ull << 20; break;
+	case 'g': case 'G': mul = 1ull << 30; break;
+	case 't': case 'T': mul = 1ull << 40; break;
+	}
+	if (mul > 1)
+		p++;
+	if (mul > 1 && !strcmp(p, "iB"))
+		p += 2;
+	else if (!strcmp(p, "B"))
+		p++;
+	if (*p || v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
 const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');

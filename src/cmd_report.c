@@ -51,6 +51,8 @@ static void usage(FILE *f)
 		"                         iteration on this link: 10G is bits/s,\n"
 		"                         1.25GB/s bytes/s (docs/forecast.md; text, json)\n"
 		"      --downtime-limit TIME  the forecast's downtime limit (default 300ms)\n"
+		"      --max-bitmap SIZE  memory one rebuilt bitmap may take (default 64M,\n"
+		"                         a 2 TiB guest at 4 KiB pages; 128M for 4 TiB)\n"
 		"\n"
 		"examples:\n"
 		"  iovatop report mig.trace\n"
@@ -71,10 +73,11 @@ struct report_args {
 	int nargs;
 	bool help;
 	bool version;
+	uint64_t max_bitmap;	/* --max-bitmap, 0 the model's default */
 	char filter[64];	/* -p and --comm, as the view's filter terms */
 };
 
-enum { OPT_COMM = 0x100, OPT_HEAT_FORMAT };
+enum { OPT_COMM = 0x100, OPT_HEAT_FORMAT, OPT_MAX_BITMAP };
 
 /* One more filter term (include/filter.h); 0, or -1 when it does not fit. */
 static int add_term(struct report_args *a, const char *key, const char *val)
@@ -139,6 +142,13 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		return 0;
+	case OPT_MAX_BITMAP:
+		if (parse_size(arg, &a->max_bitmap) || a->max_bitmap < MODEL_MIN_MAX_BITMAP ||
+		    a->max_bitmap > MODEL_MAX_MAX_BITMAP) {
+			argp_error(state, "--max-bitmap wants a size from 1M to 1T, such as 128M for a 4 TiB guest.");
+			return EINVAL;
+		}
+		return 0;
 	case 'h':
 		a->help = true;
 		return 0;
@@ -168,6 +178,7 @@ static const struct argp_option report_options[] = {
 	{ "comm", OPT_COMM, "NAME", 0, NULL, 0 },
 	{ "heatmap", 'H', "DIR", 0, NULL, 0 },
 	{ "heatmap-format", OPT_HEAT_FORMAT, "F", 0, NULL, 0 },
+	{ "max-bitmap", OPT_MAX_BITMAP, "SIZE", 0, NULL, 0 },
 	{ "help", 'h', NULL, 0, NULL, 0 },
 	{ "version", 'V', NULL, 0, NULL, 0 },	/* ARGP_NO_HELP drops argp's */
 	{ "usage", 'h', NULL, OPTION_ALIAS | OPTION_HIDDEN, NULL, 0 },	/* argp's errors name it */
@@ -287,6 +298,8 @@ int cmd_report(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	mo.rule = (enum ibd_rule)trace_meta(tr)->rule;
+	mo.max_bitmap_bytes = a.max_bitmap;
+	mo.no_hot = true;	/* src/report.c keeps the whole trace's */
 	m = model_new(&mo);
 	if (!m) {
 		fprintf(stderr, "%s: out of memory.\n", cli_name);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <linux/types.h>
 #include "iova_bitmap_decode.h"
@@ -123,7 +124,7 @@ const char *ibd_anomaly_name(enum ibd_anomaly kind)
 /* ---- bit ranges, a word at a time ---------------------------------- */
 
 /* Set bits [start, start + n) of w; n > 0. */
-static void set_range(uint64_t *w, uint64_t start, uint64_t n)
+static inline __attribute__((always_inline)) void set_range(uint64_t *w, uint64_t start, uint64_t n)
 {
 	uint64_t end = start + n - 1;
 	uint64_t i = start / 64, last = end / 64;
@@ -157,6 +158,74 @@ static uint64_t set_range_new(uint64_t *w, uint64_t start, uint64_t n)
 		w[i] |= m;
 	}
 	return added;
+}
+
+/*
+ * Set bits [start, start + n) of the user's array, and mark their lines in
+ * touched[]: every write to words[] goes through here.
+ */
+static inline __attribute__((always_inline)) void store_range(struct ibd *d, uint64_t start,
+								uint64_t n)
+{
+	uint64_t l0 = start / (64 * IBD_LINE_WORDS);
+	uint64_t l1 = (start + n - 1) / (64 * IBD_LINE_WORDS);
+
+	set_range(d->words, start, n);
+	if (l0 == l1) {
+		/* no branch: the lines of scattered calls are not predictable */
+		d->touched[l0 / 64] |= 1ULL << (l0 % 64);
+		d->touched_words[l0 / 4096] |= 1ULL << (l0 / 64 % 64);
+	} else {
+		set_range(d->touched, l0, l1 - l0 + 1);
+		set_range(d->touched_words, l0 / 64, l1 / 64 - l0 / 64 + 1);
+	}
+}
+
+void ibd_words_written(struct ibd *d, size_t first, size_t n)
+{
+	uint64_t l0 = first / IBD_LINE_WORDS, l1 = (first + n - 1) / IBD_LINE_WORDS;
+
+	set_range(d->touched, l0, l1 - l0 + 1);
+	set_range(d->touched_words, l0 / 64, l1 / 64 - l0 / 64 + 1);
+}
+
+/* The first word of touched[] at or after i that is not zero, or ntouched. */
+static uint64_t next_word(const struct ibd *d, uint64_t i)
+{
+	uint64_t k = i / 64, w;
+
+	if (i >= d->ntouched)
+		return d->ntouched;
+	w = d->touched_words[k] & (~0ULL << (i % 64));
+	while (!w) {
+		if (++k * 64 >= d->ntouched)
+			return d->ntouched;
+		w = d->touched_words[k];
+	}
+	return k * 64 + (uint64_t)__builtin_ctzll(w);
+}
+
+/*
+ * The next line at or after line l, below end, whose touched[] bit is
+ * want (1 or 0), or end: untouched lines hold only zero bits.
+ */
+static uint64_t next_line(const struct ibd *d, uint64_t l, uint64_t end, int want)
+{
+	uint64_t i, w;
+
+	if (l >= end)
+		return end;
+	i = l / 64;
+	w = (want ? d->touched[i] : ~d->touched[i]) & (~0ULL << (l % 64));
+	while (!w) {
+		/* words of untouched lines are skipped 64 at a time */
+		i = want ? next_word(d, i + 1) : i + 1;
+		if (i >= d->ntouched)
+			return end;
+		w = want ? d->touched[i] : ~d->touched[i];
+	}
+	l = i * 64 + (uint64_t)__builtin_ctzll(w);
+	return l < end ? l : end;
 }
 
 /*
@@ -216,7 +285,7 @@ static uint64_t kwrite(struct ibd *d, uint64_t page_idx, uint64_t bit,
 	a = lo > 0 ? lo : 0;
 	b = hi < arr ? hi : arr;
 	if (a < b) {
-		set_range(d->words, (uint64_t)a, (uint64_t)(b - a));
+		store_range(d, (uint64_t)a, (uint64_t)(b - a));
 		stored = (uint64_t)(b - a);
 	}
 	/* The pages after it. */
@@ -590,8 +659,8 @@ enum ibd_anomaly ibd_set(struct ibd *d, uint64_t iova, uint64_t length)
 		uint64_t first = (iova - d->iova) >> d->pgshift;
 
 		d->set_calls++;
-		set_range(d->words, first,
-			  ((iova + length - 1 - d->iova) >> d->pgshift) - first + 1);
+		store_range(d, first,
+			    ((iova + length - 1 - d->iova) >> d->pgshift) - first + 1);
 		return IBD_OK;
 	}
 	kind = ibd_classify(d, iova, length);
@@ -624,12 +693,44 @@ enum ibd_anomaly ibd_set(struct ibd *d, uint64_t iova, uint64_t length)
 	return kind;
 }
 
+/*
+ * A large bitmap is written at random offsets, one cache line a call: on
+ * 4 KiB pages nearly every set call of a 1 TiB guest's 32 MiB bitmap also
+ * misses the TLB. Such bitmaps are aligned to, and asked for in, 2 MiB
+ * pages (where the kernel has transparent huge pages on madvise).
+ */
+#define HUGE_BYTES	(2ull << 20)
+
+static uint64_t *alloc_words(struct ibd *d)
+{
+	size_t bytes = d->nwords * sizeof(uint64_t);
+	uintptr_t p;
+
+	if (bytes < 2 * HUGE_BYTES)
+		return d->words_alloc = calloc(d->nwords, sizeof(uint64_t));
+	/*
+	 * calloc() of a fresh mapping writes nothing, so only the pages a
+	 * report touches are ever faulted in (and zeroed by the kernel).
+	 */
+	d->words_alloc = calloc(1, bytes + HUGE_BYTES);
+	if (!d->words_alloc)
+		return NULL;
+	p = ((uintptr_t)d->words_alloc + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
+	/* a hint: without it, 4 KiB pages */
+	madvise((void *)p, (bytes + HUGE_BYTES - 1) & ~(size_t)(HUGE_BYTES - 1), MADV_HUGEPAGE);
+	return (uint64_t *)p;
+}
+
 static int alloc_state(struct ibd *d)
 {
-	d->words = calloc(d->nwords, sizeof(*d->words));
+	d->words = alloc_words(d);
+	d->ntouched = (d->nwords + 64 * IBD_LINE_WORDS - 1) / (64 * IBD_LINE_WORDS);
+	d->touched = calloc(d->ntouched, sizeof(*d->touched));
+	d->touched_words = calloc((d->ntouched + 63) / 64, sizeof(*d->touched_words));
 	d->guard_before = calloc(GUARD_BEFORE_BITS(d) / 64, sizeof(uint64_t));
 	d->guard_after = calloc(GUARD_AFTER_BITS(d) / 64, sizeof(uint64_t));
-	if (!d->words || !d->guard_before || !d->guard_after) {
+	if (!d->words || !d->touched || !d->touched_words || !d->guard_before ||
+	    !d->guard_after) {
 		ibd_free(d);
 		return -ENOMEM;
 	}
@@ -643,8 +744,9 @@ int ibd_init(struct ibd *d, uint64_t iova, uint64_t length, uint64_t page_size,
 			      IBD_KPAGE_SIZE_DEFAULT);
 }
 
-int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
-		   uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size)
+/* Validate and set the geometry of d, allocating nothing. */
+static int geometry(struct ibd *d, uint64_t iova, uint64_t length,
+		    uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size)
 {
 	memset(d, 0, sizeof(*d));
 	if (!page_size || (page_size & (page_size - 1)) || !length ||
@@ -670,6 +772,44 @@ int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
 	if (d->nbits / 64 + 1 > SIZE_MAX / 16)
 		return -ENOMEM;
 	d->nwords = (size_t)((d->nbits + 63) / 64);
+	return 0;
+}
+
+int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
+		   uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size)
+{
+	int err = geometry(d, iova, length, page_size, rule, kpage_size);
+
+	if (err)
+		return err;
+	if (alloc_state(d))
+		return -ENOMEM;
+	kalloc_state(d);
+	return 0;
+}
+
+int ibd_reinit_kpage(struct ibd *d, uint64_t iova, uint64_t length,
+		     uint64_t page_size, enum ibd_rule rule, uint64_t kpage_size)
+{
+	struct ibd old = *d;
+	int err = geometry(d, iova, length, page_size, rule, kpage_size);
+
+	/* the same words and shadow pages: keep them (ibd_clear() zeroed them) */
+	if (!err && old.words && old.nwords == d->nwords &&
+	    old.kpage_shift == d->kpage_shift) {
+		d->words = old.words;
+		d->words_alloc = old.words_alloc;
+		d->touched = old.touched;
+		d->touched_words = old.touched_words;
+		d->ntouched = old.ntouched;
+		d->guard_before = old.guard_before;
+		d->guard_after = old.guard_after;
+		kalloc_state(d);
+		return 0;
+	}
+	ibd_free(&old);
+	if (err)
+		return err;
 	if (alloc_state(d))
 		return -ENOMEM;
 	kalloc_state(d);
@@ -678,15 +818,29 @@ int ibd_init_kpage(struct ibd *d, uint64_t iova, uint64_t length,
 
 void ibd_free(struct ibd *d)
 {
-	free(d->words);
+	free(d->words_alloc);
+	free(d->touched);
+	free(d->touched_words);
 	free(d->guard_before);
 	free(d->guard_after);
-	d->words = d->guard_before = d->guard_after = NULL;
+	d->words = d->touched = d->touched_words = NULL;
+	d->words_alloc = NULL;
+	d->guard_before = d->guard_after = NULL;
 }
 
 void ibd_clear(struct ibd *d)
 {
-	memset(d->words, 0, d->nwords * sizeof(*d->words));
+	uint64_t nlines = d->ntouched * 64, l;
+
+	for (l = next_line(d, 0, nlines, 1); l < nlines; l = next_line(d, l + 1, nlines, 1)) {
+		size_t w = (size_t)l * IBD_LINE_WORDS;
+
+		memset(&d->words[w], 0, (d->nwords - w < IBD_LINE_WORDS ?
+					 d->nwords - w : IBD_LINE_WORDS) * sizeof(*d->words));
+	}
+	for (l = next_word(d, 0); l < d->ntouched; l = next_word(d, l + 1))
+		d->touched[l] = 0;
+	memset(d->touched_words, 0, (d->ntouched + 63) / 64 * sizeof(*d->touched_words));
 	memset(d->guard_before, 0, GUARD_BEFORE_BITS(d) / 8);
 	memset(d->guard_after, 0, GUARD_AFTER_BITS(d) / 8);
 	d->set_calls = d->anomalies = 0;
@@ -701,11 +855,28 @@ void ibd_set_user_addr(struct ibd *d, uint64_t user_addr)
 	kalloc_state(d);
 }
 
+/* Bits per line of touched[]. */
+#define LINE_BITS	(64 * IBD_LINE_WORDS)
+
 uint64_t ibd_count_range(const struct ibd *d, uint64_t first, uint64_t n)
 {
-	if (first >= d->nbits)
+	uint64_t end, nl, l, e, c = 0;
+
+	if (first >= d->nbits || !n)
 		return 0;
-	return count_bits(d->words, first, min_u64(n, d->nbits - first));
+	end = first + min_u64(n, d->nbits - first);
+	nl = (end - 1) / LINE_BITS + 1;
+	/* runs of touched lines, clipped to [first, end) */
+	for (l = next_line(d, first / LINE_BITS, nl, 1); l < nl;
+	     l = next_line(d, e, nl, 1)) {
+		uint64_t a, b;
+
+		e = next_line(d, l, nl, 0);
+		a = l * LINE_BITS > first ? l * LINE_BITS : first;
+		b = min_u64(e * LINE_BITS, end);
+		c += count_bits(d->words, a, b - a);
+	}
+	return c;
 }
 
 uint64_t ibd_count(const struct ibd *d)
@@ -713,20 +884,40 @@ uint64_t ibd_count(const struct ibd *d)
 	return ibd_count_range(d, 0, d->nbits);
 }
 
+static bool line_touched(const struct ibd *d, uint64_t word)
+{
+	uint64_t l = word / IBD_LINE_WORDS;
+
+	return d->touched[l / 64] >> (l % 64) & 1;
+}
+
 /* First bit in [bit, end) that equals want (1 or 0), or end; end <= nbits. */
 static uint64_t find_next(const struct ibd *d, uint64_t bit, uint64_t end,
 			  int want)
 {
-	uint64_t i, last, w;
+	uint64_t i, last, w, l;
 
 	if (bit >= end)
 		return end;
-	i = bit / 64;
 	last = (end - 1) / 64;
+again:
+	/* a set bit lies only in a touched line: skip the others */
+	if (want) {
+		l = next_line(d, bit / LINE_BITS, (end - 1) / LINE_BITS + 1, 1);
+		if (l * LINE_BITS >= end)
+			return end;
+		if (l * LINE_BITS > bit)
+			bit = l * LINE_BITS;
+	}
+	i = bit / 64;
 	w = (want ? d->words[i] : ~d->words[i]) & (~0ULL << (bit % 64));
 	while (!w) {
 		if (++i > last)
 			return end;
+		if (want && !(i % IBD_LINE_WORDS) && !line_touched(d, i)) {
+			bit = i * 64;
+			goto again;
+		}
 		w = want ? d->words[i] : ~d->words[i];
 	}
 	return min_u64(i * 64 + (uint64_t)__builtin_ctzll(w), end);
@@ -761,21 +952,52 @@ uint64_t ibd_last_set(const struct ibd *d, uint64_t first, uint64_t n)
 	return last >= first ? last : UINT64_MAX;
 }
 
+/*
+ * Runs a word at a time, over the touched lines only: a run open at the
+ * end of a block of touched lines ends there (the next line is zero).
+ */
 int ibd_for_each_run(const struct ibd *d, ibd_run_fn fn, void *ctx)
 {
-	uint64_t bit = 0;
+	uint64_t nl = (d->nwords + IBD_LINE_WORDS - 1) / IBD_LINE_WORDS;
+	uint64_t l, e = 0, i, start = 0;
+	bool open = false;
 	int ret;
 
-	while (bit < d->nbits) {
-		uint64_t start = find_next(d, bit, d->nbits, 1), end;
+	for (l = next_line(d, 0, nl, 1); l < nl; l = next_line(d, e, nl, 1)) {
+		uint64_t wend;
 
-		if (start >= d->nbits)
-			break;
-		end = find_next(d, start, d->nbits, 0);
-		ret = fn(start, end - start, ctx);
-		if (ret)
-			return ret;
-		bit = end;
+		e = next_line(d, l, nl, 0);
+		wend = min_u64(e * IBD_LINE_WORDS, d->nwords);
+		for (i = l * IBD_LINE_WORDS; i < wend; i++) {
+			uint64_t w = d->words[i], m;
+			unsigned int pos = 0;
+
+			while (pos < 64) {
+				m = (open ? ~w : w) & (~0ULL << pos);
+				if (!m)
+					break;
+				pos = (unsigned int)__builtin_ctzll(m);
+				if (open) {
+					open = false;
+					if (start >= d->nbits)
+						return 0;
+					ret = fn(start, min_u64(i * 64 + pos, d->nbits) - start, ctx);
+					if (ret)
+						return ret;
+				} else {
+					open = true;
+					start = i * 64 + pos;
+				}
+			}
+		}
+		if (open) {
+			open = false;
+			if (start >= d->nbits)
+				return 0;
+			ret = fn(start, min_u64(wend * 64, d->nbits) - start, ctx);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 #include "model.h"
 #include "name_index.h"
 
-#define DEFAULT_MAX_BITMAP	(64ull << 20)	/* 2 TiB of IOVA at 4 KiB pages */
 #define DEV_RANGES		64	/* distinct ranges remembered per device */
 #define IDLE_NS			(30ull * 1000000000ull)	/* stale bitmap */
 #define MAX_BITMAPS		(1u << 16)
@@ -43,7 +43,11 @@ struct span {
 struct mdev {
 	struct model_row row;		/* name, totals, history; rates set at snapshot */
 	double heat[MODEL_HEAT_BUCKETS];
-	/* hot regions (include/hot_region.h): this interval's, and all of them */
+	/*
+	 * hot regions (include/hot_region.h): this interval's, and all of
+	 * them before it (each interval's is merged in as it ends, so a
+	 * report's bitmap is walked once)
+	 */
 	struct hot_map hot_iv, hot_all;
 	struct hot_region iv_hot;	/* of the last interval, set at snapshot */
 	struct hot_region all_hot;	/* of hot_all, when all_fresh */
@@ -130,6 +134,15 @@ struct model {
 	uint64_t reports, lost, anomalies, incomplete, not_rebuilt;
 	uint64_t open_reports;
 	uint64_t rebuild_bytes;		/* held by the decoders of live bitmaps */
+	/*
+	 * The decoder of the last freed bitmap, cleared: the kernel allocates
+	 * a bitmap per report, and a new 32 MiB one for each would cost a
+	 * page fault per page the report touches.
+	 */
+	struct ibd spare;
+	uint64_t too_large;		/* reports past max_bitmap_bytes */
+	uint64_t too_large_length;	/* the IOVA length of the largest */
+	uint64_t too_large_bytes;	/* and the bitmap bytes it needs */
 };
 
 /* ---- bitmap table ----------------------------------------------------- */
@@ -204,7 +217,10 @@ static void bm_remove(struct model *m, struct mbitmap *b)
 		m->last = NULL;
 	if (b->rebuild) {
 		m->rebuild_bytes -= b->ibd.nwords * 8;
-		ibd_free(&b->ibd);
+		/* the newest geometry is the likeliest to come again */
+		ibd_free(&m->spare);
+		ibd_clear(&b->ibd);
+		m->spare = b->ibd;
 	}
 	free(b);
 	m->nbitmaps--;
@@ -530,10 +546,11 @@ static uint64_t heat_update(struct mdev *d, const struct mbitmap *b)
  * whole run. Out of memory, a map keeps what it had: its regions are then
  * those of the reports it could take.
  */
-static void hot_update(struct mdev *d, const struct mbitmap *b)
+static void hot_update(const struct model *m, struct mdev *d, const struct mbitmap *b)
 {
+	if (m->opts.no_hot)
+		return;
 	hot_map_add_bitmap(&d->hot_iv, &b->ibd, b->iova, b->length, b->page_size);
-	hot_map_add_bitmap(&d->hot_all, &b->ibd, b->iova, b->length, b->page_size);
 	d->all_fresh = false;
 }
 
@@ -544,6 +561,25 @@ static struct hot_region hottest(const struct hot_map *h)
 
 	if (hot_map_regions(h, &r, 1) < 1)
 		memset(&r, 0, sizeof(r));
+	return r;
+}
+
+/*
+ * The hottest region of the whole run: hot_all and the interval not yet
+ * merged into it (two snapshots at once leave one).
+ */
+static struct hot_region hottest_all(struct mdev *d)
+{
+	struct hot_map sum = { 0 };
+	struct hot_region r;
+
+	if (!d->hot_iv.n)
+		return hottest(&d->hot_all);
+	if (hot_map_merge(&sum, &d->hot_all) || hot_map_merge(&sum, &d->hot_iv))
+		memset(&r, 0, sizeof(r));
+	else
+		r = hottest(&sum);
+	hot_map_free(&sum);
 	return r;
 }
 
@@ -693,7 +729,8 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 			 uint64_t ts)
 {
 	struct mreport *r = &b->rep;
-	uint64_t bytes;
+	uint64_t bytes, nbits;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->open = true;
@@ -709,13 +746,32 @@ static void start_report(struct model *m, struct mbitmap *b, uint64_t report_id,
 	}
 	if (!b->have_geometry || !b->page_size || !b->kpage_size)
 		return;
-	bytes = (b->length / b->page_size / 64 + 1) * 8;
-	/* a trace full of huge bitmaps must not exhaust memory */
-	if (bytes > m->opts.max_bitmap_bytes ||
-	    m->rebuild_bytes + bytes > m->opts.max_bitmap_bytes * REBUILD_BUDGET)
+	if (!b->length)
 		return;
-	if (!ibd_init_kpage(&b->ibd, b->iova, b->length, b->page_size,
-			    m->opts.rule, b->kpage_size)) {
+	/* the decoder's words: ceil(ceil(length / page) / 64) */
+	nbits = (b->length - 1) / b->page_size + 1;
+	bytes = (nbits / 64 + !!(nbits % 64)) * 8;
+	/* a trace full of huge bitmaps must not exhaust memory */
+	if (bytes > m->opts.max_bitmap_bytes) {
+		m->too_large++;
+		if (bytes > m->too_large_bytes) {
+			m->too_large_bytes = bytes;
+			m->too_large_length = b->length;
+		}
+		return;
+	}
+	if (m->rebuild_bytes + bytes > m->opts.max_bitmap_bytes * REBUILD_BUDGET)
+		return;
+	if (m->spare.words) {
+		b->ibd = m->spare;
+		memset(&m->spare, 0, sizeof(m->spare));
+		err = ibd_reinit_kpage(&b->ibd, b->iova, b->length, b->page_size,
+				       m->opts.rule, b->kpage_size);
+	} else {
+		err = ibd_init_kpage(&b->ibd, b->iova, b->length, b->page_size,
+				     m->opts.rule, b->kpage_size);
+	}
+	if (!err) {
 		/* the kernel's pinning depends on the buffer's page offset */
 		ibd_set_user_addr(&b->ibd, b->user_addr);
 		b->rebuild = true;
@@ -790,7 +846,7 @@ static void finish_report(struct model *m, struct mbitmap *b,
 		r.dirty_pages = dev >= 0 ? heat_update(&m->devs[dev], b) :
 					   ibd_count(&b->ibd);
 		if (dev >= 0)
-			hot_update(&m->devs[dev], b);
+			hot_update(m, &m->devs[dev], b);
 		if (b->ibd.spill_bits)
 			anom_log(m, MODEL_ANOM_SPILL, dev, b->id, rp->report_id,
 				 b->iova, b->length, r.ts_end_ns);
@@ -1275,6 +1331,8 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 			d->rate_mib = (double)d->iv_dirty_bytes / dt / (1 << 20);
 			d->iv_reports = d->iv_dirty_bytes = 0;
 			d->iv_hot = hottest(&d->hot_iv);
+			/* out of memory, the whole run's keeps what it had */
+			hot_map_merge(&d->hot_all, &d->hot_iv);
 			hot_map_clear(&d->hot_iv);
 		}
 		out->dirty_mib_s += d->rate_mib;
@@ -1287,7 +1345,7 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 		r->trend = trend(d);
 		/* the hot region of the period the row's figures are for */
 		if (m->totals && !d->all_fresh) {
-			d->all_hot = hottest(&d->hot_all);
+			d->all_hot = hottest_all(d);
 			d->all_fresh = true;
 		}
 		r->hot_iova = m->totals ? d->all_hot.lo : d->iv_hot.lo;
@@ -1315,6 +1373,10 @@ int model_snapshot(struct model *m, uint64_t now_ns, enum model_sort sort,
 	out->records = m->records;
 	out->open_reports = m->open_reports;
 	out->not_rebuilt = m->not_rebuilt;
+	out->too_large = m->too_large;
+	out->too_large_length = m->too_large_length;
+	out->too_large_bytes = m->too_large_bytes;
+	out->max_bitmap_bytes = m->opts.max_bitmap_bytes;
 	return 0;
 }
 
@@ -1353,6 +1415,26 @@ uint64_t model_records(const struct model *m, unsigned int type)
 
 /* ---- life ------------------------------------------------------------- */
 
+size_t model_too_large_note(const struct model_snapshot *s, char *buf, size_t len)
+{
+	int n;
+
+	if (len)
+		buf[0] = '\0';
+	if (!s->too_large || !len)
+		return 0;
+	n = snprintf(buf, len, "%" PRIu64 " report%s not rebuilt, so %s no hot region and %s dirty pages "
+		     "are estimated from the ranges: a bitmap of %.1f GiB of IOVA needs %" PRIu64
+		     " MiB, more than the %" PRIu64 " MiB --max-bitmap allows; give --max-bitmap %"
+		     PRIu64 "M to rebuild it.",
+		     s->too_large, s->too_large == 1 ? " was" : "s were",
+		     s->too_large == 1 ? "it has" : "they have", s->too_large == 1 ? "its" : "their",
+		     (double)s->too_large_length / (1ull << 30),
+		     (s->too_large_bytes + (1 << 20) - 1) >> 20, s->max_bitmap_bytes >> 20,
+		     (s->too_large_bytes + (1 << 20) - 1) >> 20);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 struct model *model_new(const struct model_opts *opts)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -1362,7 +1444,7 @@ struct model *model_new(const struct model_opts *opts)
 	if (opts)
 		m->opts = *opts;
 	if (!m->opts.max_bitmap_bytes)
-		m->opts.max_bitmap_bytes = DEFAULT_MAX_BITMAP;
+		m->opts.max_bitmap_bytes = MODEL_DEFAULT_MAX_BITMAP;
 	m->tab_cap = 64;
 	m->tab = calloc(m->tab_cap, sizeof(*m->tab));
 	if (!m->tab) {
@@ -1386,6 +1468,7 @@ void model_free(struct model *m)
 		free(m->tab[i]);
 	}
 	free(m->tab);
+	ibd_free(&m->spare);
 	for (i = 0; i < m->ndevs; i++) {
 		hot_map_free(&m->devs[i].hot_iv);
 		hot_map_free(&m->devs[i].hot_all);

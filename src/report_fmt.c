@@ -118,6 +118,7 @@ static void print_text(const struct out *o)
 	time_t sec = (time_t)(o->meta->start_realtime_ns / 1000000000ull);
 	struct tm tm;
 	char e1[4096], e2[ESC_NAME], e3[ESC_NAME];
+	char note[512];
 	uint32_t i;
 	size_t k;
 	int w = 24;
@@ -146,6 +147,8 @@ static void print_text(const struct out *o)
 		t->lost, t->lost_where[IOVA_LOST_RINGBUF],
 		t->lost_where[IOVA_LOST_SKIPPED], t->lost_where[IOVA_LOST_MAP_FULL],
 		o->s->incomplete, o->s->anomalies);
+	if (model_too_large_note(o->s, note, sizeof(note)))
+		fprintf(f, "  %s\n", note);
 	if (!o->s->nrows) {
 		fprintf(f, "\nno device reported dirty pages in this trace.\n");
 		return;

@@ -120,8 +120,10 @@ bool verify_end(struct verify *vf, const struct iova_rec_report_end *e,
 	words = v->nbytes / 8;
 	if (words > v->d.nwords)
 		words = v->d.nwords;
-	if (vf->flip && words)
+	if (vf->flip && words) {
 		v->d.words[0] ^= 1;	/* the comparison must catch this */
+		ibd_words_written(&v->d, 0, 1);	/* for the next clear */
+	}
 	out->words = words;
 	out->status = IOVA_VERIFY_OK;
 	for (i = 0; i < words; i++) {

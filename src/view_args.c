@@ -27,7 +27,7 @@ void view_args_init(struct view_args *a, bool want_file)
 }
 
 enum { OPT_NO_COLOR = 0x200, OPT_COMM, OPT_CUMULATIVE, OPT_GROUP, OPT_FORMAT,
-       OPT_NOTE_FILE };
+       OPT_NOTE_FILE, OPT_MAX_BITMAP };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -58,6 +58,11 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_NOTE_FILE:
 		a->note_file = arg;
+		return 0;
+	case OPT_MAX_BITMAP:
+		if (parse_size(arg, &a->max_bitmap) || a->max_bitmap < MODEL_MIN_MAX_BITMAP ||
+		    a->max_bitmap > MODEL_MAX_MAX_BITMAP)
+			argp_error(state, "--max-bitmap wants a size from 1M to 1T, such as 128M for a 4 TiB guest.");
 		return 0;
 	case OPT_NO_COLOR:
 		/* the same switch as the environment's (https://no-color.org) */
@@ -152,6 +157,7 @@ static const struct argp_option options[] = {
 	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, like --help */
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour, as the environment variable NO_COLOR asks too", 0 },
 	{ "format", OPT_FORMAT, "FMT", 0, "With -b: text (default), json (JSON lines) or csv; json and csv imply -b", 0 },
+	{ "max-bitmap", OPT_MAX_BITMAP, "SIZE", 0, "Memory one rebuilt bitmap may take (default 64M: a 2 TiB guest at 4 KiB pages; 128M for 4 TiB); larger reports are counted but not rebuilt", 0 },
 	{ "note-file", OPT_NOTE_FILE, "FILE", 0, "Show the last line of FILE under the header, read again every interval: what a workload or a person says is going on (make demo's migrations do)", 0 },
 	{ 0 },
 };

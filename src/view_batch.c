@@ -41,6 +41,9 @@ void view_batch_print(FILE *f, const struct view_meta *meta,
 		put_line(f, line, view_format_header(line, sizeof(line),
 						     VIEW_HEADER_LINES + k, meta,
 						     s, snap, BATCH_WIDTH));
+	/* why devices show no hot region and no trend, when that is why */
+	if (snap && model_too_large_note(snap, line, sizeof(line)))
+		fprintf(f, "%s\n", line);
 	put_line(f, line, view_format_titles(line, sizeof(line), &l, s));
 	for (i = 0; snap && i < snap->nrows; i++) {
 		if (s && s->group && view_group_starts(snap, (int)i, 0))

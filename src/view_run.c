@@ -40,7 +40,8 @@ void view_run_init(struct view_run *r, struct model *m, uint64_t interval_ns,
 int view_run_open(struct view_run *r, const struct view_args *a,
 		  const struct trace_meta *tm, const char *source)
 {
-	struct model_opts mo = { .rule = (enum ibd_rule)tm->rule };
+	struct model_opts mo = { .rule = (enum ibd_rule)tm->rule,
+				 .max_bitmap_bytes = a->max_bitmap };
 	struct model *m = model_new(&mo);
 
 	view_run_init(r, m, a->interval_ns, a->count);

@@ -991,6 +991,73 @@ static int count_runs_cb(uint64_t first, uint64_t n, void *ctx)
 }
 
 /*
+ * Clearing, counting and walking skip the lines of words no set call
+ * wrote (struct ibd.touched): after reports of scattered calls on a
+ * bitmap of many lines, each cleared before the next, every count, run
+ * and histogram equals a scan of every bit, and a clear leaves all zero.
+ */
+struct run_sum {
+	uint64_t bits, runs, last_end;
+};
+
+static int sum_run(uint64_t first, uint64_t n, void *ctx)
+{
+	struct run_sum *r = ctx;
+
+	assert_true(first > r->last_end || !r->runs);
+	r->bits += n;
+	r->runs++;
+	r->last_end = first + n;
+	return 0;
+}
+
+static void test_touched_lines_lose_no_bit(void **state)
+{
+	const uint64_t nbits = 64 * IBD_LINE_WORDS * 100 + 77;
+	int rep, k;
+	struct ibd d;
+
+	(void)state;
+	rng_state = 777;
+	assert_int_equal(ibd_init(&d, 1ull << 30, nbits * 4096, 4096, IBD_RULE_CURRENT), 0);
+	for (rep = 0; rep < 20; rep++) {
+		uint64_t want = 0, wruns = 0, b, hist[7], whist[7] = { 0 };
+		struct run_sum rs = { 0 };
+		bool prev = false;
+		size_t w;
+
+		ibd_clear(&d);
+		for (w = 0; w < d.nwords; w++)
+			assert_true(d.words[w] == 0);
+		for (k = 0; k < 1 + rep * 7; k++) {
+			uint64_t first = rnd_below(nbits), n = 1 + rnd_below(rep % 3 ? 40 : 2000);
+
+			ibd_set(&d, d.iova + first * 4096, n * 4096);
+		}
+		for (b = 0; b < nbits; b++) {
+			bool on = bit_is_set(&d, b);
+
+			want += on;
+			wruns += on && !prev;
+			prev = on;
+		}
+		assert_int_equal(ibd_count(&d), want);
+		assert_int_equal(ibd_for_each_run(&d, sum_run, &rs), 0);
+		assert_int_equal(rs.bits, want);
+		assert_int_equal(rs.runs, wruns);
+		ibd_histogram(&d, hist, 7);
+		for (k = 0; k < 7; k++) {
+			uint64_t lo = nbits * (uint64_t)k / 7, hi = nbits * (uint64_t)(k + 1) / 7;
+
+			for (b = lo; b < hi; b++)
+				whist[k] += (uint64_t)bit_is_set(&d, b);
+			assert_int_equal(hist[k], whist[k]);
+		}
+	}
+	ibd_free(&d);
+}
+
+/*
  * ibd_first_set()/ibd_last_set() against a bit-by-bit scan: random words
  * (tail bits past nbits set too, which must not count), ranges that start
  * or end past nbits, empty ranges and ranges that would wrap.
@@ -1009,6 +1076,8 @@ static void test_first_last_set_against_naive(void **state)
 					  IBD_RULE_CURRENT), 0);
 		for (w = 0; w < d.nwords; w++)
 			d.words[w] = rnd() & rnd() & (i % 3 ? rnd() : ~0ull);
+		/* written behind ibd_set()'s back: every line may hold bits */
+		ibd_words_written(&d, 0, d.nwords);
 		for (k = 0; k < 50; k++) {
 			uint64_t first = rnd_below(nbits + 70), b, end;
 			uint64_t n = k % 10 == 0 ? 0 : k % 10 == 1 ? UINT64_MAX - first / 2 :
@@ -1542,6 +1611,7 @@ int main(void)
 	T(test_runs);
 	T(test_runs_random_against_naive);
 	T(test_first_last_set_against_naive);
+	T(test_touched_lines_lose_no_bit);
 	T(test_histogram);
 	T(test_clear_keeps_geometry);
 	T(test_rule_names);

@@ -161,6 +161,47 @@ static void test_bitmap(void **unused)
 	hot_map_free(&h);
 }
 
+/*
+ * The view merges each interval's map into the whole run's: merging
+ * gives the map that adding every run to one would have, in regions,
+ * pages and granules.
+ */
+static void test_merge_equals_adding(void **unused)
+{
+	struct hot_map a = { 0 }, b = { 0 }, all = { 0 }, sum = { 0 };
+	struct hot_region ra[16], rb[16];
+	uint64_t seed = 99, i;
+	int n, k;
+
+	(void)unused;
+	for (i = 0; i < 3000; i++) {
+		uint64_t lo, len;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		lo = (seed >> 20) % (300ull << 30) / PG * PG;
+		len = (1 + (seed >> 8) % 700) * PG;
+		/* half to each: same granules, some in both */
+		assert_int_equal(hot_map_add(i % 2 ? &a : &b, lo, lo + len, PG), 0);
+		assert_int_equal(hot_map_add(&all, lo, lo + len, PG), 0);
+	}
+	assert_int_equal(hot_map_merge(&sum, &a), 0);
+	assert_int_equal(hot_map_merge(&sum, &b), 0);
+	assert_int_equal(sum.n, all.n);
+	assert_int_equal(sum.hits, all.hits);
+	n = regions(&all, ra, 16);
+	assert_true(n > 0);
+	assert_int_equal(regions(&sum, rb, 16), n);
+	for (k = 0; k < n; k++) {
+		assert_int_equal(ra[k].lo, rb[k].lo);
+		assert_int_equal(ra[k].hi, rb[k].hi);
+		assert_int_equal(ra[k].hits, rb[k].hits);
+	}
+	hot_map_free(&a);
+	hot_map_free(&b);
+	hot_map_free(&all);
+	hot_map_free(&sum);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_clear_keeps_working),
 		cmocka_unit_test(test_top_of_iova_space),
 		cmocka_unit_test(test_bitmap),
+		cmocka_unit_test(test_merge_equals_adding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,7 @@ struct seen {
 	char device[MODEL_NAME_LEN];
 	uint64_t words[64];	/* first words of the last rebuild */
 	size_t nwords;
+	size_t bitmap_words;	/* all of the last rebuild's */
 	unsigned int iterations;
 	struct model_iteration its[32];
 };
@@ -40,6 +41,8 @@ static void on_report(void *ctx, const struct model_report *r)
 	seen.last = *r;
 	snprintf(seen.device, sizeof(seen.device), "%s", r->device);
 	seen.nwords = 0;
+	/* the bitmap is gone once the report's FREE record is applied */
+	seen.bitmap_words = r->bitmap ? r->bitmap->nwords : 0;
 	if (r->bitmap) {
 		seen.nwords = r->bitmap->nwords < 64 ? r->bitmap->nwords : 64;
 		memcpy(seen.words, r->bitmap->words, seen.nwords * 8);
@@ -712,6 +715,53 @@ static void test_not_rebuilt(void **state)
 	model_free(m);
 }
 
+/*
+ * The default cap is 64 MiB of bitmap, which is 2 TiB of guest at 4 KiB
+ * pages exactly: 2 TiB is rebuilt, one page more is not, and says so in
+ * one sentence that names the --max-bitmap to give; with that, 4 TiB is
+ * rebuilt.
+ */
+static void test_bitmap_cap_exact(void **state)
+{
+	const uint64_t TiB = 1ull << 40;
+	struct model *m = new_model(IBD_RULE_CURRENT, 0);
+	struct model_snapshot s;
+	char note[512];
+
+	(void)state;
+	report(m, 10, "0000:00:0a.0", 0, 2 * TiB, 2 * TiB - 4 * 8192, 4);
+	assert_non_null(seen.last.bitmap);
+	assert_int_equal(seen.bitmap_words * 8, 64 * MiB);
+	assert_int_equal(seen.last.dirty_pages, 4);
+	assert_int_equal(model_snapshot(m, 20, 0, false, NULL, &s), 0);
+	assert_int_equal(s.too_large, 0);
+	assert_int_equal(model_too_large_note(&s, note, sizeof(note)), 0);
+	assert_string_equal(note, "");
+	assert_true(row(&s, "vfio 0000:00:0a.0")->hot_length > 0);
+
+	report(m, 30, "0000:00:0a.0", 0, 2 * TiB + 4096, 0, 3);
+	assert_null(seen.last.bitmap);
+	assert_int_equal(seen.last.dirty_pages, 3);	/* from the ranges */
+	assert_int_equal(model_snapshot(m, 40, 0, false, NULL, &s), 0);
+	assert_int_equal(s.too_large, 1);
+	assert_int_equal(s.too_large_length, 2 * TiB + 4096);
+	assert_int_equal(s.max_bitmap_bytes, 64 * MiB);
+	assert_true(model_too_large_note(&s, note, sizeof(note)) > 0);
+	assert_non_null(strstr(note, "1 report was not rebuilt"));
+	assert_non_null(strstr(note, "2048.0 GiB"));
+	assert_non_null(strstr(note, "--max-bitmap 65M"));
+	model_free(m);
+
+	m = new_model(IBD_RULE_CURRENT, 128 * MiB);
+	report(m, 10, "0000:00:0a.0", 0, 4 * TiB, 4 * TiB - 8192, 1);
+	assert_non_null(seen.last.bitmap);
+	assert_int_equal(seen.last.dirty_pages, 1);
+	assert_int_equal(model_snapshot(m, 20, 0, false, NULL, &s), 0);
+	assert_int_equal(s.too_large, 0);
+	assert_int_equal(row(&s, "vfio 0000:00:0a.0")->hot_iova, 4 * TiB - 8192);
+	model_free(m);
+}
+
 static void test_zero_rows(void **state)
 {
 	struct model *m = new_model(IBD_RULE_CURRENT, 0);
@@ -945,6 +995,7 @@ int main(void)
 		cmocka_unit_test(test_anomalies),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_not_rebuilt),
+		cmocka_unit_test(test_bitmap_cap_exact),
 		cmocka_unit_test(test_zero_rows),
 		cmocka_unit_test(test_sorting),
 		cmocka_unit_test(test_totals),

@@ -421,6 +421,18 @@ static void test_usage(void **state)
 	free(err);
 	assert_int_equal(run(&out, &err, "--help", NULL), 0);
 	assert_non_null(strstr(out, "usage: iovatop report"));
+	assert_non_null(strstr(out, "--max-bitmap SIZE"));
+	free(out);
+	free(err);
+	/* below 1M, past 1T, or not a size: one sentence, exit 2 */
+	assert_int_equal(run(&out, &err, "--max-bitmap", "12", "x", NULL), EXIT_USAGE);
+	assert_non_null(strstr(err, "--max-bitmap wants a size from 1M to 1T"));
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "--max-bitmap", "2T", "x", NULL), EXIT_USAGE);
+	free(out);
+	free(err);
+	assert_int_equal(run(&out, &err, "--max-bitmap", "64Q", "x", NULL), EXIT_USAGE);
 	free(out);
 	free(err);
 }
