@@ -8,7 +8,8 @@
 
 #include <stdint.h>
 
-#define PROG_STATS_MAX	8
+/* programs of earlier blocks linger until the kernel frees them */
+#define PROG_STATS_MAX	64
 
 struct prog_stat {
 	uint32_t id;
