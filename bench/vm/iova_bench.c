@@ -809,8 +809,9 @@ static void print_tables(void)
 	       "bare figure below the untraced blocks' own spread, \"!\" a negative iovatop\n"
 	       "figure. consumer = CPU time of iovatop's reader (utime + stime) per call; it\n"
 	       "shares CPU 0 with the bench, between program runs: part of it is in the\n"
-	       "ioctl time, none in the BPF stats. calls lost = calls made - calls seen: the bare counter's map, bpftrace's\n"
-	       "lines, iovatop's rebuilt bitmaps compared bit by bit with the pages dirtied.\n");
+	       "ioctl time, none in the BPF stats. calls lost = calls made - calls seen:\n"
+	       "the bare counter's map, bpftrace's lines, iovatop's rebuilt bitmaps\n"
+	       "compared bit by bit with the pages dirtied.\n");
 	if (iovatop_lost_records || iovatop_unmatched)
 		printf("iovatop reported %" PRIu64 " records lost; %" PRIu64
 		       " reports were missing from its traces\n",
