@@ -155,11 +155,12 @@ test:
 
 # The tracing-overhead benchmark runs in the 6.12 test VM (bench/vm/).
 VM_BENCH := .output/vm/iova_bench
-$(VM_BENCH): bench/vm/iova_bench.c tests/vm/vm_uapi.h $(OUTPUT)/bench_count.skel.h \
-		| $(DEPS_STAMP)
+VM_BENCH_SRCS := bench/vm/iova_bench.c bench/vm/dirty_pattern.c bench/vm/prog_stats.c
+$(VM_BENCH): $(VM_BENCH_SRCS) $(wildcard bench/vm/*.h) tests/vm/vm_uapi.h \
+		$(OUTPUT)/bench_count.skel.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/vm $< -lbpf -lelf -lz -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/vm $(VM_BENCH_SRCS) -lbpf -lelf -lz -o $@
 
 bench: $(BENCHES) iovatop $(VM_BENCH)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
