@@ -167,7 +167,8 @@ FUZZ_CC ?= clang
 FUZZ_SRCS := src/trace_file.c src/model.c src/hot_region.c src/filter.c src/iova_bitmap_decode.c \
 	src/name_index.c src/text_escape.c src/report.c src/report_fmt.c \
 	src/view_batch.c src/view_csv.c src/view_json.c src/view_format.c \
-	src/view_state.c src/forecast_report.c src/forecast.c src/cli_util.c
+	src/view_state.c src/forecast_report.c src/forecast.c src/cli_util.c \
+	src/qmp_record.c
 FUZZ_BIN := .output/fuzz/fuzz_trace
 $(FUZZ_BIN): fuzz/fuzz_trace.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(DEPS_STAMP)
 	$(call msg,FUZZ-CC,$@)
