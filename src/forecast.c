@@ -221,7 +221,10 @@ static void device_rate(struct forecast_dev *d, const struct model_row *r,
 	d->rate = r->iter_bytes_per_s;
 	if (d->rate > 0) {
 		period_s = (double)r->dirty_bytes_iter / d->rate;
-		if (period_s * 3e9 > (double)quiet_ns)
+		/* a hostile trace's period can be longer than a u64 holds */
+		if (period_s * 3e9 >= 1.8e19)
+			quiet_ns = UINT64_MAX;
+		else if (period_s * 3e9 > (double)quiet_ns)
 			quiet_ns = (uint64_t)(period_s * 3e9);
 	}
 	since = now_ns > r->iter_end_ns ? now_ns - r->iter_end_ns : 0;

@@ -37,7 +37,7 @@ void qmp_record_fill(struct iova_rec_qmp *r, const struct qmp_migrate *m)
 	r->dirty_pages_rate = m->dirty_pages_rate;
 	r->dirty_sync_count = m->dirty_sync_count;
 	r->bits_per_s = isfinite(bits) && bits > 0 ?
-			(bits >= 1.8e19 ? UINT64_MAX : (uint64_t)llround(bits)) : 0;
+			(bits >= 1.8e19 ? UINT64_MAX : (uint64_t)(bits + 0.5)) : 0;
 	r->max_bandwidth = m->max_bandwidth;
 	r->avail_switchover_bandwidth = m->avail_switchover_bandwidth;
 	r->expected_downtime_ms = sat32(m->expected_downtime_ms);
