@@ -501,6 +501,16 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		f->verdict = FORECAST_ENDED;
 		return;
 	}
+	/*
+	 * QEMU decided: the VM is stopped for the last pass (migration_
+	 * completion(): "device", or "pre-switchover" when it waits to be let
+	 * on); its figures are the stop-and-copy's, not a pre-copy's
+	 */
+	if (q && (status_is(q, "device") || status_is(q, "pre-switchover"))) {
+		f->verdict = FORECAST_CONVERGES;
+		f->iters_left = 0;
+		return;
+	}
 	/* nothing to forecast from: no bandwidth, or no pass seen at all */
 	if (f->bw_src == FORECAST_SRC_NONE || (!f->pending_qemu && !any_iter))
 		return;
@@ -552,7 +562,15 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 
 			f->rho_seen = pow(f->pending / f->sync_pending_prev,
 					  1.0 / (double)n);
-			f->stuck_iters = f->rho_seen >= 0.9 ? f->stuck_iters + n : 0;
+			/*
+			 * near the threshold (within twice it) a sync that
+			 * carries as much as the one before says little: QEMU
+			 * syncs with pages still unsent, and its next check
+			 * may well switch over
+			 */
+			f->stuck_iters = f->rho_seen >= 0.9 &&
+					 f->pending >= 2 * f->threshold ?
+					 f->stuck_iters + n : 0;
 		}
 	}
 	if (f->bw > 0)

@@ -548,11 +548,37 @@ static void qemu_bandwidth_over_syncs(void **state)
 	prev = f;
 	q.dirty_sync_count = 3;
 	q.mbps = 8;
+	q.expected_downtime_ms = 2200;
 	q.ram_transferred += 500000;
 	forecast_compute(&f, NULL, &snap, &q, &prev);
 	assert_true(fabs(f.bw - 2 * MB) < 1e-6);
+	assert_true(fabs(f.pending - 2.2 * MB) < 1e-3);	/* 2.2 s x 1 MB/s */
+
+	/*
+	 * the next sync carries as much again (0.44 s x 5 MB/s), but near
+	 * the threshold: 2.2 MB against 5 MB/s x 0.3 s = 1.5 MB, less than
+	 * twice it, so it does not count as stuck (QEMU syncs with pages
+	 * unsent and may switch over at its next check)
+	 */
+	prev = f;
+	q.dirty_sync_count = 4;
+	q.mbps = 40;
+	q.expected_downtime_ms = 440;
+	q.ram_transferred += 500000;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(fabs(f.pending - 2.2 * MB) < 1e-3);
+	assert_true(fabs(f.rho_seen - 1) < 1e-9);
+	assert_int_equal(f.stuck_iters, 0);
+
+	/* QEMU stopped the VM for the last pass: the switchover is under way */
+	prev = f;
+	snprintf(q.status, sizeof(q.status), "device");
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_int_equal(f.verdict, FORECAST_CONVERGES);
+	assert_int_equal(f.iters_left, 0);
 
 	/* a new migration on the same QEMU starts afresh */
+	snprintf(q.status, sizeof(q.status), "active");
 	prev = f;
 	q.dirty_sync_count = 1;
 	q.ram_transferred = 1000;
