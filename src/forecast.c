@@ -511,6 +511,9 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		f->iters_left = 0;
 		return;
 	}
+	/* no migration (yet): the devices' reports are no pre-copy's */
+	if (q && (status_is(q, "none") || status_is(q, "setup")))
+		return;
 	/* nothing to forecast from: no bandwidth, or no pass seen at all */
 	if (f->bw_src == FORECAST_SRC_NONE || (!f->pending_qemu && !any_iter))
 		return;
@@ -695,7 +698,10 @@ size_t forecast_format_line(char *buf, size_t len, const struct forecast *f,
 		put(buf, len, &off, "no forecast");
 		break;
 	default:
-		if (f->bw_src == FORECAST_SRC_NONE)
+		if (f->have_qemu && (status_is(&f->qemu, "none") ||
+				     status_is(&f->qemu, "setup")))
+			put(buf, len, &off, "no migration yet");
+		else if (f->bw_src == FORECAST_SRC_NONE)
 			put(buf, len, &off, "no bandwidth: give --link-rate or --qmp");
 		else
 			put(buf, len, &off, "no iteration seen yet");
@@ -791,6 +797,12 @@ size_t forecast_format_verdict(char *buf, size_t len, const struct forecast *f)
 		put(buf, len, &off, "migration %s", f->qemu.status);
 		break;
 	default:
+		if (f->have_qemu && (status_is(&f->qemu, "none") ||
+				     status_is(&f->qemu, "setup"))) {
+			put(buf, len, &off, "no forecast: QEMU is not migrating yet (%s)",
+			    f->qemu.status);
+			break;
+		}
 		put(buf, len, &off, f->bw_src == FORECAST_SRC_NONE ?
 		    "no forecast: no bandwidth known (give --link-rate, or --qmp for QEMU's own)" :
 		    "no forecast: no device has finished an iteration");

@@ -45,10 +45,39 @@ static const struct qmp_migrate *qemu_at(const struct qmp_samples *smp,
 	return smp ? qmp_samples_at(smp, pid, ts_ns) : NULL;
 }
 
+/*
+ * The forecast carries QEMU's figures from sample to sample (its best
+ * bandwidth over a sync, the pending bytes of the sync before): run it
+ * through every sample of the VM's QEMU up to ts_ns, as a live view
+ * with an interval as short as the recorder's would have, so that a
+ * step sees what those samples said and not only its own.
+ */
+static void through_samples(struct forecast *chain, bool *have,
+			    const struct forecast_opts *vo,
+			    const struct model_snapshot *s,
+			    const struct qmp_samples *smp, uint32_t pid,
+			    size_t *next, uint64_t ts_ns)
+{
+	struct model_snapshot at = *s;
+	struct forecast f;
+
+	for (; smp && *next < smp->n && smp->v[*next].ts_ns <= ts_ns; (*next)++) {
+		if (smp->v[*next].pid != pid)
+			continue;
+		at.now_ns = smp->v[*next].ts_ns;
+		forecast_compute(&f, vo, &at, &smp->v[*next], *have ? chain : NULL);
+		*chain = f;
+		*have = true;
+	}
+}
+
 static int build_vm(struct forecast_vm_trace *vt, const struct forecast_opts *o,
 		    const struct report *rp, const struct model_snapshot *snap,
 		    const struct qmp_samples *smp)
 {
+	struct forecast *chain = calloc(1, sizeof(*chain));
+	bool have_chain = false;
+	size_t next_sample = 0;
 	const struct qmp_migrate *last = smp ? qmp_samples_last(smp, vt->pid) : NULL;
 	struct vm_rows *v = calloc(1, sizeof(*v));
 	struct model_snapshot s = { 0 };
@@ -56,8 +85,11 @@ static int build_vm(struct forecast_vm_trace *vt, const struct forecast_opts *o,
 	size_t cap = 0;
 	uint32_t i;
 
-	if (!v)
+	if (!v || !chain) {
+		free(v);
+		free(chain);
 		return -ENOMEM;
+	}
 	for (i = 0; i < snap->nrows && v->n < FORECAST_MAX_DEVICES; i++) {
 		const struct model_row *r = &snap->rows[i];
 		struct model_row *w;
@@ -109,11 +141,17 @@ static int build_vm(struct forecast_vm_trace *vt, const struct forecast_opts *o,
 		st = new_step(vt, &cap);
 		if (!st) {
 			free(v);
+			free(chain);
 			return -ENOMEM;
 		}
 		st->ts_ns = it->ts_end_ns;
+		through_samples(chain, &have_chain, &vo, &s, smp, vt->pid,
+				&next_sample, it->ts_end_ns);
 		forecast_compute(&st->f, &vo, &s, qemu_at(smp, vt->pid, it->ts_end_ns),
-				 vt->nsteps ? &vt->steps[vt->nsteps - 1].f : NULL);
+				 have_chain ? chain : vt->nsteps ?
+				 &vt->steps[vt->nsteps - 1].f : NULL);
+		*chain = st->f;
+		have_chain = true;
 		vt->nsteps++;
 	}
 	/*
@@ -125,15 +163,20 @@ static int build_vm(struct forecast_vm_trace *vt, const struct forecast_opts *o,
 
 		if (!st) {
 			free(v);
+			free(chain);
 			return -ENOMEM;
 		}
 		st->ts_ns = last->ts_ns;
 		s.now_ns = last->ts_ns;
+		through_samples(chain, &have_chain, &vo, &s, smp, vt->pid,
+				&next_sample, last->ts_ns - 1);
 		forecast_compute(&st->f, &vo, &s, last,
-				 vt->nsteps ? &vt->steps[vt->nsteps - 1].f : NULL);
+				 have_chain ? chain : vt->nsteps ?
+				 &vt->steps[vt->nsteps - 1].f : NULL);
 		vt->nsteps++;
 	}
 	free(v);
+	free(chain);
 	return 0;
 }
 

@@ -742,6 +742,23 @@ static void test_forecast(void **state)
 	tu_golden("report-forecast-demo.csv", out);
 	free(out);
 	free(err);
+
+	/*
+	 * A real QEMU migration recorded with --qmp (70-qemu.sh's stuck, in
+	 * the test VM): no option needed. Device A rewrites 416 pages a
+	 * sync, B 128; QEMU measured up to 5.2 MB/s at 300 ms: A alone is
+	 * over the threshold from the second iteration on, B alone is not;
+	 * the harness cancelled it at sync 5.
+	 */
+	snprintf(trace, sizeof(trace), "%s/vm-6.12-qemu-stuck-qmp.trace", data_dir);
+	assert_int_equal(run(&out, &err, trace, NULL), 0);
+	assert_non_null(strstr(out, "pid 383 qemu-system-x86: migration cancelled"));
+	assert_non_null(strstr(out, "qemu 383 active iter 2: CANNOT CONVERGE: vfio 0000:3b:00.2 1.70 MB/iter, needs 7.43 MB/s  bw 5.20 MB/s qemu  limit 300ms qemu"));
+	assert_null(strstr(out, "CANNOT CONVERGE: vfio 0000:3b:00.3"));
+	assert_null(strstr(out, "active iter 3: converges"));
+	tu_golden("report-forecast-qemu-stuck.txt", out);
+	free(out);
+	free(err);
 }
 
 int main(void)

@@ -652,6 +652,38 @@ static void test_version2_trace(void **state)
 	trace_close(r);
 }
 
+/* A version 3 trace recorded in the test VM with --qmp reads whole. */
+static void test_version3_qmp_trace(void **state)
+{
+	char dir[512], path[700], err[256];
+	const struct iova_rec_hdr *h;
+	struct trace_reader *r;
+	uint64_t n = 0, qmp = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", __FILE__);
+	*strrchr(dir, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-qemu-stuck-qmp.trace", dir);
+	r = trace_open(path, err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(trace_meta(r)->version, 3);
+	while (trace_next(r, &h) == 1) {
+		n++;
+		if (h->type == IOVA_REC_QMP) {
+			const struct iova_rec_qmp *q = (const void *)h;
+
+			qmp++;
+			assert_int_equal(q->pid, 383);
+			assert_int_equal(q->seq, qmp);	/* none missed */
+		}
+	}
+	assert_int_equal(trace_state(r), TRACE_OK);
+	assert_int_equal(n, 2979);
+	assert_int_equal(qmp, 429);
+	trace_close(r);
+}
+
 /*
  * A sample as a record and back; a status that fills its field with no
  * NUL (a hostile trace) comes back terminated; samples found by time.
@@ -1023,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_trailing_garbage),
 		cmocka_unit_test(test_qmp_needs_version3),
 		cmocka_unit_test(test_version2_trace),
+		cmocka_unit_test(test_version3_qmp_trace),
 		cmocka_unit_test(test_qmp_record),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_mode_0600),
