@@ -176,7 +176,8 @@ FUZZ_CC ?= clang
 FUZZ_SRCS := src/trace_file.c src/model.c src/hot_region.c src/filter.c src/iova_bitmap_decode.c \
 	src/name_index.c src/text_escape.c src/report.c src/report_fmt.c \
 	src/view_batch.c src/view_csv.c src/view_json.c src/view_format.c \
-	src/view_state.c src/forecast_report.c src/forecast.c src/cli_util.c
+	src/view_state.c src/forecast_report.c src/forecast.c src/cli_util.c \
+	src/qmp_record.c src/forecast_session.c src/qmp_client.c
 FUZZ_BIN := .output/fuzz/fuzz_trace
 $(FUZZ_BIN): fuzz/fuzz_trace.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(DEPS_STAMP)
 	$(call msg,FUZZ-CC,$@)
@@ -184,7 +185,7 @@ $(FUZZ_BIN): fuzz/fuzz_trace.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(DEPS_STA
 	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -Wall -Werror -Iinclude \
 		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		fuzz/fuzz_trace.c $(FUZZ_SRCS) -lz -lzstd -lm -o $@
+		fuzz/fuzz_trace.c $(FUZZ_SRCS) -lz -lzstd -ljansson -lpthread -lm -o $@
 
 fuzz: $(FUZZ_BIN)
 	$(Q)mkdir -p .output/fuzz/corpus .output/fuzz/artifacts

@@ -9,6 +9,11 @@
  * plain printable ASCII lines (include/text_escape.h), or the target
  * aborts.
  *
+ * QEMU's samples (IOVA_REC_QMP, record --qmp) go to the forecast, which
+ * the report then prints per iteration in all three formats, joined with
+ * whatever figures the input claims QEMU said (and with an assumed link
+ * when it has none).
+ *
  * Built with -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (make fuzz), the
  * reader accepts any CRC, so the fuzzer reaches the frame, decompression,
  * record and model code instead of stopping at the first checksum.
@@ -21,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forecast_report.h"
 #include "model.h"
+#include "qmp_record.h"
 #include "report.h"
 #include "report_fmt.h"
 #include "trace_file.h"
@@ -69,8 +76,11 @@ static void sink_close(struct sink *s, const char *what, int plain)
 	free(s->buf);
 }
 
-static void outputs(struct model *m, struct report *rp, struct trace_reader *r)
+static void outputs(struct model *m, struct report *rp, struct trace_reader *r,
+		    const struct qmp_samples *smp)
 {
+	struct forecast_opts fo = { .link_bytes_s = 12.5e6 };
+	struct forecast_trace fc = { 0 };
 	struct model_anomaly anom[MODEL_ANOM_LOG];
 	struct model_snapshot snap;
 	struct view_state st;
@@ -93,6 +103,9 @@ static void outputs(struct model *m, struct report *rp, struct trace_reader *r)
 	o.rp = rp;
 	o.anom = anom;
 	o.nanom = model_anomalies(m, anom, MODEL_ANOM_LOG);
+	/* the forecast on the input's QEMU samples, else on an assumed link */
+	if (!forecast_trace_build(&fc, &fo, rp, &snap, smp))
+		o.fc = &fc;
 	for (fmt = FMT_TEXT; fmt <= FMT_CSV; fmt++) {
 		o.f = sink_open(&s);
 		if (!o.f)
@@ -123,6 +136,7 @@ static void outputs(struct model *m, struct report *rp, struct trace_reader *r)
 		view_json_print(s.f, &meta, &st, &snap);
 		sink_close(&s, "batch json", 1);	/* JSON escapes to ASCII too */
 	}
+	forecast_trace_free(&fc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -133,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct report rp;
 	struct model *m;
 	struct model_opts mo = { 0 };
+	struct qmp_samples smp = { 0 };
 	char err[256];
 	int n = 0;
 
@@ -149,6 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (trace_next(r, &rec) == 1) {
 			if (model_apply(m, rec) == -E2BIG)
 				break;
+			if (qmp_samples_sink(&smp, rec))
+				break;
 			/* snapshots in between, as the live view takes them */
 			if (++n % 64 == 0)
 				model_snapshot(m, model_now(m), MODEL_SORT_RATE, false,
@@ -157,10 +174,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		model_finish(m);
 		model_snapshot(m, model_now(m), MODEL_SORT_NAME, true, "vfio", &snap);
 		if (!rp.err)
-			outputs(m, &rp, r);
+			outputs(m, &rp, r, &smp);
 		model_free(m);
 	}
 	report_free(&rp);
+	qmp_samples_free(&smp);
 	(void)trace_state(r);
 	(void)trace_status_msg(r);
 	trace_close(r);

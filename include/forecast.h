@@ -59,6 +59,12 @@ struct forecast_dev {
 	double share_link;		/* rate / bandwidth, 0 when none */
 	double share_qemu;		/* rate / QEMU's dirty rate, -1: unknown */
 	bool quiet;			/* no iteration lately: rate taken as 0 */
+	/*
+	 * Its last iteration dirtied at least 0.9 of the one before: a set
+	 * it rewrites each iteration, whatever the pace, so every pass will
+	 * carry it again (counted in forecast.set_bytes).
+	 */
+	bool steady;
 	bool blamed;			/* named by a "cannot converge" verdict */
 };
 
@@ -83,6 +89,19 @@ struct forecast {
 	uint64_t stuck_iters_before;	/* the same before this sync's pair */
 	double sync_pending_prev;	/* pending at the sync before, bytes */
 	uint64_t sync_iter_prev;	/* and its iteration, 0: none */
+	/*
+	 * QEMU's bandwidth is over its last 100 ms (migration_update_counters):
+	 * bw is the highest it measured over the last whole sync and this
+	 * one (QEMU switches over at the first check whose threshold holds
+	 * the pending bytes), carried from forecast to forecast.
+	 */
+	double bw_sample;		/* this sample's mbps, bytes/s */
+	double bw_max_cur;		/* the highest in this sync */
+	double bw_max_prev;		/* in the sync before */
+	uint64_t bw_sync;		/* the sync they are of */
+	/* bytes each pass carries at least: the steady devices' sets */
+	double set_bytes;
+	bool set_stuck;			/* CANNOT because set_bytes >= threshold */
 	uint32_t iters_left;		/* CONVERGES: more iterations, 0: now */
 	double needed_bw;		/* CANNOT: a link this fast would do */
 	uint32_t nblame;

@@ -36,17 +36,25 @@ struct forecast_trace {
 	size_t nvm;
 };
 
+struct qmp_samples;
 /*
  * The steps of every VM in snap (the report's final snapshot, whose rows
- * give each device's pid) from rp's iterations. 0, or -ENOMEM.
+ * give each device's pid) from rp's iterations. smp, QEMU's samples the
+ * trace recorded (record --qmp; NULL or empty: none), joins each step
+ * with what the VM's QEMU had said by then, and adds a last step at
+ * QEMU's last sample when that came later (how the migration ended).
+ * 0, or -ENOMEM.
  */
 int forecast_trace_build(struct forecast_trace *ft, const struct forecast_opts *o,
-			 const struct report *rp, const struct model_snapshot *snap);
+			 const struct report *rp, const struct model_snapshot *snap,
+			 const struct qmp_samples *smp);
 void forecast_trace_free(struct forecast_trace *ft);
 
 /* The report's forecast section; times relative to t0_ns. */
 void forecast_trace_text(FILE *f, const struct forecast_trace *ft, uint64_t t0_ns);
 /* The value of the report's "forecast" key (docs/report-json.md). */
 void forecast_trace_json(FILE *f, const struct forecast_trace *ft, uint64_t t0_ns);
+/* The report's CSV forecast table: a header, a row per step. */
+void forecast_trace_csv(FILE *f, const struct forecast_trace *ft, uint64_t t0_ns);
 
 #endif /* IOVATOP_FORECAST_REPORT_H */

@@ -47,6 +47,17 @@ struct forecast_session *forecast_session_open(const struct forecast_args *a,
 					       uint64_t interval_ns,
 					       int *exit_code);
 
+struct qmp_samples;
+/*
+ * Replay: one VM per QEMU whose samples the trace recorded (record --qmp),
+ * each forecast on QEMU's sample at the snapshot's instant as live did;
+ * without samples, forecast_session_open() with no QMP. smp must outlive
+ * the session.
+ */
+struct forecast_session *forecast_session_replay(const struct forecast_args *a,
+						 const struct qmp_samples *smp,
+						 int *exit_code);
+
 /* After a snapshot: new forecasts, and the rows they blame marked. */
 void forecast_session_update(struct forecast_session *s,
 			     struct model_snapshot *snap);

@@ -51,7 +51,8 @@
 #define IOVA_REC_LOST		7	/* records that could not be delivered */
 #define IOVA_REC_ANOMALY	8	/* a set call outside the bitmap */
 #define IOVA_REC_VERIFY		9	/* user space read back the user bitmap */
-#define IOVA_REC_TYPE_MAX	9
+#define IOVA_REC_QMP		10	/* QEMU's query-migrate (record --qmp) */
+#define IOVA_REC_TYPE_MAX	10
 
 /* Which kernel path drove the report (iova_rec_report_begin.path). */
 #define IOVA_PATH_UNKNOWN	0
@@ -242,6 +243,37 @@ struct iova_rec_verify {
 #define IOVA_VERIFY_MISMATCH	1
 #define IOVA_VERIFY_SKIPPED	2	/* too large, or the process is gone */
 
+/*
+ * record --qmp: one answer of QEMU's query-migrate and
+ * query-migrate-parameters (src/qmp_client.c), made in user space, so
+ * that replay and report join the devices with what QEMU said at the time
+ * (docs/forecast.md). Trace format version 3 and later only. Figures in
+ * QEMU's units; ts_ns is when query-migrate answered, on the records'
+ * clock. 32-bit fields saturate (QEMU's downtime-limit is at most 2000 s).
+ */
+#define IOVA_QMP_STATUS_LEN	24
+#define IOVA_QMP_HAVE_RAM	(1u << 0)	/* the "ram" object was there */
+#define IOVA_QMP_HAVE_PARAMS	(1u << 1)	/* query-migrate-parameters too */
+
+struct iova_rec_qmp {
+	struct iova_rec_hdr hdr;
+	__u32 pid;		/* QEMU's, from the socket's peer */
+	__u32 flags;		/* IOVA_QMP_HAVE_* */
+	char status[IOVA_QMP_STATUS_LEN];	/* "active" ..., NUL-padded */
+	__u64 seq;		/* samples of this QEMU so far, 1 for the first */
+	__u64 ram_transferred;	/* bytes */
+	__u64 ram_remaining;	/* bytes */
+	__u64 dirty_pages_rate;	/* pages per second */
+	__u64 dirty_sync_count;
+	__u64 bits_per_s;	/* ram.mbps x 10^6, rounded */
+	__u64 max_bandwidth;	/* bytes per second */
+	__u64 avail_switchover_bandwidth;	/* bytes per second, 0: unset */
+	__u32 expected_downtime_ms;
+	__u32 downtime_limit_ms;
+	__u32 downtime_ms;	/* of a completed migration */
+	__u32 page_size;	/* ram.page-size, bytes */
+};
+
 /* Largest record; readers size their buffers with it. */
 #define IOVA_REC_MAX_SIZE	128
 
@@ -261,6 +293,7 @@ _Static_assert(sizeof(struct iova_rec_free) == 24, "free");
 _Static_assert(sizeof(struct iova_rec_lost) == 32, "lost");
 _Static_assert(sizeof(struct iova_rec_anomaly) == 64, "anomaly");
 _Static_assert(sizeof(struct iova_rec_verify) == 80, "verify");
+_Static_assert(sizeof(struct iova_rec_qmp) == 128, "qmp");
 _Static_assert(offsetof(struct iova_rec_report_begin, devname) == 64, "devname");
 _Static_assert(offsetof(struct iova_rec_report_begin, path) == 40, "begin v1 prefix");
 _Static_assert(offsetof(struct iova_rec_anomaly, kind) == 56, "anomaly v1 prefix");
@@ -278,6 +311,7 @@ static inline unsigned int iova_rec_size(unsigned int type)
 	case IOVA_REC_LOST: return sizeof(struct iova_rec_lost);
 	case IOVA_REC_ANOMALY: return sizeof(struct iova_rec_anomaly);
 	case IOVA_REC_VERIFY: return sizeof(struct iova_rec_verify);
+	case IOVA_REC_QMP: return sizeof(struct iova_rec_qmp);
 	}
 	return 0;
 }

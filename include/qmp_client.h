@@ -90,6 +90,14 @@ bool qmp_client_sample(struct qmp_client *c, struct qmp_migrate *out);
 bool qmp_client_sample_at(struct qmp_client *c, uint64_t ts_ns,
 			  struct qmp_migrate *out);
 
+/*
+ * The oldest sample kept whose seq is at least seq: a recorder takes every
+ * sample in turn (seq + 1 next), and one that fell out of the history is
+ * skipped. False when there is none yet. Never blocks on QEMU.
+ */
+bool qmp_client_sample_from(struct qmp_client *c, uint64_t seq,
+			    struct qmp_migrate *out);
+
 /* The socket path, QEMU's pid, and the last error (empty when fine). */
 const char *qmp_client_path(const struct qmp_client *c);
 uint32_t qmp_client_pid(const struct qmp_client *c);

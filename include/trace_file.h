@@ -22,7 +22,8 @@
 #include "source.h"
 
 #define TRACE_MAGIC		"IOVATRC\n"	/* 8 bytes, at offset 0 */
-#define TRACE_VERSION		2	/* what the writer writes */
+#define TRACE_VERSION		3	/* what the writer writes */
+#define TRACE_VERSION_QMP	3	/* first to hold IOVA_REC_QMP records */
 #define TRACE_VERSION_MIN	1	/* oldest the reader reads */
 #define TRACE_HEADER_SIZE	256
 #define TRACE_CHUNK_HDR_SIZE	32	/* the frame in front of every block */

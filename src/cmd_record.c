@@ -6,6 +6,11 @@
  * The writer gets every record the live source delivers, LOST records
  * included. Blocks are written every 64 KiB and at least once a second, so
  * a recorder killed with SIGKILL loses at most the last second.
+ *
+ * With --qmp SOCKET each of QEMU's query-migrate answers goes into the
+ * trace too, as an IOVA_REC_QMP record (src/qmp_record.c), so that replay
+ * and report forecast on QEMU's own figures as the live view does. A
+ * client thread asks QEMU; the loop here only copies what it got.
  */
 #include <argp.h>
 #include <errno.h>
@@ -21,7 +26,10 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "export_openmetrics.h"
+#include "forecast_session.h"
 #include "model.h"
+#include "qmp_client.h"
+#include "qmp_record.h"
 #include "source_live.h"
 #include "trace_file.h"
 #include "view.h"
@@ -32,6 +40,9 @@
 /* with --openmetrics: a snapshot a second, each a little after its boundary */
 #define OM_INTERVAL_NS	1000000000ull
 #define OM_GRACE_NS	(100 * 1000000ull)
+/* QEMU gets this long to greet, and then to answer each query */
+#define QMP_TIMEOUT_MS	2000
+#define QMP_INTERVAL_S	0.25	/* several samples in a sync pass */
 
 struct record_args {
 	const char *out;
@@ -39,15 +50,20 @@ struct record_args {
 	struct trace_writer_opts wo;
 	struct live_opts live;
 	struct om_args om;
+	const char *qmp[FORECAST_MAX_VMS];
+	int nqmp;
+	double qmp_interval;
 };
 
-enum { OPT_NO_COMPRESS = 0x100, OPT_BLOCK_BYTES };
+enum { OPT_NO_COMPRESS = 0x100, OPT_BLOCK_BYTES, OPT_QMP, OPT_QMP_INTERVAL };
 
 static const struct argp_option record_options[] = {
 	{ "output", 'o', "FILE", 0, "The trace to write (replaced if it exists)", 0 },
 	{ "duration", 'd', "SECS", 0, "Stop after SECS seconds (default: until a signal)", 0 },
 	{ "no-compress", OPT_NO_COMPRESS, NULL, 0, "Store blocks uncompressed (zstd by default)", 0 },
 	{ "block-bytes", OPT_BLOCK_BYTES, "N", 0, "Records per block, in raw bytes (default 4096): a file cut short reads up to its last whole block; 1 puts every record in its own block", 0 },
+	{ "qmp", OPT_QMP, "SOCKET", 0, "Record this QEMU's query-migrate answers too, for the forecast of replay and report (repeat: one per VM)", 0 },
+	{ "qmp-interval", OPT_QMP_INTERVAL, "SECS", 0, "Ask QEMU every SECS seconds (default 0.25)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },	/* -h, as before argp */
 	{ 0 },
 };
@@ -81,6 +97,16 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 				   TRACE_CHUNK_MAX_RAW);
 		a->wo.block_bytes = (uint32_t)block_bytes;
 		return 0;
+	case OPT_QMP:
+		if (a->nqmp == FORECAST_MAX_VMS)
+			argp_error(state, "more than %d --qmp sockets; record fewer VMs at a time.",
+				   FORECAST_MAX_VMS);
+		a->qmp[a->nqmp++] = arg;
+		return 0;
+	case OPT_QMP_INTERVAL:
+		if (parse_double(arg, 0.01, 3600, &a->qmp_interval))
+			argp_error(state, "--qmp-interval wants 0.01 to 3600 seconds");
+		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "record wants -o FILE and no other arguments");
 		return 0;
@@ -99,7 +125,8 @@ static const char record_doc[] =
 	"EXAMPLES:\n"
 	"    iovatop record -o mig.trace -d 60\n"
 	"    iovatop record -o mig.trace & ... ; kill -INT %1\n"
-	"    iovatop record -o mig.trace --openmetrics :9877  # Prometheus meanwhile";
+	"    iovatop record -o mig.trace --openmetrics :9877  # Prometheus meanwhile\n"
+	"    iovatop record -o mig.trace --qmp /run/vm1.qmp  # QEMU's figures too";
 
 static const struct argp_child record_children[] = {
 	{ &live_args_argp, 0, NULL, 0 },
@@ -123,6 +150,10 @@ static const struct argp record_argp = {
 struct rec_sink {
 	struct trace_writer *w;
 	struct view_run *vr;
+	struct qmp_client *qmp[FORECAST_MAX_VMS];
+	uint64_t qmp_next[FORECAST_MAX_VMS];	/* the next sample's seq */
+	int nqmp;
+	uint64_t qmp_written;
 };
 
 static int rec_sink(void *ctx, const struct iova_rec_hdr *rec)
@@ -133,6 +164,54 @@ static int rec_sink(void *ctx, const struct iova_rec_hdr *rec)
 	if (!err && s->vr)
 		view_run_record(s->vr, rec);
 	return err;
+}
+
+/* QEMU's samples since the last call, each as a record. */
+static int rec_qmp(struct rec_sink *s)
+{
+	struct iova_rec_qmp r;
+	struct qmp_migrate m;
+	int i, err;
+
+	for (i = 0; i < s->nqmp; i++)
+		while (qmp_client_sample_from(s->qmp[i], s->qmp_next[i], &m)) {
+			qmp_record_fill(&r, &m);
+			err = rec_sink(s, &r.hdr);
+			if (err)
+				return err;
+			s->qmp_next[i] = m.seq + 1;
+			s->qmp_written++;
+		}
+	return 0;
+}
+
+/* QEMU's sockets, before the probes: a wrong one is refused at once. */
+static int open_qmp(struct rec_sink *s, const struct record_args *a)
+{
+	char err[512];
+	bool usage;
+	int i;
+
+	for (i = 0; i < a->nqmp; i++) {
+		s->qmp[i] = qmp_client_open(a->qmp[i], QMP_TIMEOUT_MS, err,
+					    sizeof(err), &usage);
+		if (!s->qmp[i]) {
+			fprintf(stderr, "%s: %s\n", cli_name, err);
+			return usage ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		s->nqmp++;
+		s->qmp_next[i] = 1;
+	}
+	return 0;
+}
+
+static void close_qmp(struct rec_sink *s)
+{
+	int i;
+
+	for (i = 0; i < s->nqmp; i++)
+		qmp_client_close(s->qmp[i]);
+	s->nqmp = 0;
 }
 
 static void progress(const struct trace_totals *t, double secs, bool tty,
@@ -209,8 +288,15 @@ int cmd_record(int argc, char **argv)
 	/* handlers first: a Ctrl-C while attaching must still close cleanly */
 	catch_signals(false);
 
-	if (check_output(out, &created))
+	n = open_qmp(&sink, &a);
+	if (n) {
+		close_qmp(&sink);
+		return n;
+	}
+	if (check_output(out, &created)) {
+		close_qmp(&sink);
 		return EXIT_RUNTIME;
+	}
 	if (a.om.listen) {
 		/* before the probes: a port in use must not cost an attach */
 		struct om_meta om = { .source = "record" };
@@ -220,6 +306,7 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", cli_name, err);
 			if (created)
 				unlink(out);
+			close_qmp(&sink);
 			return EXIT_RUNTIME;
 		}
 	}
@@ -229,6 +316,7 @@ int cmd_record(int argc, char **argv)
 		if (created)
 			unlink(out);
 		om_server_stop(srv);
+		close_qmp(&sink);
 		return EXIT_RUNTIME;
 	}
 	live_meta(l, &meta);
@@ -239,6 +327,17 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	sink.w = w;
+	for (n = 0; n < sink.nqmp; n++) {
+		/* the first answer now, so that the trace starts with QEMU's state */
+		qmp_client_poll_once(sink.qmp[n], QMP_TIMEOUT_MS);
+		if (qmp_client_start(sink.qmp[n], (uint64_t)((a.qmp_interval > 0 ?
+				     a.qmp_interval : QMP_INTERVAL_S) * 1e3),
+				     QMP_TIMEOUT_MS)) {
+			fprintf(stderr, "%s: cannot start the QMP thread for %s.\n", cli_name,
+				a.qmp[n]);
+			goto out;
+		}
+	}
 	if (srv) {
 		struct model_opts mo = { .rule = (enum ibd_rule)meta.rule };
 		struct om_meta om = { .source = "record", .kernel = meta.kernel_release,
@@ -276,6 +375,10 @@ int cmd_record(int argc, char **argv)
 					strerror(-n));
 			goto out;
 		}
+		if (rec_qmp(&sink)) {
+			fprintf(stderr, "\n%s: %s.\n", cli_name, trace_writer_error(w));
+			goto out;
+		}
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (sink.vr && now > OM_GRACE_NS)
 			view_run_clock(sink.vr, now - OM_GRACE_NS);
@@ -294,9 +397,13 @@ int cmd_record(int argc, char **argv)
 		if (deadline && now >= deadline)
 			break;
 	}
-	/* drain what is already in the ring before closing */
+	/* drain what is already in the ring, and QEMU's last, before closing */
 	while (live_poll(l, 0, rec_sink, &sink) > 0)
 		;
+	if (rec_qmp(&sink)) {
+		fprintf(stderr, "%s: %s.\n", cli_name, trace_writer_error(w));
+		goto out;
+	}
 	progress(trace_writer_totals(w),
 		 (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9, tty, true);
 	{
@@ -308,6 +415,9 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "%s: %s.\n", cli_name, err);
 			goto out;
 		}
+		if (sink.nqmp)
+			fprintf(stderr, "%s: %" PRIu64 " of the records are QEMU's query-migrate answers.\n",
+				cli_name, sink.qmp_written);
 		fprintf(stderr, "%s: wrote %" PRIu64 " records (%" PRIu64 " lost) in %"
 			PRIu64 " blocks to %s%s.\n", cli_name, t.records, t.lost, t.chunks, out,
 			stop_signal ? stop_signal == SIGINT ? ", stopped by SIGINT" :
@@ -317,6 +427,7 @@ int cmd_record(int argc, char **argv)
 out:
 	if (w)
 		trace_writer_abandon(w);
+	close_qmp(&sink);
 	live_close(l);
 	om_server_stop(srv);
 	model_free(m);

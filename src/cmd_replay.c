@@ -22,6 +22,7 @@
 #include "export_openmetrics.h"
 #include "forecast_session.h"
 #include "model.h"
+#include "qmp_record.h"
 #include "trace_file.h"
 #include "view.h"
 
@@ -39,6 +40,7 @@ struct replay_args {
 struct replay {
 	struct view_run r;
 	struct trace_reader *tr;
+	struct qmp_samples qmp;		/* QEMU's samples, if it recorded them */
 	/*
 	 * The next record, read but not yet due: the reader's own, valid
 	 * until the next trace_next(), so it is never copied.
@@ -97,6 +99,8 @@ static const char replay_doc[] =
 	"    iovatop replay -b t.trace 0.5     # plain text, half-second intervals\n"
 	"    iovatop replay -b --openmetrics :9877 t.trace  # Prometheus scrapes it\n"
 	"    iovatop replay --link-rate 10G t.trace  # would it converge at 10 Gbit/s?\n\n"
+	"A trace recorded with --qmp shows the forecast on QEMU's own figures, "
+	"as the live view did.\n\n"
 	"With --openmetrics and -b, replay keeps serving the last figures after "
 	"the end of the trace until it is interrupted.";
 
@@ -324,8 +328,17 @@ int cmd_replay(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	/*
+	 * QEMU's samples (record --qmp) first, all of them: the recorder
+	 * wrote each a little after the device records of its instant
+	 */
+	if (qmp_samples_load(&p->qmp, a.v.file, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s.\n", cli_name, err);
+		ret = EXIT_RUNTIME;
+		goto cleanup;
+	}
 	/* no --qmp here, so this only fails for want of memory */
-	p->r.forecast = forecast_session_open(&a.fc, a.v.interval_ns, &ret);
+	p->r.forecast = forecast_session_replay(&a.fc, &p->qmp, &ret);
 	if (ret)
 		goto cleanup;
 	p->r.st.replay = true;
@@ -377,5 +390,6 @@ cleanup:
 	view_run_close(&p->r);
 	om_server_stop(srv);
 	trace_close(p->tr);
+	qmp_samples_free(&p->qmp);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include "forecast_session.h"
 #include "model.h"
 #include "heatmap.h"
+#include "qmp_record.h"
 #include "report.h"
 #include "report_chrome_trace.h"
 #include "report_fmt.h"
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 		"                         iteration on this link: 10G is bits/s,\n"
 		"                         1.25GB/s bytes/s (docs/forecast.md; text, json)\n"
 		"      --downtime-limit TIME  the forecast's downtime limit (default 300ms)\n"
+		"                         A trace recorded with --qmp has QEMU's own\n"
+		"                         figures: its forecast needs neither option.\n"
 		"      --max-bitmap SIZE  memory one rebuilt bitmap may take (default 64M,\n"
 		"                         a 2 TiB guest at 4 KiB pages; 128M for 4 TiB)\n"
 		"\n"
@@ -201,6 +204,8 @@ static const struct argp report_argp = {
  * iteration to the summary and to whichever other outputs were asked for.
  */
 struct hooks {
+	struct model *m;
+	struct qmp_samples qmp;		/* QEMU's samples (record --qmp) */
 	struct report *rp;
 	struct chrome_trace *ct;	/* --format chrome-trace */
 	struct heatmap *hm;		/* --heatmap DIR */
@@ -227,6 +232,20 @@ static void on_iteration(void *ctx, const struct model_iteration *it)
 		h->err = chrome_trace_iteration(h->ct, it);
 	if (h->hm && !h->err)
 		h->err = heatmap_iteration(h->hm, it);
+}
+
+/* Every record to the model; QEMU's samples to the forecast as well. */
+static int report_sink(void *ctx, const struct iova_rec_hdr *rec)
+{
+	struct hooks *h = ctx;
+	int err;
+
+	if (rec->type == IOVA_REC_QMP) {
+		err = qmp_samples_sink(&h->qmp, rec);
+		if (err)
+			return err;
+	}
+	return model_apply(h->m, rec);
 }
 
 int cmd_report(int argc, char **argv)
@@ -268,14 +287,6 @@ int cmd_report(int argc, char **argv)
 	dump = a.dump;
 	if (a.fc.nqmp) {
 		fprintf(stderr, "%s: --qmp asks a running QEMU, and report reads a trace; drop --qmp and give --link-rate instead.\n", cli_name);
-		return EXIT_USAGE;
-	}
-	if (a.fc.given && !a.fc.opts.link_bytes_s) {
-		fprintf(stderr, "%s: a trace holds no bandwidth: give --link-rate for the forecast.\n", cli_name);
-		return EXIT_USAGE;
-	}
-	if (a.fc.given && a.fmt == FMT_CSV) {
-		fprintf(stderr, "%s: the forecast has no CSV form yet; use --format text or json.\n", cli_name);
 		return EXIT_USAGE;
 	}
 	if (a.heat_formats && !a.heat) {
@@ -323,9 +334,12 @@ int cmd_report(int argc, char **argv)
 	}
 	model_on_report(m, on_report, &hk);
 	model_on_iteration(m, on_iteration, &hk);
-	rd = trace_read_all(tr, model_apply, m);
+	hk.m = m;
+	rd = trace_read_all(tr, report_sink, &hk);
 	if (rd < 0) {
-		if (rd == -EINVAL)
+		if (rd == -ENOMEM)
+			fprintf(stderr, "%s: out of memory.\n", cli_name);
+		else if (rd == -EINVAL)
 			fprintf(stderr, "%s: %s holds a record the model rejects near byte %" PRIu64 ".\n", cli_name,
 				a.file, trace_offset(tr));
 		else if (rd == -E2BIG)
@@ -339,6 +353,13 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s: %s.\n", cli_name, trace_status_msg(tr));
 		goto out;
 	}
+	/* only a trace recorded with --qmp knows the bandwidth by itself */
+	if (a.fc.given && !a.fc.opts.link_bytes_s && !hk.qmp.n) {
+		fprintf(stderr, "%s: %s holds no bandwidth (it was recorded without --qmp): give --link-rate for the forecast.\n",
+			cli_name, a.file);
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	model_finish(m);
 	if (rp.err || hk.err) {
 		fprintf(stderr, "%s: %s.\n", cli_name, rp.errmsg[0] ? rp.errmsg : "out of memory");
@@ -350,8 +371,8 @@ int cmd_report(int argc, char **argv)
 	}
 	report_sort_rows(&snap);
 	report_finish(&rp, (size_t)a.top);
-	if (a.fc.given) {
-		if (forecast_trace_build(&fc, &a.fc.opts, &rp, &snap)) {
+	if (a.fc.given || hk.qmp.n) {
+		if (forecast_trace_build(&fc, &a.fc.opts, &rp, &snap, &hk.qmp)) {
 			fprintf(stderr, "%s: out of memory for the forecast.\n", cli_name);
 			goto out;
 		}
@@ -408,6 +429,7 @@ out:
 		ret = EXIT_RUNTIME;
 	}
 	forecast_trace_free(&fc);
+	qmp_samples_free(&hk.qmp);
 	report_free(&rp);
 	chrome_trace_free(hk.ct);
 	heatmap_free(hk.hm);

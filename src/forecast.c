@@ -24,6 +24,12 @@
  * rewrites a set faster than the link sends it makes QEMU measure a dirty
  * rate just under the bandwidth (each pass finds the whole set dirty
  * again), so rho creeps towards 1 rather than past it.
+ *
+ * A device that rewrites the same set each iteration (its last iteration
+ * held at least 0.9 of the one before) dirties it whatever the pass's
+ * length: every pass carries that set again, and if the sets add up to
+ * the threshold or more the migration cannot converge, however fast its
+ * rate looks against the link.
  */
 #include <errno.h>
 #include <math.h>
@@ -40,6 +46,15 @@
  * is no longer being migrated, so its last rate no longer counts.
  */
 #define QUIET_NS	(10ull * 1000000000ull)
+/* an iteration of at least this much of the one before: a steady set */
+#define STEADY_RATIO	0.9
+/*
+ * QEMU recomputes expected-downtime only in a period that sent more than
+ * 10000 bytes (migration_update_counters), while mbps is new each
+ * period: below this mbps (10000 bytes in QEMU's 100 ms) the two may be
+ * of different periods, and their product is not the pending bytes.
+ */
+#define PAIR_MIN_MBPS	0.8
 
 const char *forecast_verdict_name(enum forecast_verdict v)
 {
@@ -198,16 +213,77 @@ static void device_rate(struct forecast_dev *d, const struct model_row *r,
 		d->quiet = true;
 		return;
 	}
+	if (r->nhistory >= 2 && r->nhistory <= MODEL_HISTORY &&
+	    r->history[r->nhistory - 2] > 0 &&
+	    (double)r->history[r->nhistory - 1] >=
+	    STEADY_RATIO * (double)r->history[r->nhistory - 2])
+		d->steady = true;
 	d->rate = r->iter_bytes_per_s;
 	if (d->rate > 0) {
 		period_s = (double)r->dirty_bytes_iter / d->rate;
-		if (period_s * 3e9 > (double)quiet_ns)
+		/* a hostile trace's period can be longer than a u64 holds */
+		if (period_s * 3e9 >= 1.8e19)
+			quiet_ns = UINT64_MAX;
+		else if (period_s * 3e9 > (double)quiet_ns)
 			quiet_ns = (uint64_t)(period_s * 3e9);
 	}
 	since = now_ns > r->iter_end_ns ? now_ns - r->iter_end_ns : 0;
 	if (since > quiet_ns) {
 		d->quiet = true;
 		d->rate = 0;
+		d->steady = false;
+	}
+}
+
+/*
+ * The steady devices' sets, largest first, until what is left of them
+ * fits under the threshold: they alone make every pass carry more than
+ * the downtime lets through.
+ */
+static void blame_sets(struct forecast *f)
+{
+	bool taken[FORECAST_MAX_DEVICES] = { false };
+	double left = f->set_bytes;
+	uint32_t i, best;
+
+	while (left >= f->threshold && f->nblame < FORECAST_MAX_BLAME) {
+		best = f->ndev;
+		for (i = 0; i < f->ndev; i++)
+			if (!taken[i] && f->dev[i].steady &&
+			    (best == f->ndev ||
+			     f->dev[i].dirty_bytes > f->dev[best].dirty_bytes))
+				best = i;
+		if (best == f->ndev)
+			break;
+		taken[best] = true;
+		f->dev[best].blamed = true;
+		f->blame[f->nblame++] = best;
+		left -= (double)f->dev[best].dirty_bytes;
+	}
+}
+
+/*
+ * QEMU's bandwidth over the last whole sync and this one: the highest
+ * 100 ms period it measured (see struct forecast). A new migration on
+ * the same QEMU (fewer bytes sent, or fewer syncs) starts afresh.
+ */
+static void qemu_bandwidth(struct forecast *f, const struct qmp_migrate *q,
+			   const struct forecast *prev)
+{
+	bool same = prev && prev->have_qemu && prev->qemu.pid == q->pid &&
+		    q->have_ram && prev->qemu.have_ram &&
+		    q->dirty_sync_count >= prev->bw_sync &&
+		    q->ram_transferred >= prev->qemu.ram_transferred;
+
+	f->bw_sample = q->mbps > 0 ? q->mbps * 1e6 / 8.0 : 0;
+	f->bw_sync = q->dirty_sync_count;
+	f->bw_max_cur = f->bw_sample;
+	if (same && q->dirty_sync_count == prev->bw_sync) {
+		if (prev->bw_max_cur > f->bw_max_cur)
+			f->bw_max_cur = prev->bw_max_cur;
+		f->bw_max_prev = prev->bw_max_prev;
+	} else if (same) {
+		f->bw_max_prev = prev->bw_max_cur;
 	}
 }
 
@@ -373,9 +449,12 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		if (q->avail_switchover_bandwidth) {
 			f->bw = (double)q->avail_switchover_bandwidth;
 			f->bw_src = FORECAST_SRC_QEMU;
-		} else if (q->mbps > 0) {
-			f->bw = q->mbps * 1e6 / 8.0;
-			f->bw_src = FORECAST_SRC_QEMU;
+		} else {
+			qemu_bandwidth(f, q, prev);
+			f->bw = f->bw_max_cur > f->bw_max_prev ? f->bw_max_cur :
+								 f->bw_max_prev;
+			if (f->bw > 0)
+				f->bw_src = FORECAST_SRC_QEMU;
 		}
 		if (q->have_params) {
 			f->dl = (double)q->downtime_limit_ms / 1e3;
@@ -408,6 +487,8 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 			d->share_link = d->rate / f->bw;
 		if (f->qemu_rate > 0)
 			d->share_qemu = d->rate / f->qemu_rate;
+		if (d->steady)
+			f->set_bytes += (double)d->dirty_bytes;
 	}
 
 	if (q && status_is(q, "completed")) {
@@ -420,6 +501,19 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 		f->verdict = FORECAST_ENDED;
 		return;
 	}
+	/*
+	 * QEMU decided: the VM is stopped for the last pass (migration_
+	 * completion(): "device", or "pre-switchover" when it waits to be let
+	 * on); its figures are the stop-and-copy's, not a pre-copy's
+	 */
+	if (q && (status_is(q, "device") || status_is(q, "pre-switchover"))) {
+		f->verdict = FORECAST_CONVERGES;
+		f->iters_left = 0;
+		return;
+	}
+	/* no migration (yet): the devices' reports are no pre-copy's */
+	if (q && (status_is(q, "none") || status_is(q, "setup")))
+		return;
 	/* nothing to forecast from: no bandwidth, or no pass seen at all */
 	if (f->bw_src == FORECAST_SRC_NONE || (!f->pending_qemu && !any_iter))
 		return;
@@ -431,8 +525,20 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 	 * mid-pass, is only what is still unsent of it.
 	 */
 	if (f->pending_qemu && q->dirty_pages_rate && q->expected_downtime_ms &&
-	    f->bw_src == FORECAST_SRC_QEMU && f->bw > 0) {
+	    f->bw_src == FORECAST_SRC_QEMU && q->mbps > PAIR_MIN_MBPS &&
+	    !q->avail_switchover_bandwidth) {
+		/* QEMU's own pair: expected-downtime over its period's bandwidth */
+		f->pending = (double)q->expected_downtime_ms / 1e3 * f->bw_sample;
+		f->pending_sync = true;
+	} else if (f->pending_qemu && q->dirty_pages_rate && q->expected_downtime_ms &&
+		   q->avail_switchover_bandwidth) {
 		f->pending = (double)q->expected_downtime_ms / 1e3 * f->bw;
+		f->pending_sync = true;
+	} else if (f->pending_qemu && prev && prev->pending_sync &&
+		   prev->have_qemu && prev->qemu.pid == q->pid &&
+		   prev->iteration == f->iteration) {
+		/* a period too short to say: the same sync's figure as before */
+		f->pending = prev->pending;
 		f->pending_sync = true;
 	}
 	/*
@@ -459,7 +565,15 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 
 			f->rho_seen = pow(f->pending / f->sync_pending_prev,
 					  1.0 / (double)n);
-			f->stuck_iters = f->rho_seen >= 0.9 ? f->stuck_iters + n : 0;
+			/*
+			 * near the threshold (within twice it) a sync that
+			 * carries as much as the one before says little: QEMU
+			 * syncs with pages still unsent, and its next check
+			 * may well switch over
+			 */
+			f->stuck_iters = f->rho_seen >= 0.9 &&
+					 f->pending >= 2 * f->threshold ?
+					 f->stuck_iters + n : 0;
 		}
 	}
 	if (f->bw > 0)
@@ -473,6 +587,17 @@ void forecast_compute(struct forecast *f, const struct forecast_opts *o,
 	f->rho = f->bw > 0 ? f->dirty_rate / f->bw : 1;
 	if (f->rho_seen > f->rho && (f->rho_seen < 0.9 || f->stuck_iters >= 2))
 		f->rho = f->rho_seen;
+	/* sets rewritten every pass that the downtime cannot hold */
+	if (f->set_bytes > 0 && f->set_bytes >= f->threshold) {
+		f->iters_left = 0;
+		f->verdict = FORECAST_CANNOT;
+		f->set_stuck = true;
+		f->needed_bw = needed_bw(f);
+		if (f->dl > 0 && f->set_bytes / f->dl * 1.000001 > f->needed_bw)
+			f->needed_bw = f->set_bytes / f->dl * 1.000001;
+		blame_sets(f);
+		return;
+	}
 	f->iters_left = iterations_to(f->pending, f->threshold, f->rho);
 	if (f->iters_left != UINT32_MAX) {
 		f->verdict = FORECAST_CONVERGES;
@@ -524,7 +649,7 @@ static void put(char *buf, size_t len, size_t *off, const char *fmt, ...)
 size_t forecast_format_line(char *buf, size_t len, const struct forecast *f,
 			    int width)
 {
-	char a[32], b[32], c[32];
+	char a[48], b[32], c[32];
 	size_t off = 0;
 
 	if (!len)
@@ -550,8 +675,14 @@ size_t forecast_format_line(char *buf, size_t len, const struct forecast *f,
 			put(buf, len, &off, "converges, switchover due");
 		break;
 	case FORECAST_CANNOT:
-		forecast_fmt_rate(a, sizeof(a), f->nblame ?
-				  f->dev[f->blame[0]].rate : f->dirty_rate);
+		if (f->set_stuck && f->nblame) {
+			/* a set per pass: its size says more than a rate */
+			fmt_size(c, sizeof(c), (double)f->dev[f->blame[0]].dirty_bytes);
+			snprintf(a, sizeof(a), "%s/iter", c);
+		} else {
+			forecast_fmt_rate(a, sizeof(a), f->nblame ?
+					  f->dev[f->blame[0]].rate : f->dirty_rate);
+		}
 		forecast_fmt_rate(b, sizeof(b), f->needed_bw);
 		put(buf, len, &off, "CANNOT CONVERGE: %s%s %s, needs %s",
 		    f->nblame ? f->dev[f->blame[0]].name :
@@ -567,7 +698,10 @@ size_t forecast_format_line(char *buf, size_t len, const struct forecast *f,
 		put(buf, len, &off, "no forecast");
 		break;
 	default:
-		if (f->bw_src == FORECAST_SRC_NONE)
+		if (f->have_qemu && (status_is(&f->qemu, "none") ||
+				     status_is(&f->qemu, "setup")))
+			put(buf, len, &off, "no migration yet");
+		else if (f->bw_src == FORECAST_SRC_NONE)
 			put(buf, len, &off, "no bandwidth: give --link-rate or --qmp");
 		else
 			put(buf, len, &off, "no iteration seen yet");
@@ -624,6 +758,20 @@ size_t forecast_format_verdict(char *buf, size_t len, const struct forecast *f)
 		break;
 	case FORECAST_CANNOT:
 		put(buf, len, &off, "cannot converge at %s:", a);
+		if (f->set_stuck) {
+			for (i = 0; i < f->nblame; i++) {
+				const struct forecast_dev *dv = &f->dev[f->blame[i]];
+
+				fmt_size(c, sizeof(c), (double)dv->dirty_bytes);
+				put(buf, len, &off, "%s %s rewrites %s each iteration",
+				    i ? "," : "", dv->name, c);
+			}
+			fmt_size(c, sizeof(c), f->set_bytes);
+			forecast_fmt_rate(e, sizeof(e), f->needed_bw);
+			put(buf, len, &off, " (%s a pass in all, every pass again, against a %s threshold); a link of %s would suffice",
+			    c, d, e);
+			break;
+		}
 		for (i = 0; i < f->nblame; i++) {
 			const struct forecast_dev *dv = &f->dev[f->blame[i]];
 
@@ -649,6 +797,12 @@ size_t forecast_format_verdict(char *buf, size_t len, const struct forecast *f)
 		put(buf, len, &off, "migration %s", f->qemu.status);
 		break;
 	default:
+		if (f->have_qemu && (status_is(&f->qemu, "none") ||
+				     status_is(&f->qemu, "setup"))) {
+			put(buf, len, &off, "no forecast: QEMU is not migrating yet (%s)",
+			    f->qemu.status);
+			break;
+		}
 		put(buf, len, &off, f->bw_src == FORECAST_SRC_NONE ?
 		    "no forecast: no bandwidth known (give --link-rate, or --qmp for QEMU's own)" :
 		    "no forecast: no device has finished an iteration");

@@ -12,6 +12,7 @@
 #include "cli_util.h"
 #include "forecast_session.h"
 #include "qmp_client.h"
+#include "qmp_record.h"
 
 /* A QEMU gets this long to greet, and then to answer each query. */
 #define QMP_TIMEOUT_MS	2000
@@ -63,6 +64,7 @@ const struct argp forecast_args_argp = {
 
 struct vm {
 	struct qmp_client *qmp;		/* NULL: the rows of pid */
+	const struct qmp_samples *rec;	/* replay: QEMU pid's recorded samples */
 	uint32_t pid;
 	bool have_prev;
 	struct forecast prev;
@@ -121,6 +123,33 @@ struct forecast_session *forecast_session_open(const struct forecast_args *a,
 fail:
 	forecast_session_close(s);
 	return NULL;
+}
+
+struct forecast_session *forecast_session_replay(const struct forecast_args *a,
+						 const struct qmp_samples *smp,
+						 int *exit_code)
+{
+	struct forecast_session *s;
+	uint32_t pids[FORECAST_MAX_VMS];
+	unsigned int n, i;
+
+	n = smp ? qmp_samples_pids(smp, pids, FORECAST_MAX_VMS) : 0;
+	if (!n)
+		return forecast_session_open(a, 0, exit_code);
+	*exit_code = 0;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		fprintf(stderr, "%s: out of memory for the forecast.\n", cli_name);
+		*exit_code = 1;
+		return NULL;
+	}
+	s->opts = a->opts;
+	for (i = 0; i < n; i++) {
+		s->vm[i].rec = smp;
+		s->vm[i].pid = pids[i];
+	}
+	s->nvm = s->nqmp = n;
+	return s;
 }
 
 static int rank(enum forecast_verdict v)
@@ -188,7 +217,7 @@ void forecast_session_update(struct forecast_session *s,
 		struct qmp_migrate q;
 
 		/* a process no longer in the table has nothing to forecast */
-		if (!vm->qmp && !pid_in(snap, vm->pid))
+		if (!vm->qmp && !vm->rec && !pid_in(snap, vm->pid))
 			continue;
 		nvm++;
 		o.pid = vm->pid;
@@ -198,7 +227,14 @@ void forecast_session_update(struct forecast_session *s,
 		 * (the records' clock lags the wall) must not join today's
 		 * QEMU with the devices of seconds ago
 		 */
-		if (vm->qmp &&
+		if (vm->rec) {
+			/* as live: at the snapshot's instant, else the first */
+			const struct qmp_migrate *r =
+				qmp_samples_at(vm->rec, vm->pid,
+					       snap ? snap->now_ns : UINT64_MAX);
+
+			q = r ? *r : *qmp_samples_first(vm->rec, vm->pid);
+		} else if (vm->qmp &&
 		    !qmp_client_sample_at(vm->qmp, snap ? snap->now_ns : UINT64_MAX, &q) &&
 		    !qmp_client_sample(vm->qmp, &q)) {
 			char err[160];
@@ -210,7 +246,7 @@ void forecast_session_update(struct forecast_session *s,
 				 err[0] ? err : "no answer yet");
 			continue;
 		}
-		forecast_compute(f, &o, snap, vm->qmp ? &q : NULL,
+		forecast_compute(f, &o, snap, vm->qmp || vm->rec ? &q : NULL,
 				 vm->have_prev ? &vm->prev : NULL);
 		vm->prev = *f;
 		vm->have_prev = true;

@@ -481,6 +481,25 @@ bool qmp_client_sample_at(struct qmp_client *c, uint64_t ts_ns,
 	return best != NULL;
 }
 
+bool qmp_client_sample_from(struct qmp_client *c, uint64_t seq,
+			    struct qmp_migrate *out)
+{
+	const struct qmp_migrate *best = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nhist; i++) {
+		const struct qmp_migrate *h = &c->hist[i];
+
+		if (h->seq >= seq && (!best || h->seq < best->seq))
+			best = h;
+	}
+	if (best)
+		*out = *best;
+	pthread_mutex_unlock(&c->lock);
+	return best != NULL;
+}
+
 const char *qmp_client_path(const struct qmp_client *c)
 {
 	return c->path;

@@ -416,6 +416,11 @@ static void print_csv(const struct out *o)
 		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%s\n", r->lost,
 			r->incomplete, r->anomalies, state_name(o->state));
 	}
+	/* the forecast's own table, after an empty line */
+	if (o->fc) {
+		fputc('\n', f);
+		forecast_trace_csv(f, o->fc, o->tot->first_ts_ns);
+	}
 }
 
 /* ---- command ---------------------------------------------------------- */

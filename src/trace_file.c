@@ -97,13 +97,20 @@ uint32_t trace_crc32c(const void *p, size_t n)
 #define crc_ok(stored, computed) ((stored) == (computed))
 #endif
 
-/* Checks a record's frame: known types have their exact size in abi. */
-static bool rec_ok(const struct iova_rec_hdr *h, size_t room, unsigned int abi)
+/*
+ * Checks a record's frame: known types have their exact size in abi. A
+ * QMP sample in a file of a version before it existed was never written
+ * by any iovatop: the file is damaged, not old.
+ */
+static bool rec_ok(const struct iova_rec_hdr *h, size_t room, unsigned int abi,
+		   unsigned int version)
 {
 	unsigned int want;
 
 	if (room < sizeof(*h) || h->size < sizeof(*h) || h->size > room ||
 	    h->size % 8 || h->size > IOVA_REC_MAX_SIZE)
+		return false;
+	if (h->type == IOVA_REC_QMP && version < TRACE_VERSION_QMP)
 		return false;
 	want = iova_rec_size_abi(h->type, abi);
 	return !want || want == h->size;
@@ -370,7 +377,7 @@ int trace_writer_add(void *ctx, const struct iova_rec_hdr *rec)
 
 	if (w->err)
 		return w->err;
-	if (!rec_ok(rec, rec->size, IOVA_TRACE_ABI_VERSION)) {
+	if (!rec_ok(rec, rec->size, IOVA_TRACE_ABI_VERSION, TRACE_VERSION)) {
 		snprintf(w->errmsg, sizeof(w->errmsg),
 			 "record of type %u has a bad size %u; not written",
 			 rec->type, rec->size);
@@ -967,7 +974,7 @@ static int load_chunk(struct trace_reader *r)
 	for (pos = 0, cnt = 0; pos < raw; cnt++) {
 		const struct iova_rec_hdr *rec = (const void *)(r->cur + pos);
 
-		if (!rec_ok(rec, raw - pos, r->meta.abi_version))
+		if (!rec_ok(rec, raw - pos, r->meta.abi_version, r->meta.version))
 			return stop(r, TRACE_CORRUPT,
 				    "is corrupted: record %u of block %u (byte %llu) is malformed",
 				    cnt, seq, (unsigned long long)r->offset);

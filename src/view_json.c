@@ -111,6 +111,7 @@ static void json_forecast(FILE *f, double t, const struct forecast *fc)
 				    fc->verdict == FORECAST_CANNOT);
 	json_num(f, "rho_seen", fc->rho_seen, fc->rho_seen >= 0);
 	json_num(f, "needed_bw", fc->needed_bw, fc->verdict == FORECAST_CANNOT);
+	json_num(f, "set_bytes", fc->set_bytes, true);
 	fprintf(f, ", \"blame\": [");
 	for (i = 0; i < fc->nblame; i++) {
 		if (i)
@@ -133,8 +134,9 @@ static void json_forecast(FILE *f, double t, const struct forecast *fc)
 		json_num(f, "rate", d->rate, true);
 		json_num(f, "share_link", d->share_link, fc->bw > 0);
 		json_num(f, "share_qemu", d->share_qemu, d->share_qemu >= 0);
-		fprintf(f, ", \"quiet\": %s, \"blamed\": %s}",
-			d->quiet ? "true" : "false", d->blamed ? "true" : "false");
+		fprintf(f, ", \"quiet\": %s, \"steady\": %s, \"blamed\": %s}",
+			d->quiet ? "true" : "false", d->steady ? "true" : "false",
+			d->blamed ? "true" : "false");
 	}
 	fprintf(f, "], \"others\": %u, \"text\": ", fc->nother);
 	forecast_format_verdict(verdict, sizeof(verdict), fc);

@@ -425,6 +425,168 @@ static void rho_seen_between_syncs(void **state)
 	assert_int_equal(f.verdict, FORECAST_CONVERGES);
 }
 
+/*
+ * Two devices that rewrite the same pages every iteration (the test
+ * driver's programs): their rates look small against the link, but each
+ * pass carries the whole set again.
+ */
+static void steady_sets(void **state)
+{
+	struct forecast_opts o = { .link_bytes_s = 4 * MB,
+				   .downtime_limit_s = 0.3 };
+	struct forecast f;
+	char text[512];
+
+	(void)state;
+	/* A: 416 pages a sync, B: 128; syncs 2.5 s apart */
+	add_row("vfio A", 10, 416 * 4096 / 2.5, 416 * 4096, 3, 99.5);
+	add_row("vfio B", 10, 128 * 4096 / 2.5, 128 * 4096, 3, 99.5);
+	rows[0].nhistory = rows[1].nhistory = 3;
+	rows[0].history[0] = rows[0].history[1] = rows[0].history[2] = 416;
+	rows[1].history[0] = 128;
+	rows[1].history[1] = 120;	/* 128 / 120 is within 0.9 */
+	rows[1].history[2] = 128;
+	forecast_compute(&f, &o, &snap, NULL, NULL);
+	/*
+	 * threshold 4 MB/s x 0.3 s = 1.2 MB; the rates (681.6 + 209.7 KB/s)
+	 * would shrink pending 2228224 B by rho 0.2228 a pass: ~2. But the
+	 * sets are 1703936 + 524288 = 2228224 B a pass, over 1.2 MB: it
+	 * cannot. A alone (1.70 MB) fills it; B's 524 KB alone would fit, so
+	 * A is named and not B; a link whose 0.3 s holds both sets would do:
+	 * 7.43 MB/s.
+	 */
+	assert_true(f.dev[0].steady && f.dev[1].steady);
+	assert_true(fabs(f.set_bytes - 2228224) < 1e-6);
+	assert_int_equal(f.verdict, FORECAST_CANNOT);
+	assert_true(f.set_stuck);
+	assert_int_equal(f.nblame, 1);
+	assert_string_equal(f.dev[f.blame[0]].name, "vfio A");
+	assert_false(f.dev[1].blamed);
+	assert_true(fabs(f.needed_bw - 2228224 / 0.3) < 10);
+	forecast_format_verdict(text, sizeof(text), &f);
+	assert_non_null(strstr(text, "cannot converge at 4.00 MB/s: vfio A rewrites 1.70 MB each iteration (2.23 MB a pass in all"));
+
+	/* the sets drop (the late scenario): A's last is 16 pages, not steady */
+	rows[0].history[2] = 16;
+	rows[0].dirty_bytes_iter = 16 * 4096;
+	rows[0].iter_bytes_per_s = 16 * 4096 / 2.5;
+	rows[1].history[2] = 24;
+	rows[1].dirty_bytes_iter = 24 * 4096;
+	rows[1].iter_bytes_per_s = 24 * 4096 / 2.5;
+	forecast_compute(&f, &o, &snap, NULL, NULL);
+	assert_false(f.dev[0].steady);
+	assert_int_equal(f.verdict, FORECAST_CONVERGES);
+	assert_int_equal(f.iters_left, 0);	/* 160 KB pending < 1.2 MB */
+
+	/* steady sets under the threshold: nothing to say against them */
+	rows[0].history[1] = 16;
+	rows[1].history[1] = 24;
+	forecast_compute(&f, &o, &snap, NULL, NULL);
+	assert_true(f.dev[0].steady && f.dev[1].steady);
+	assert_false(f.set_stuck);
+	assert_int_equal(f.verdict, FORECAST_CONVERGES);
+}
+
+/*
+ * QEMU's mbps is over its last 100 ms and swings under emulation: the
+ * bandwidth is the highest over the last whole sync and this one, and
+ * the pending bytes come from QEMU's own expected-downtime x bandwidth
+ * pair only when that period sent enough to have recomputed both.
+ */
+static void qemu_bandwidth_over_syncs(void **state)
+{
+	struct qmp_migrate q = { .pid = 100, .seq = 1, .have_ram = true,
+				 .ram_remaining = 2000000, .ram_transferred = 1000000,
+				 .dirty_pages_rate = 0, .page_size = 4096,
+				 .dirty_sync_count = 1, .mbps = 40,
+				 .expected_downtime_ms = 300,
+				 .have_params = true, .downtime_limit_ms = 300 };
+	struct forecast f, prev;
+
+	(void)state;
+	snprintf(q.status, sizeof(q.status), "active");
+	forecast_compute(&f, NULL, &snap, &q, NULL);
+	/* 40 Mbit/s: 5 MB/s, threshold 1.5 MB */
+	assert_true(fabs(f.bw - 5 * MB) < 1e-6);
+	assert_true(fabs(f.threshold - 1.5 * MB) < 1e-6);
+
+	/* a starved period of the same sync: 2 Mbit/s; the bandwidth holds */
+	prev = f;
+	q.mbps = 2;
+	q.ram_transferred += 25000;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(fabs(f.bw_sample - 0.25 * MB) < 1e-6);
+	assert_true(fabs(f.bw - 5 * MB) < 1e-6);
+
+	/* the next sync: still the sync before's best */
+	prev = f;
+	q.dirty_sync_count = 2;
+	q.mbps = 16;
+	q.dirty_pages_rate = 500;
+	q.expected_downtime_ms = 1100;
+	q.ram_transferred += 500000;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(fabs(f.bw - 5 * MB) < 1e-6);
+	assert_true(fabs(f.bw_max_cur - 2 * MB) < 1e-6);
+	/* QEMU's pair: 1.1 s of its own 2 MB/s period is 2.2 MB pending */
+	assert_true(f.pending_sync);
+	assert_true(fabs(f.pending - 2.2 * MB) < 1e-3);
+
+	/*
+	 * a period that sent under 10000 bytes (0.4 Mbit/s) leaves
+	 * expected-downtime as it was while mbps is new: their product is
+	 * no pending figure; the same sync's pair before stands
+	 */
+	prev = f;
+	q.mbps = 0.4;
+	q.ram_transferred += 5000;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(f.pending_sync);
+	assert_true(fabs(f.pending - 2.2 * MB) < 1e-3);
+
+	/* two syncs on, the first's best has aged out */
+	prev = f;
+	q.dirty_sync_count = 3;
+	q.mbps = 8;
+	q.expected_downtime_ms = 2200;
+	q.ram_transferred += 500000;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(fabs(f.bw - 2 * MB) < 1e-6);
+	assert_true(fabs(f.pending - 2.2 * MB) < 1e-3);	/* 2.2 s x 1 MB/s */
+
+	/*
+	 * the next sync carries as much again (0.44 s x 5 MB/s), but near
+	 * the threshold: 2.2 MB against 5 MB/s x 0.3 s = 1.5 MB, less than
+	 * twice it, so it does not count as stuck (QEMU syncs with pages
+	 * unsent and may switch over at its next check)
+	 */
+	prev = f;
+	q.dirty_sync_count = 4;
+	q.mbps = 40;
+	q.expected_downtime_ms = 440;
+	q.ram_transferred += 500000;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(fabs(f.pending - 2.2 * MB) < 1e-3);
+	assert_true(fabs(f.rho_seen - 1) < 1e-9);
+	assert_int_equal(f.stuck_iters, 0);
+
+	/* QEMU stopped the VM for the last pass: the switchover is under way */
+	prev = f;
+	snprintf(q.status, sizeof(q.status), "device");
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_int_equal(f.verdict, FORECAST_CONVERGES);
+	assert_int_equal(f.iters_left, 0);
+
+	/* a new migration on the same QEMU starts afresh */
+	snprintf(q.status, sizeof(q.status), "active");
+	prev = f;
+	q.dirty_sync_count = 1;
+	q.ram_transferred = 1000;
+	q.mbps = 4;
+	forecast_compute(&f, NULL, &snap, &q, &prev);
+	assert_true(fabs(f.bw - 0.5 * MB) < 1e-6);
+}
+
 static void guest_to_blame(void **state)
 {
 	struct qmp_migrate q = { .pid = 100, .seq = 3, .have_ram = true,
@@ -526,6 +688,8 @@ int main(void)
 		cmocka_unit_test_setup(qemu_figures, setup),
 		cmocka_unit_test_setup(saturated_set, setup),
 		cmocka_unit_test_setup(rho_seen_between_syncs, setup),
+		cmocka_unit_test_setup(steady_sets, setup),
+		cmocka_unit_test_setup(qemu_bandwidth_over_syncs, setup),
 		cmocka_unit_test_setup(guest_to_blame, setup),
 		cmocka_unit_test_setup(no_iteration_no_forecast, setup),
 		cmocka_unit_test(units),

@@ -314,6 +314,23 @@ static void cli_refuses_non_qmp(void **state)
 		 f->path);
 	assert_string_equal(out, want);
 	fake_stop(f);
+
+	/* record --qmp the same, and before it creates its trace */
+	f = fake_start(FAKE_SSH);
+	snprintf(cmd, sizeof(cmd), "%s record -o %s.trace --qmp %s 2>&1; echo \"exit $?\"; test ! -e %s.trace",
+		 bin, f->path, f->path, f->path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);	/* no trace left behind */
+	snprintf(want, sizeof(want),
+		 "iovatop record: --qmp %s is not a QMP socket (its first line is not JSON); give the socket of QEMU's -qmp option.\nexit 2\n",
+		 f->path);
+	assert_string_equal(out, want);
+	fake_stop(f);
 }
 
 static void stalled_qemu_never_blocks(void **state)

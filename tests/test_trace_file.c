@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <zstd.h>
 
+#include "qmp_record.h"
 #include "trace_file.h"
 #include "test_util.h"
 
@@ -54,7 +55,7 @@ static size_t make_record(unsigned int i, unsigned char *buf)
 	uint64_t ts = 1000 + i * 10;
 
 	memset(buf, 0, IOVA_REC_MAX_SIZE);
-	switch (i % 7) {
+	switch (i % 8) {
 	case 0: {
 		struct iova_rec_alloc *a = (void *)buf;
 
@@ -94,6 +95,23 @@ static size_t make_record(unsigned int i, unsigned char *buf)
 		l->count = i;
 		l->where = IOVA_LOST_RINGBUF + i % 3;
 		return sizeof(*l);
+	}
+	case 7: {
+		/* QEMU's sample (record --qmp), status NUL-padded */
+		struct iova_rec_qmp *q = (void *)buf;
+
+		q->hdr = (struct iova_rec_hdr){ IOVA_REC_QMP, sizeof(*q), 0, ts };
+		q->pid = 4242;
+		q->flags = IOVA_QMP_HAVE_RAM | IOVA_QMP_HAVE_PARAMS;
+		memcpy(q->status, "active", 6);
+		q->seq = i / 8 + 1;
+		q->ram_transferred = (uint64_t)i << 20;
+		q->ram_remaining = 1u << 21;
+		q->dirty_sync_count = i / 80 + 1;
+		q->bits_per_s = 33554432;
+		q->downtime_limit_ms = 300;
+		q->page_size = 4096;
+		return sizeof(*q);
 	}
 	case 5: {
 		struct iova_rec_report_end *e = (void *)buf;
@@ -193,11 +211,11 @@ static void roundtrip(uint32_t codec)
 	assert_string_equal(trace_status_msg(r), "");
 	assert_non_null(trace_end_totals(r));
 	assert_int_equal(trace_end_totals(r)->records, 5000);
-	/* lost counts are stored: i % 7 == 4 records carry count i */
+	/* lost counts are stored: i % 8 == 4 records carry count i */
 	{
 		uint64_t lost = 0;
 
-		for (unsigned int i = 4; i < 5000; i += 7)
+		for (unsigned int i = 4; i < 5000; i += 8)
 			lost += i;
 		assert_true(trace_end_totals(r)->lost == lost);
 		assert_true(trace_read_totals(r)->lost == lost);
@@ -537,7 +555,7 @@ static void test_bad_headers(void **state)
 	file = slurp(tpath("ver.trace"), &len);
 	file[8] = TRACE_VERSION + 1;	/* a format from the future */
 	assert_null(trace_open_mem(file, len, err, sizeof(err)));
-	assert_non_null(strstr(err, "version 3"));
+	assert_non_null(strstr(err, "version 4, this iovatop reads versions 1 to 3"));
 	file[8] = 0;
 	assert_null(trace_open_mem(file, len, err, sizeof(err)));
 	assert_non_null(strstr(err, "version 0"));
@@ -565,6 +583,162 @@ static void test_bad_headers(void **state)
 	assert_non_null(strstr(err, "No such file"));
 	assert_null(trace_open(tmpdir, err, sizeof(err)));
 	assert_non_null(strstr(err, "directory"));
+}
+
+/*
+ * Format 3 added QEMU's samples (IOVA_REC_QMP); no writer of an older
+ * version ever wrote one, so a version 2 header over them is a damaged
+ * file: corrupt, not read as version 2 with unknown records.
+ */
+static void test_qmp_needs_version3(void **state)
+{
+	const struct iova_rec_hdr *h;
+	struct trace_reader *r;
+	unsigned char *file;
+	size_t len;
+	char err[256];
+	uint32_t c;
+	int n = 0;
+
+	(void)state;
+	/* records 0..7: the QMP sample is the eighth, in the first block */
+	write_trace(tpath("v2qmp.trace"), 8, TRACE_CODEC_NONE, 0, true);
+	file = slurp(tpath("v2qmp.trace"), &len);
+	r = trace_open_mem(file, len, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(trace_meta(r)->version, 3);
+	assert_int_equal(read_check(r), 8);
+	assert_int_equal(trace_state(r), TRACE_OK);
+	trace_close(r);
+
+	file[8] = 2;
+	c = trace_crc32c(file, 252);
+	memcpy(file + 252, &c, 4);
+	r = trace_open_mem(file, len, err, sizeof(err));
+	assert_non_null(r);
+	while (trace_next(r, &h) == 1)
+		n++;
+	assert_int_equal(n, 0);
+	assert_int_equal(trace_state(r), TRACE_CORRUPT);
+	assert_non_null(strstr(trace_status_msg(r), "record 7 of block 0"));
+	trace_close(r);
+	free(file);
+}
+
+/* A version 2 trace recorded in the test VM still reads whole. */
+static void test_version2_trace(void **state)
+{
+	char dir[512], path[700], err[256];
+	const struct iova_rec_hdr *h;
+	struct trace_reader *r;
+	uint64_t n = 0, qmp = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", __FILE__);
+	*strrchr(dir, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-qemu-late.trace", dir);
+	r = trace_open(path, err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(trace_meta(r)->version, 2);
+	while (trace_next(r, &h) == 1) {
+		n++;
+		qmp += h->type == IOVA_REC_QMP;
+	}
+	assert_int_equal(trace_state(r), TRACE_OK);
+	assert_int_equal(n, 996);
+	assert_int_equal(qmp, 0);
+	assert_true(trace_end_totals(r)->records == n);
+	trace_close(r);
+}
+
+/* A version 3 trace recorded in the test VM with --qmp reads whole. */
+static void test_version3_qmp_trace(void **state)
+{
+	char dir[512], path[700], err[256];
+	const struct iova_rec_hdr *h;
+	struct trace_reader *r;
+	uint64_t n = 0, qmp = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", __FILE__);
+	*strrchr(dir, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/data/vm-6.12-qemu-stuck-qmp.trace", dir);
+	r = trace_open(path, err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(trace_meta(r)->version, 3);
+	while (trace_next(r, &h) == 1) {
+		n++;
+		if (h->type == IOVA_REC_QMP) {
+			const struct iova_rec_qmp *q = (const void *)h;
+
+			qmp++;
+			assert_int_equal(q->pid, 383);
+			assert_int_equal(q->seq, qmp);	/* none missed */
+		}
+	}
+	assert_int_equal(trace_state(r), TRACE_OK);
+	assert_int_equal(n, 2979);
+	assert_int_equal(qmp, 429);
+	trace_close(r);
+}
+
+/*
+ * A sample as a record and back; a status that fills its field with no
+ * NUL (a hostile trace) comes back terminated; samples found by time.
+ */
+static void test_qmp_record(void **state)
+{
+	struct qmp_migrate m = { .ts_ns = 5000, .pid = 77, .seq = 3,
+				 .status = "active", .have_ram = true,
+				 .have_params = true, .ram_transferred = 1234567,
+				 .ram_remaining = 65536, .dirty_pages_rate = 321,
+				 .dirty_sync_count = 4, .page_size = 4096,
+				 .mbps = 33.554432, .downtime_limit_ms = 300,
+				 .max_bandwidth = 4194304,
+				 .avail_switchover_bandwidth = 0,
+				 .expected_downtime_ms = 1ull << 40,
+				 .downtime_ms = 0 };
+	struct qmp_samples smp = { 0 };
+	struct iova_rec_qmp r;
+	struct qmp_migrate b;
+	unsigned int i;
+	uint32_t pids[4];
+
+	(void)state;
+	qmp_record_fill(&r, &m);
+	assert_int_equal(r.hdr.type, IOVA_REC_QMP);
+	assert_int_equal(r.hdr.size, sizeof(r));
+	assert_int_equal(r.expected_downtime_ms, UINT32_MAX);	/* saturates */
+	qmp_record_read(&b, &r);
+	assert_string_equal(b.status, "active");
+	assert_true(b.mbps == m.mbps);
+	assert_true(b.ram_transferred == m.ram_transferred);
+	assert_true(b.dirty_sync_count == 4 && b.page_size == 4096 &&
+		    b.have_ram && b.have_params && b.pid == 77 && b.seq == 3);
+	memset(r.status, 'x', sizeof(r.status));
+	qmp_record_read(&b, &r);
+	assert_int_equal(strlen(b.status), QMP_STATUS_LEN - 1);
+
+	/* two QEMUs, written a little out of order */
+	for (i = 0; i < 6; i++) {
+		m.ts_ns = 1000 * (i ^ 1);
+		m.pid = 10 + i % 2;
+		m.seq = i;
+		assert_int_equal(qmp_samples_add(&smp, &m), 0);
+	}
+	for (i = 1; i < smp.n; i++)
+		assert_true(smp.v[i - 1].ts_ns <= smp.v[i].ts_ns);
+	assert_int_equal(qmp_samples_pids(&smp, pids, 4), 2);
+	assert_null(qmp_samples_at(&smp, 10, 999));
+	assert_int_equal(qmp_samples_at(&smp, 10, 1500)->ts_ns, 1000);
+	assert_int_equal(qmp_samples_at(&smp, 11, 1500)->ts_ns, 0);
+	assert_int_equal(qmp_samples_at(&smp, 11, 99999)->ts_ns, 4000);
+	assert_int_equal(qmp_samples_last(&smp, 10)->ts_ns, 5000);
+	assert_int_equal(qmp_samples_first(&smp, 10)->ts_ns, 1000);
+	assert_null(qmp_samples_at(&smp, 12, 99999));
+	qmp_samples_free(&smp);
 }
 
 static void test_mode_0600(void **state)
@@ -879,6 +1053,10 @@ int main(void)
 		cmocka_unit_test(test_flip_every_byte_raw),
 		cmocka_unit_test(test_flip_every_byte_zstd),
 		cmocka_unit_test(test_trailing_garbage),
+		cmocka_unit_test(test_qmp_needs_version3),
+		cmocka_unit_test(test_version2_trace),
+		cmocka_unit_test(test_version3_qmp_trace),
+		cmocka_unit_test(test_qmp_record),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_mode_0600),
 		cmocka_unit_test(test_crc32c),

@@ -37,8 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qmp_record.h"
 #include "synth_trace.h"
 #include "test_util.h"
+#include "trace_file.h"
 
 static char tmpdir[] = "/tmp/iovatop-view-XXXXXX";
 static char bin[512];
@@ -236,6 +238,125 @@ static void test_golden_forecast(void **unused)
 	run(&r, "%s replay -b --qmp /run/x.qmp %s/vm-6.12-demo.trace", bin, dir);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--qmp asks a running QEMU, and replay reads a trace"));
+	run_free(&r);
+}
+
+/*
+ * A trace as record --qmp writes it: QEMU 4242's two devices report every
+ * second (A the same 416 pages each time, B 128), and QEMU's sample after
+ * each report says sync N, 40 Mbit/s, 2 MB pending at its last sync,
+ * until the last says cancelled. Written out of order as the recorder may
+ * (each sample a little after the next report's records).
+ */
+static void write_qmp_trace(const char *path)
+{
+	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11, .start_mono_ns = 500000000ull };
+	struct trace_writer_opts o = { .codec = TRACE_CODEC_ZSTD };
+	struct trace_writer *w;
+	char err[256];
+	int i, d;
+
+	strcpy(meta.kernel_release, "6.12.0-test");
+	strcpy(meta.probe_mode, "fentry");
+	strcpy(meta.hostname, "testvm");
+	w = trace_writer_open(path, &meta, &o, err, sizeof(err));
+	assert_non_null(w);
+	for (i = 0; i < 6; i++) {
+		uint64_t ts = 1000000000ull * (uint64_t)(i + 1);
+		struct qmp_migrate m = { .ts_ns = ts - 400000000ull, .pid = 4242, .seq = (uint64_t)i + 1,
+					 .have_ram = true, .have_params = true,
+					 .ram_transferred = 3000000ull * (uint64_t)(i + 1),
+					 .ram_remaining = 2000000, .dirty_pages_rate = i ? 500 : 0,
+					 .dirty_sync_count = (uint64_t)i + 1, .page_size = 4096,
+					 .mbps = 40, .expected_downtime_ms = 400,
+					 .downtime_limit_ms = 300, .max_bandwidth = 4194304 };
+		struct iova_rec_qmp q;
+
+		for (d = 0; d < 2; d++) {
+			uint64_t id = (uint64_t)(i * 2 + d + 1), t = ts + (uint64_t)d * 1000;
+			struct iova_rec_alloc a = { .hdr = { IOVA_REC_ALLOC, sizeof(a), 0, t } };
+			struct iova_rec_report_begin b = { .hdr = { IOVA_REC_REPORT_BEGIN, sizeof(b), 0, t + 1 } };
+			struct iova_rec_range r = { .hdr = { IOVA_REC_RANGE, sizeof(r), 0, t + 2 } };
+			struct iova_rec_report_end e = { .hdr = { IOVA_REC_REPORT_END, sizeof(e), 0, t + 3 } };
+			struct iova_rec_free f = { .hdr = { IOVA_REC_FREE, sizeof(f), 0, t + 4 } };
+			uint64_t pages = d ? 128 : 416;
+
+			a.bitmap_id = id;
+			a.iova = 0x100000;
+			a.length = 1 << 24;
+			a.page_size = 4096;
+			a.task.pid = 4242;
+			memcpy(a.task.comm, "qemu-system-x86", 15);
+			b.bitmap_id = id;
+			b.report_id = id;
+			b.iova = 0x100000;
+			b.length = 1 << 24;
+			b.path = IOVA_PATH_VFIO;
+			b.callback = IOVA_CB_VFIO;
+			snprintf(b.devname, sizeof(b.devname), "0000:3b:00.%d", d + 2);
+			b.task = a.task;
+			r.bitmap_id = id;
+			r.report_id = id;
+			r.iova = 0x400000;
+			r.length = pages * 4096;
+			r.ncalls = pages;
+			e.bitmap_id = id;
+			e.report_id = id;
+			e.set_calls = pages;
+			e.ranges = 1;
+			f.bitmap_id = id;
+			assert_int_equal(trace_writer_add(w, &a.hdr), 0);
+			assert_int_equal(trace_writer_add(w, &b.hdr), 0);
+			assert_int_equal(trace_writer_add(w, &r.hdr), 0);
+			assert_int_equal(trace_writer_add(w, &e.hdr), 0);
+			assert_int_equal(trace_writer_add(w, &f.hdr), 0);
+		}
+		snprintf(m.status, sizeof(m.status), "%s", i == 5 ? "cancelled" : "active");
+		qmp_record_fill(&q, &m);
+		assert_int_equal(trace_writer_add(w, &q.hdr), 0);
+	}
+	assert_int_equal(trace_writer_close(w, err, sizeof(err)), 0);
+}
+
+/*
+ * A trace with QEMU's samples needs no option: replay forecasts on them
+ * as the live view did (device A's 1.70 MB each iteration against the
+ * 1.5 MB that 40 Mbit/s lets through in 300 ms), and report says the
+ * same, ending as QEMU did.
+ */
+static void test_recorded_qmp(void **unused)
+{
+	char path[700];
+	struct run r;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/qmp.trace", tmpdir);
+	write_qmp_trace(path);
+	run(&r, "%s replay -b %s 1", bin, path);
+	assert_int_equal(r.status, 0);
+	/* two iterations of the same 416 pages make a steady set */
+	assert_non_null(strstr(r.out, "qemu 4242 active iter 3: CANNOT CONVERGE: vfio 0000:3b:00.2 1.70 MB/iter, needs 7.43 MB/s  bw 5.00 MB/s qemu  limit 300ms qemu"));
+	assert_non_null(strstr(r.out, "qemu 4242 cancelled iter 6: no forecast"));
+	run_free(&r);
+
+	run(&r, "%s replay --format json %s 1 | tail -1", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"type\": \"forecast\""));
+	assert_non_null(strstr(r.out, "\"verdict\": \"ended\""));
+	assert_non_null(strstr(r.out, "\"status\": \"cancelled\""));
+	run_free(&r);
+
+	run(&r, "%s report %s", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "pid 4242 qemu-system-x86: migration cancelled"));
+	assert_non_null(strstr(r.out, "active iter 3: CANNOT CONVERGE: vfio 0000:3b:00.2 1.70 MB/iter"));
+	run_free(&r);
+
+	/* --link-rate does not replace QEMU's own figures */
+	run(&r, "%s report -f csv --link-rate 10G %s | grep '^4242,' | tail -1", bin, path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, ",ended,"));
+	assert_non_null(strstr(r.out, ",1,\"migration cancelled"));
 	run_free(&r);
 }
 
@@ -1438,6 +1559,7 @@ int main(void)
 		cmocka_unit_test(test_end_of_trace_long_interval),
 		cmocka_unit_test(test_golden_options),
 		cmocka_unit_test(test_golden_forecast),
+		cmocka_unit_test(test_recorded_qmp),
 		cmocka_unit_test(test_json_forecast),
 		cmocka_unit_test(test_golden_empty),
 		cmocka_unit_test(test_pid_comm),

@@ -1,32 +1,38 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Hold iovatop's live forecast during a real QEMU migration against what
-QEMU itself said.
+"""Hold iovatop's forecast during a real QEMU migration against what QEMU
+itself said.
 
-  forecast_check.py MIGDIR FORECAST_JSONL
+  forecast_check.py MIGDIR FORECAST_JSONL [REPORT_JSON]
 
 MIGDIR is a directory tests/vm/qemu/migrate.sh wrote (with -q, so that
 qmp-samples.jsonl holds every query-migrate the harness read);
-FORECAST_JSONL is `iovatop -b --format json --qmp SOCKET` of the same run,
-on a second QMP monitor of the source QEMU. Prints "OK text" / "FAIL text"
-(details as "# text") for tests/vm/qemu/forecast-vm.sh, and one line
-"VERDICT scenario|QEMU did|the forecast said" for the closing table.
+FORECAST_JSONL is `iovatop replay -b --format json TRACE 0.1` of a trace
+`iovatop record --qmp SOCKET` made of the same run on a second QMP monitor
+of the source QEMU (tests/vm/checks/70-qemu.sh), or `iovatop -b --format
+json --qmp SOCKET` live (tests/vm/qemu/forecast-vm.sh). REPORT_JSON, the
+report of that trace, must end with the replay's verdict. Prints "OK
+text" / "FAIL text" (details as "# text"), and one line "VERDICT
+scenario|QEMU did|the forecast said" for the closing table.
 
 What is held, and against what:
 
 - The join: iovatop's forecast is the source QEMU's (its pid, from the QMP
   socket's peer), its downtime limit and rate cap are the ones the harness
-  set over QMP, and every QEMU sample it used is one QEMU answered (status
-  and dirty-sync-count as the harness's own query-migrate saw them).
+  set over QMP, and every dirty-sync-count it used while QEMU was active
+  is one of the syncs QEMU traced, in order (the harness polls more
+  slowly than the recorder and may miss a short sync).
 - converging, late: a forecast "converges" made from a QEMU answer that
   still said 'active', taken before the harness first saw QEMU leave
   'active' (the switchover); and the last forecast while active says
   "converges". converging: never "cannot" while active.
 - stuck: "cannot converge" by QEMU's dirty-sync-count 3, made while QEMU
   said 'active', naming the device programmed to outrun the link (device
-  A, 416 of the 512 pages a sync) and not the other; QEMU still active
-  until the harness cancelled it at sync 5. How many later samples said
-  "cannot" is printed, not held (QEMU's bandwidth swings under emulation).
+  A, 416 of the 512 pages a sync) and not the other; every forecast after
+  it while QEMU was active says "cannot" too (no flip on QEMU's swinging
+  bandwidth); QEMU still active until the harness cancelled it at sync 5.
+- the report of the same trace: each VM's verdict (its last step, at
+  QEMU's last sample) is the replay's last forecast's.
 - The shares: QEMU's dirty-pages-rate (migration_update_rates(), ram.c)
   is the pages that became dirty in its period, the devices' pages
   included (vfio merges their bitmaps into RAM's at each sync). Over its
@@ -130,7 +136,7 @@ def mb(x):
     return "%.2f MB/s" % (x / 1e6) if x is not None else "-"
 
 
-def main(migdir, fc_path):
+def main(migdir, fc_path, report_path=None):
     info = kv(os.path.join(migdir, "info.txt"))
     res = json.load(open(os.path.join(migdir, "result.json")))
     devs = tsv(os.path.join(migdir, "devices.tsv"))
@@ -163,13 +169,18 @@ def main(migdir, fc_path):
                                                    o["qemu"].get("max_bandwidth"))
            for o in par if o["qemu"]["downtime_limit_ms"] != dl or
            o["qemu"]["max_bandwidth"] != bw][:4])
-    # every (status, dirty-sync-count) iovatop used, QEMU also told the harness
-    seen = {(q.get("status"), q.get("ram", {}).get("dirty-sync-count")) for q in qs}
-    used = {(o["qemu"]["status"], o["qemu"].get("dirty_sync_count")) for o in withq
-            if o["qemu"]["status"] == "active"}
-    check(used and used <= seen,
-          "%s: the %d (status, dirty-sync-count) pairs iovatop read while active are among the harness's %d query-migrate answers"
-          % (sc, len(used), len(qs)), ["only iovatop's: %s" % sorted(used - seen)])
+    # every dirty-sync-count iovatop used while active is one of QEMU's
+    # syncs (its trace), never going back; the harness polls more slowly
+    # and may miss a short sync iovatop saw
+    nsync = len(qemu_syncs(os.path.join(migdir, "qemu-src.trace")))
+    act = sorted((o["qemu"]["ts_ns"], o["qemu"].get("dirty_sync_count", 0)) for o in withq
+                 if o["qemu"]["status"] == "active")
+    used = sorted({s for _, s in act})
+    seen = {q.get("ram", {}).get("dirty-sync-count") for q in qs if q.get("status") == "active"}
+    check(used and all(1 <= s <= nsync for s in used) and
+          all(a[1] <= b[1] for a, b in zip(act, act[1:])),
+          "%s: the dirty-sync-counts iovatop read while active (%s) are QEMU's own syncs (%d in its trace; the harness saw %s), never going back"
+          % (sc, used, nsync, sorted(x for x in seen if x is not None)))
 
     # ---- what QEMU did, by its own answers to the harness ---------------
     t_mig = min((q["t_ns"] for q in qs if q.get("status") == "active"), default=None)
@@ -232,12 +243,13 @@ def main(migdir, fc_path):
               dev_b not in first["blame"],
               "%s: 'cannot converge' at QEMU's sync %s (at most 3), naming %s (programmed to dirty 416 of 512 pages a sync), not %s: %s"
               % (sc, s1, dev_a, dev_b, first["text"] if first else "never said"))
-        # Said, not held: under nested emulation QEMU's bandwidth (mbps,
-        # over 100 ms) swings tenfold between samples, and with it the
-        # threshold and the verdict (docs/forecast.md).
+        # QEMU's bandwidth (mbps, over 100 ms) swings tenfold between
+        # samples under nested emulation; the forecast's must not
+        # (docs/forecast.md): once cannot, cannot while QEMU is active.
         after = [o for o in active if first and o["t"] >= first["t"]]
         flip = [o for o in after if o["verdict"] != "cannot"]
-        print("# %s: from then on while active: %d of %d forecasts 'cannot'%s"
+        check(first is not None and not flip,
+              "%s: from then on while active: %d of %d forecasts 'cannot'%s"
               % (sc, len(after) - len(flip), len(after),
                  "; 'converges' at " + ", ".join(at(o) for o in flip[:4]) if flip else ""))
         check(res.get("status_before_cancel") == "active" and res.get("status") == "cancelled",
@@ -245,6 +257,17 @@ def main(migdir, fc_path):
         said = "cannot from %s, naming %s" % (at(first), " ".join(first["blame"])) \
             if first else "never cannot"
     print("VERDICT %s|%s|%s" % (sc, qemu_did, said))
+
+    # ---- report of the same trace: the same verdict at the end ------------
+    if report_path:
+        rep = json.load(open(report_path))
+        vms = [v for v in (rep.get("forecast") or {}).get("vms", []) if v["pid"] == src_pid]
+        last = mine[-1]
+        check(vms and vms[0]["verdict"] == last["verdict"],
+              "%s: report's forecast of the same trace ends '%s', as replay's last forecast ('%s', QEMU %s)"
+              % (sc, vms[0]["verdict"] if vms else "nothing", last["verdict"],
+                 last["qemu"]["status"] if last.get("qemu") else "-"),
+              [vms[0]["says"] if vms else "no forecast for pid %d in the report" % src_pid])
 
     # ---- the shares against QEMU's dirty-pages-rate ----------------------
     syncs = qemu_syncs(os.path.join(migdir, "qemu-src.trace"))
@@ -294,7 +317,7 @@ def main(migdir, fc_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.stderr.write(__doc__)
         sys.exit(2)
     sys.exit(main(*sys.argv[1:]))
