@@ -620,6 +620,9 @@ static void env_opts(struct live_opts *o)
 	v = getenv("IOVATOP_KPROBE");
 	if (v && !strcmp(v, "1"))
 		o->force_kprobe = true;
+	v = getenv("IOVATOP_FENTRY");
+	if (v && !strcmp(v, "1"))
+		o->force_fentry = true;
 }
 
 static bool env_verify_flip(void)
@@ -684,9 +687,21 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 		snprintf(l->mode_why, sizeof(l->mode_why),
 			 "kprobes forced (--kprobe or IOVATOP_KPROBE=1)");
 	} else {
+		char pwhy[160];
+
 		fentry = fentry_can_attach(&l->ksyms[FN_SET], fn_names[FN_SET], why,
 					   sizeof(why));
 		snprintf(l->mode_why, sizeof(l->mode_why), "%s", why);
+		/* see trampoline_preemptible(): a skipped run is a lost call */
+		if (fentry && !opts->force_fentry &&
+		    trampoline_preemptible(pwhy, sizeof(pwhy)) == 1) {
+			fentry = false;
+			snprintf(l->mode_why, sizeof(l->mode_why),
+				 "fentry attaches, but on %s the kernel can skip a "
+				 "preempted trampoline's program, losing set calls; "
+				 "kprobes run with preemption off (IOVATOP_FENTRY=1 "
+				 "forces fentry)", pwhy);
+		}
 	}
 	l->mode = fentry ? "fentry" : "kprobe";
 	vlog(l, "probe mode %s: %s", l->mode, l->mode_why);
