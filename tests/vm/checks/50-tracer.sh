@@ -68,9 +68,10 @@ traced() {
 		not_ok "tracer $name: iovatop report failed: $(head -1 "$t/report.err")"
 		return 1
 	fi
-	# Pair each ground-truth report with the rebuilt one: the k-th report
-	# of a device in the trace is the k-th report of that device the
-	# workload made (one process per device, reports in order).
+	# Pair each ground-truth report with the rebuilt one of its device
+	# that began inside the workload's ioctl (the same CLOCK_MONOTONIC,
+	# 50 us either side): a report lost whole to a full ring must not
+	# shift the pairs of the reports after it.
 	# (truth.tsv lines may interleave: sort them by seq, header first)
 	{ head -1 "$t/truth/truth.tsv"; tail -n +2 "$t/truth/truth.tsv" | sort -n; } >"$t/truth.sorted"
 	awk -F'\t' '
@@ -82,12 +83,21 @@ traced() {
 			# one process, one iommufd context: "iommufd hwpt N ctx C"
 			k = $(c["device"]); sub(/ ctx [0-9]+$/, "", k); n = ++seen[k]
 			got[k, n] = $(c["file"]) "\t" $(c["flags"])
+			tb[k, n] = $(c["ts_begin_ns"]) + 0
 			next
 		}
 		{
 			dev = $(c["device"])
 			k = ($(c["path"]) == "iommufd") ? "iommufd hwpt " substr(dev, 5) : "vfio " dev
-			n = ++want[k]
+			t0 = $(c["t_begin_ns"]) - 50000; t1 = $(c["t_end_ns"]) + 50000
+			n = ptr[k] + 1
+			while (n <= seen[k] && tb[k, n] < t0) n++
+			if (n > seen[k] || tb[k, n] > t1) {
+				ptr[k] = n - 1
+				n = 0
+			} else {
+				ptr[k] = n
+			}
 			nbits = int((hex($(c["length"])) + $(c["page_size"]) - 1) / $(c["page_size"]))
 			r = ((k, n) in got) ? got[k, n] : "-\t0x0"
 			# calls the workload could not observe (a BPF trampoline
