@@ -48,6 +48,12 @@ bool have_bpf_caps(void);
 bool fentry_can_attach(const struct ksym *ks, const char *fn, char *why,
 		       size_t whylen);
 
+/*
+ * Whether a BPF program run from a trampoline (fentry) can be preempted
+ * on this kernel: 1 yes, 0 no, -1 cannot tell; why says from what.
+ */
+int trampoline_preemptible(char *why, size_t whylen);
+
 /* IOVA_LAYOUT_* of the BTF behind ks, and the unit of its indexes. */
 uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -190,6 +191,83 @@ out:
 	btf__free(mod);
 	btf__free(vmlinux);
 	return ok;
+}
+
+/*
+ * A trampoline runs its program with migration disabled but preemption
+ * left as the kernel's model has it (__bpf_prog_enter_recur() in
+ * kernel/bpf/trampoline.c). Under the full, lazy or RT models a task can
+ * be preempted inside iovatop's program, and another task entering the
+ * same program on that CPU is then skipped by the kernel (the program's
+ * recursion_misses): a set call or a whole report lost, counted but lost.
+ * A kprobe handler runs with preemption off, so it is never skipped that
+ * way. The model is read from the scheduler's debugfs file (a kernel with
+ * PREEMPT_DYNAMIC, e.g. "none voluntary full (lazy)"), else from the
+ * boot's preempt= parameter, else from the build string of uname -v.
+ */
+static int model_preemptible(const char *m)
+{
+	if (!strcmp(m, "none") || !strcmp(m, "voluntary"))
+		return 0;
+	if (!strcmp(m, "full") || !strcmp(m, "lazy") || !strcmp(m, "rt"))
+		return 1;
+	return -1;
+}
+
+int trampoline_preemptible(char *why, size_t whylen)
+{
+	char line[256], model[32];
+	struct utsname u;
+	const char *p;
+	FILE *f;
+	int ret;
+
+	f = fopen("/sys/kernel/debug/sched/preempt", "r");
+	if (f) {
+		p = fgets(line, sizeof(line), f) ? strchr(line, '(') : NULL;
+		fclose(f);
+		if (p && sscanf(p, "(%31[a-z_])", model) == 1) {
+			ret = model_preemptible(model);
+			snprintf(why, whylen, "preemption model %s "
+				 "(/sys/kernel/debug/sched/preempt)", model);
+			if (ret >= 0)
+				return ret;
+		}
+	}
+	f = fopen("/proc/cmdline", "r");
+	if (f) {
+		p = fgets(line, sizeof(line), f) ? strstr(line, "preempt=") : NULL;
+		fclose(f);
+		if (p && (p == line || p[-1] == ' ') &&
+		    sscanf(p, "preempt=%31[a-z]", model) == 1 &&
+		    (ret = model_preemptible(model)) >= 0) {
+			snprintf(why, whylen, "preemption model %s (preempt= on "
+				 "the kernel command line)", model);
+			return ret;
+		}
+	}
+	if (uname(&u)) {
+		snprintf(why, whylen, "the preemption model is unknown (uname: %s)",
+			 strerror(errno));
+		return -1;
+	}
+	if (strstr(u.version, "PREEMPT_RT")) {
+		snprintf(why, whylen, "a PREEMPT_RT kernel (uname -v)");
+		return 1;
+	}
+	if (strstr(u.version, "PREEMPT_DYNAMIC")) {
+		snprintf(why, whylen, "the preemption model is chosen at boot "
+			 "(PREEMPT_DYNAMIC) and /sys/kernel/debug/sched/preempt "
+			 "cannot be read");
+		return -1;
+	}
+	for (p = strstr(u.version, "PREEMPT"); p; p = strstr(p + 1, "PREEMPT"))
+		if ((p == u.version || p[-1] == ' ') && (!p[7] || p[7] == ' ')) {
+			snprintf(why, whylen, "a PREEMPT kernel (uname -v)");
+			return 1;
+		}
+	snprintf(why, whylen, "a kernel built without preemption (uname -v)");
+	return 0;
 }
 
 /* Size in bytes of what a pointer member points to, 0 if unknown. */

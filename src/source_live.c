@@ -625,6 +625,9 @@ static void env_opts(struct live_opts *o)
 	v = getenv("IOVATOP_KPROBE");
 	if (v && !strcmp(v, "1"))
 		o->force_kprobe = true;
+	v = getenv("IOVATOP_FENTRY");
+	if (v && !strcmp(v, "1"))
+		o->force_fentry = true;
 }
 
 static bool env_verify_flip(void)
@@ -637,7 +640,7 @@ static bool env_verify_flip(void)
 struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 {
 	struct live *l;
-	char why[400];
+	char why[400], pwhy[160];
 	bool fentry, hwpt;
 	uint32_t rb_bytes;
 	long pagesz;
@@ -688,6 +691,19 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 		fentry = false;
 		snprintf(l->mode_why, sizeof(l->mode_why),
 			 "kprobes forced (--kprobe or IOVATOP_KPROBE=1)");
+	} else if (!opts->force_fentry &&
+		   trampoline_preemptible(pwhy, sizeof(pwhy)) == 1) {
+		/*
+		 * See trampoline_preemptible(): a skipped run is a lost call.
+		 * Decided before any test program is attached: on 7.2.13 a
+		 * kprobe on a call site after a trampoline came and went
+		 * there jumps to a wild address (docs/kernels.md).
+		 */
+		fentry = false;
+		snprintf(l->mode_why, sizeof(l->mode_why),
+			 "on %s the kernel can skip a preempted trampoline's "
+			 "program, losing set calls; kprobes run with preemption "
+			 "off (IOVATOP_FENTRY=1 forces fentry)", pwhy);
 	} else {
 		fentry = fentry_can_attach(&l->ksyms[FN_SET], fn_names[FN_SET], why,
 					   sizeof(why));

@@ -493,6 +493,11 @@ struct report {
 	const struct expect *logged;
 	const struct expect *marked;
 	const char *calls_wrong;	/* iommufd: why the calls do not fit */
+	/*
+	 * iommufd with the kernel's calls unobserved (settrace.off): the
+	 * bitmap is checked against the pages dirtied (marked) alone.
+	 */
+	bool floor_only;
 	/* CLOCK_MONOTONIC around the ioctl: the tracer's clock too */
 	uint64_t t_begin_ns, t_end_ns;
 };
@@ -504,15 +509,36 @@ static uint64_t next_seq(void)
 
 static int failures;
 
-/* Every bit of sub is set in super. */
-static bool bits_within(const uint8_t *sub, const uint8_t *super, uint64_t n)
+/*
+ * The dirtied pages (bits of marked) the bitmap misses, when each of them
+ * lies just past a run of pages the bitmap holds, within the run's own
+ * length: the signature of a contiguous block reported one entry short
+ * (record_dirty() of the generic page table in 7.2.13 reports a block of
+ * n entries as n - 1, docs/kernels.md; the entry left out is at most as
+ * long as what was reported). Returns how many, 0 when none is missing,
+ * and UINT64_MAX when a missing page has any other shape: a real loss.
+ */
+static uint64_t short_tail(const uint8_t *marked, const uint8_t *buf,
+			   uint64_t nbytes)
 {
-	uint64_t i;
+	uint64_t b, n = 0, run = 0, reach = 0;
 
-	for (i = 0; i < n; i++)
-		if (sub[i] & ~super[i])
-			return false;
-	return true;
+#define BIT(m, i) ((m)[(i) / 8] & (1u << ((i) % 8)))
+	for (b = 0; b < nbytes * 8; b++) {
+		if (BIT(buf, b)) {
+			run++;
+			reach = b + 1 + run;	/* the run's end plus its length */
+			continue;
+		}
+		run = 0;
+		if (!BIT(marked, b))
+			continue;
+		if (b >= reach)
+			return UINT64_MAX;
+		n++;
+	}
+#undef BIT
+	return n;
 }
 
 /* Save one report; returns 0, or -1 when the files could not be written. */
@@ -520,6 +546,7 @@ static int record(uint64_t seq, const struct report *r)
 {
 	char path[PATH_MAX], *text;
 	uint64_t set_bits, spill, expect_bits = 0, marked_bits = 0;
+	uint64_t short_bits = 0;
 	const char *match = "-";
 	size_t i, len = 0;
 	int ret;
@@ -532,7 +559,10 @@ static int record(uint64_t seq, const struct report *r)
 		expect_bits = popcount(r->expect->bits, r->nbytes);
 		marked_bits = r->marked ? popcount(r->marked->bits, r->nbytes) :
 					  expect_bits;
-		if (memcmp(r->expect->bits, r->buf, r->nbytes))
+		if (r->marked)
+			short_bits = short_tail(r->marked->bits, r->buf, r->nbytes);
+		if (r->floor_only ? false :
+		    memcmp(r->expect->bits, r->buf, r->nbytes))
 			why = r->marked ? "differs from the kernel's own iova_bitmap_set calls" :
 					  "differs from the programmed pattern";
 		else if (spill)
@@ -540,8 +570,7 @@ static int record(uint64_t seq, const struct report *r)
 		else if (r->logged && memcmp(r->expect->bits, r->logged->bits,
 					     r->nbytes))
 			why = "differs from the calls the test driver logged";
-		else if (r->marked && !bits_within(r->marked->bits, r->buf,
-						   r->nbytes))
+		else if (r->marked && short_bits == UINT64_MAX)
 			why = "misses pages dirtied with IOMMU_TEST_OP_DIRTY";
 		else if (r->calls_wrong)
 			why = r->calls_wrong;
@@ -569,9 +598,11 @@ static int record(uint64_t seq, const struct report *r)
 	snprintf(path, sizeof(path), "%s/bitmaps/%" PRIu64 ".bin", opt.out, seq);
 	if (write_file(path, r->buf, r->ret ? 0 : r->nbytes))
 		return -1;
-	text = malloc((r->sets ? r->sets->n : 0) * 40 + 64);
+	text = malloc((r->sets ? r->sets->n : 0) * 40 + 128);
 	if (!text)
 		return -1;
+	if (r->floor_only)
+		len += sprintf(text + len, "# not observed: a BPF trampoline sits on iova_bitmap_set\n");
 	if (r->sets && r->sets->dropped)
 		len += sprintf(text + len, "# dropped %" PRIu64 "\n", r->sets->dropped);
 	for (i = 0; r->sets && i < r->sets->n; i++)
@@ -595,7 +626,9 @@ static int record(uint64_t seq, const struct report *r)
 	else
 		fprintf(truth_part, "-\t%s\t-", match);
 	fprintf(truth_part, "\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\t%"
-		PRIu64 "\t%" PRIu64 "\n", seq, seq, r->t_begin_ns, r->t_end_ns);
+		PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\n", seq, seq, r->t_begin_ns,
+		r->t_end_ns, short_bits == UINT64_MAX ? 0 : short_bits,
+		r->floor_only ? "unobserved" : (r->marked ? "tracefs" : "driver"));
 	if (fflush(truth_part)) {
 		wl_warn("cannot write the truth file: %s", strerror(errno));
 		return -1;
@@ -607,7 +640,7 @@ static const char truth_header[] =
 	"seq\titer\tpath\tdevice\tpid\tcomm\tiova\tlength\tpage_size\tflags\t"
 	"uaddr\tbuf_offset\tnbytes\tset_bits\tnsets\tspill_bits\tret\t"
 	"expect_bits\texpect_match\tmarked_bits\tbitmap\tsets\tt_begin_ns\t"
-	"t_end_ns\n";
+	"t_end_ns\tshort_bits\tcalls\n";
 
 /*
  * A bitmap buffer whose bitmap starts at the given offset in a page and is
@@ -1072,7 +1105,34 @@ struct settrace {
 	char event[64];		/* group/name in kprobe_events */
 	char tracefs[64];
 	bool defined;
+	bool off;		/* calls not observed: see direct_on_set() */
 };
+
+/*
+ * A BPF trampoline (a direct ftrace call, flag D in enabled_functions)
+ * already sits on iova_bitmap_set, e.g. iovatop's fentry programs. A
+ * kprobe event beside it makes ftrace share the call site between the two;
+ * 7.2.13 oopses there on the first call (docs/kernels.md), so the calls
+ * are then not recorded and the bitmap is checked against the pages
+ * dirtied alone. The kprobe run of the checks (IOVATOP_KPROBE=1) keeps
+ * the call-level truth.
+ */
+static bool direct_on_set(const char *tracefs)
+{
+	char path[256], line[512];
+	bool direct = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/enabled_functions", tracefs);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "iova_bitmap_set ", 16) && strstr(line, " D"))
+			direct = true;
+	fclose(f);
+	return direct;
+}
 
 static int write_str(const char *path, const char *text, int flags)
 {
@@ -1133,6 +1193,13 @@ static int settrace_open(struct settrace *t)
 			"kprobe event; mount tracefs, run as root, and use a kernel with "
 			"CONFIG_KPROBE_EVENTS");
 		return -1;
+	}
+	if (direct_on_set(t->tracefs)) {
+		fprintf(stderr, "workload note: a BPF trampoline sits on iova_bitmap_set: "
+			"its calls are not recorded with a kprobe event beside it, and "
+			"iommufd bitmaps are checked against the pages dirtied only\n");
+		t->off = true;
+		return 0;
 	}
 	snprintf(t->event, sizeof(t->event), "iovatop_wl/set_%d", pid);
 	snprintf(text, sizeof(text),
@@ -1196,6 +1263,8 @@ static int settrace_clear(struct settrace *t)
 	char path[512];
 	int fd;
 
+	if (t->off)
+		return 0;
 	snprintf(path, sizeof(path), "%s/trace", t->dir);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	if (fd < 0) {
@@ -1220,6 +1289,8 @@ static int settrace_read(struct settrace *t, struct calls *c)
 
 	c->n = 0;
 	c->dropped = 0;
+	if (t->off)
+		return 0;
 	snprintf(path, sizeof(path), "%s/trace", t->dir);
 	f = fopen(path, "r");
 	if (!f) {
@@ -1475,6 +1546,17 @@ static const char *calls_wrong(const struct hwpt *h, const struct calls *c)
 				dirty = true;
 				break;
 			}
+		/*
+		 * A block reported one entry short (short_tail()) may cover
+		 * only its clean entries when the dirty one is the one left
+		 * out: then a page within the call's length past its end was
+		 * dirtied.
+		 */
+		for (p = div_up(iova + len - MOCK_APERTURE_START, MOCK_IO_PAGE);
+		     !dirty && p < div_up(iova + 2 * len - MOCK_APERTURE_START, MOCK_IO_PAGE) &&
+		     p < h->nmock; p++)
+			if (h->pending[p / 8] & (1u << (p % 8)))
+				dirty = true;
 		if (!dirty)
 			return "has a set call over pages nobody dirtied";
 	}
@@ -1526,9 +1608,14 @@ static int iommufd_report(int fd, struct hwpt *h, struct settrace *st,
 	rp.t_end_ns = mono_ns();
 	if (settrace_read(st, &sets))
 		goto out;
+	if (st->off) {
+		memcpy(ex.bits, mk.bits, nbytes);
+		rp.floor_only = true;
+		rp.sets = NULL;
+	}
 	for (i = 0; i < sets.n; i++)
 		expect_set(&ex, sets.v[i].iova, sets.v[i].length);
-	rp.calls_wrong = calls_wrong(h, &sets);
+	rp.calls_wrong = st->off ? NULL : calls_wrong(h, &sets);
 	if (!rp.ret && !(flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
 		memset(h->pending, 0, div_up(h->nmock, 64) * 8);
 	ret = record(seq, &rp);

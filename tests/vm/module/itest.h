@@ -122,6 +122,10 @@ ssize_t itest_pci_write(struct vfio_device *vdev, const char __user *buf,
 
 /* itest_mig.c */
 void itest_mig_init(struct itest_dev *d);
+#ifndef ITEST_HAVE_DATA_SIZE
+int itest_device_feature(struct vfio_device *vdev, u32 flags,
+			 void __user *arg, size_t argsz);
+#endif
 void itest_mig_reset(struct itest_dev *d);
 void itest_mig_open(struct itest_dev *d);
 int itest_mig_show(struct seq_file *m, void *v);

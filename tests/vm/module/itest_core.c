@@ -305,6 +305,9 @@ static const struct vfio_device_ops itest_dev_ops = {
 	.open_device = itest_open_device,
 	.close_device = itest_close_device,
 	.ioctl = itest_pci_ioctl,
+#ifndef ITEST_HAVE_DATA_SIZE
+	.device_feature = itest_device_feature,
+#endif
 #ifdef ITEST_REGION_INFO_CAPS
 	.get_region_info_caps = itest_pci_region_info_caps,
 #endif

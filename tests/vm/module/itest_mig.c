@@ -396,6 +396,44 @@ static int itest_get_data_size(struct vfio_device *vdev,
 }
 #endif
 
+#ifndef ITEST_HAVE_DATA_SIZE
+/*
+ * 6.1 has no VFIO_DEVICE_FEATURE_MIG_DATA_SIZE: the core learnt it in 6.2
+ * (vfio_ioctl_device_feature_migration_data_size() in vfio_main.c).
+ * Without an answer QEMU takes the device's stop-copy size to be
+ * VFIO_MIG_STOP_COPY_SIZE, 100 GiB (hw/vfio/migration.c), and no
+ * migration of it ever fits a downtime limit. 6.1's core hands a feature
+ * it does not know to the driver's device_feature op, so the stand-in
+ * device answers the query itself, with the uapi of 6.2, as a backport of
+ * the feature to a driver would. The migrations QEMU then runs on 6.1
+ * read the same bitmaps through 6.1's own iova_bitmap code.
+ */
+#define ITEST_FEATURE_MIG_DATA_SIZE	9
+
+struct itest_mig_data_size {
+	__aligned_u64 stop_copy_length;
+};
+
+int itest_device_feature(struct vfio_device *vdev, u32 flags,
+			 void __user *arg, size_t argsz)
+{
+	struct itest_mig_data_size size = {
+		.stop_copy_length = ITEST_STATE_SIZE,
+	};
+	int ret;
+
+	if ((flags & VFIO_DEVICE_FEATURE_MASK) != ITEST_FEATURE_MIG_DATA_SIZE)
+		return -ENOTTY;
+	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET,
+				 sizeof(size));
+	if (ret != 1)
+		return ret;
+	if (copy_to_user(arg, &size, sizeof(size)))
+		return -EFAULT;
+	return 0;
+}
+#endif
+
 static const struct vfio_migration_ops itest_mig_ops = {
 	.migration_set_state = itest_set_state,
 	.migration_get_state = itest_get_state,
