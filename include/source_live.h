@@ -29,10 +29,7 @@
  * sizes the ring buffer when ringbuf_bytes is 0 (rounded up to a power of
  * two, at least 4096: the VM checks make it overflow on purpose), and
  * IOVATOP_KPROBE=1 sets force_kprobe (the VM checks test the fallback on
- * kernels where fentry works), IOVATOP_FENTRY=1 sets force_fentry (fentry
- * even on a kernel whose preemption model lets the kernel skip its runs,
- * so that the VM checks can count those losses), and
- * IOVATOP_VERIFY_FLIP=1 flips one bit of
+ * kernels where fentry works), and IOVATOP_VERIFY_FLIP=1 flips one bit of
  * every --verify rebuild before the comparison, so that a check can prove
  * a mismatch is caught and shown.
  */
@@ -57,7 +54,6 @@ struct live_opts {
 					   0: LIVE_VERIFY_MAX_BYTES */
 	uint32_t ringbuf_bytes;		/* 0: the default size */
 	bool force_kprobe;		/* test the fallback on a kernel with BTF */
-	bool force_fentry;		/* fentry even where it can be preempted */
 };
 
 /*

@@ -625,9 +625,6 @@ static void env_opts(struct live_opts *o)
 	v = getenv("IOVATOP_KPROBE");
 	if (v && !strcmp(v, "1"))
 		o->force_kprobe = true;
-	v = getenv("IOVATOP_FENTRY");
-	if (v && !strcmp(v, "1"))
-		o->force_fentry = true;
 }
 
 static bool env_verify_flip(void)
@@ -691,19 +688,6 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 		fentry = false;
 		snprintf(l->mode_why, sizeof(l->mode_why),
 			 "kprobes forced (--kprobe or IOVATOP_KPROBE=1)");
-	} else if (!opts->force_fentry &&
-		   trampoline_preemptible(pwhy, sizeof(pwhy)) == 1) {
-		/*
-		 * See trampoline_preemptible(): a skipped run is a lost call.
-		 * Decided before any test program is attached: on 7.2.13 a
-		 * kprobe on a call site after a trampoline came and went
-		 * there jumps to a wild address (docs/kernels.md).
-		 */
-		fentry = false;
-		snprintf(l->mode_why, sizeof(l->mode_why),
-			 "on %s the kernel can skip a preempted trampoline's "
-			 "program, losing set calls; kprobes run with preemption "
-			 "off (IOVATOP_FENTRY=1 forces fentry)", pwhy);
 	} else {
 		fentry = fentry_can_attach(&l->ksyms[FN_SET], fn_names[FN_SET], why,
 					   sizeof(why));
@@ -711,6 +695,16 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	}
 	l->mode = fentry ? "fentry" : "kprobe";
 	vlog(l, "probe mode %s: %s", l->mode, l->mode_why);
+	/*
+	 * Say where the kernel may skip runs (trampoline_preemptible()):
+	 * they are counted as "skipped by the kernel". Kprobes would not be
+	 * skipped, but on 7.2.13 they oops at the first call
+	 * (docs/kernels.md), so fentry stays the choice.
+	 */
+	if (fentry && trampoline_preemptible(pwhy, sizeof(pwhy)) == 1)
+		vlog(l, "on %s the kernel can skip a preempted trampoline's "
+		     "program: such runs are counted as lost, skipped by the "
+		     "kernel, and mark their reports incomplete", pwhy);
 	if (!hwpt)
 		vlog(l, "no %s in /proc/kallsyms (a kernel before 6.7, or one "
 		     "without IOMMUFD, or the compiler inlined or renamed it): "

@@ -236,8 +236,7 @@ else
 	fi
 fi
 
-# The default probe mode: fentry, or kprobes where the kernel's preemption
-# model can skip a trampoline's program (iovatop -v says which and why).
+# The default probe mode (iovatop -v says which and why).
 for sc in $scenarios; do
 	if traced "$sc" "$sc"; then
 		mode=$(sed -n 's/.*(probe \([a-z]*\)).*/\1/p' "$TMPDIR/tracer-$sc/record.log" | head -1)

@@ -21,11 +21,8 @@
 . "$(dirname "$0")/lib.sh"
 
 recorder=${RACE_RECORDER:-$IOVATOP}
-# fentry forced: where the preemption model makes iovatop choose kprobes
-# (src/live_probe.c, trampoline_preemptible()), the runs the kernel skips
-# must still be counted and their reports marked
-mode=fentry force=IOVATOP_FENTRY=1
-[ "${RACE_KPROBE:-}" = 1 ] && mode=kprobe force=IOVATOP_KPROBE=1
+mode=fentry
+[ "${RACE_KPROBE:-}" = 1 ] && mode=kprobe
 devs="0000:3b:00.2 0000:3b:00.3"
 
 # the preemption model in force: "full" when booted with preempt=full
@@ -50,7 +47,7 @@ race() {
 	rm -rf "$t"
 	mkdir -p "$t"
 	hops0=$(hops)
-	env "$force" "$@" "$recorder" record -o "$t/trace" \
+	env ${RACE_KPROBE:+IOVATOP_KPROBE=1} "$@" "$recorder" record -o "$t/trace" \
 		>"$t/record.log" 2>&1 &
 	rec=$!
 	for _ in $(seq 300); do
