@@ -202,6 +202,7 @@ python3 "$here/qmp.py" wait "$work/src.qmp" 30 2>/dev/null || qemu_died src
 	echo "ram_mb=$RAM_MB"
 	echo "bandwidth=$BANDWIDTH"
 	echo "downtime_limit=$DOWNTIME"
+	echo "late_sync=$LATE_SYNC"
 	echo "kernel=$(uname -r)"
 } >"$out/info.txt"
 
