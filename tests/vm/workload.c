@@ -493,11 +493,6 @@ struct report {
 	const struct expect *logged;
 	const struct expect *marked;
 	const char *calls_wrong;	/* iommufd: why the calls do not fit */
-	/*
-	 * iommufd with the kernel's calls unobserved (settrace.off): the
-	 * bitmap is checked against the pages dirtied (marked) alone.
-	 */
-	bool floor_only;
 	/* CLOCK_MONOTONIC around the ioctl: the tracer's clock too */
 	uint64_t t_begin_ns, t_end_ns;
 };
@@ -561,8 +556,7 @@ static int record(uint64_t seq, const struct report *r)
 					  expect_bits;
 		if (r->marked)
 			short_bits = short_tail(r->marked->bits, r->buf, r->nbytes);
-		if (r->floor_only ? false :
-		    memcmp(r->expect->bits, r->buf, r->nbytes))
+		if (memcmp(r->expect->bits, r->buf, r->nbytes))
 			why = r->marked ? "differs from the kernel's own iova_bitmap_set calls" :
 					  "differs from the programmed pattern";
 		else if (spill)
@@ -601,8 +595,6 @@ static int record(uint64_t seq, const struct report *r)
 	text = malloc((r->sets ? r->sets->n : 0) * 40 + 128);
 	if (!text)
 		return -1;
-	if (r->floor_only)
-		len += sprintf(text + len, "# not observed: a BPF trampoline sits on iova_bitmap_set\n");
 	if (r->sets && r->sets->dropped)
 		len += sprintf(text + len, "# dropped %" PRIu64 "\n", r->sets->dropped);
 	for (i = 0; r->sets && i < r->sets->n; i++)
@@ -628,7 +620,7 @@ static int record(uint64_t seq, const struct report *r)
 	fprintf(truth_part, "\tbitmaps/%" PRIu64 ".bin\tsets/%" PRIu64 ".txt\t%"
 		PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\n", seq, seq, r->t_begin_ns,
 		r->t_end_ns, short_bits == UINT64_MAX ? 0 : short_bits,
-		r->floor_only ? "unobserved" : (r->marked ? "tracefs" : "driver"));
+		r->marked ? "tracefs" : "driver");
 	if (fflush(truth_part)) {
 		wl_warn("cannot write the truth file: %s", strerror(errno));
 		return -1;
@@ -1105,34 +1097,7 @@ struct settrace {
 	char event[64];		/* group/name in kprobe_events */
 	char tracefs[64];
 	bool defined;
-	bool off;		/* calls not observed: see direct_on_set() */
 };
-
-/*
- * A BPF trampoline (a direct ftrace call, flag D in enabled_functions)
- * already sits on iova_bitmap_set, e.g. iovatop's fentry programs. A
- * kprobe event beside it makes ftrace share the call site between the two;
- * 7.2.13 oopses there on the first call (docs/kernels.md), so the calls
- * are then not recorded and the bitmap is checked against the pages
- * dirtied alone. The kprobe run of the checks (IOVATOP_KPROBE=1) keeps
- * the call-level truth.
- */
-static bool direct_on_set(const char *tracefs)
-{
-	char path[256], line[512];
-	bool direct = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/enabled_functions", tracefs);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "iova_bitmap_set ", 16) && strstr(line, " D"))
-			direct = true;
-	fclose(f);
-	return direct;
-}
 
 static int write_str(const char *path, const char *text, int flags)
 {
@@ -1193,13 +1158,6 @@ static int settrace_open(struct settrace *t)
 			"kprobe event; mount tracefs, run as root, and use a kernel with "
 			"CONFIG_KPROBE_EVENTS");
 		return -1;
-	}
-	if (direct_on_set(t->tracefs)) {
-		fprintf(stderr, "workload note: a BPF trampoline sits on iova_bitmap_set: "
-			"its calls are not recorded with a kprobe event beside it, and "
-			"iommufd bitmaps are checked against the pages dirtied only\n");
-		t->off = true;
-		return 0;
 	}
 	snprintf(t->event, sizeof(t->event), "iovatop_wl/set_%d", pid);
 	snprintf(text, sizeof(text),
@@ -1263,8 +1221,6 @@ static int settrace_clear(struct settrace *t)
 	char path[512];
 	int fd;
 
-	if (t->off)
-		return 0;
 	snprintf(path, sizeof(path), "%s/trace", t->dir);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	if (fd < 0) {
@@ -1289,8 +1245,6 @@ static int settrace_read(struct settrace *t, struct calls *c)
 
 	c->n = 0;
 	c->dropped = 0;
-	if (t->off)
-		return 0;
 	snprintf(path, sizeof(path), "%s/trace", t->dir);
 	f = fopen(path, "r");
 	if (!f) {
@@ -1608,14 +1562,9 @@ static int iommufd_report(int fd, struct hwpt *h, struct settrace *st,
 	rp.t_end_ns = mono_ns();
 	if (settrace_read(st, &sets))
 		goto out;
-	if (st->off) {
-		memcpy(ex.bits, mk.bits, nbytes);
-		rp.floor_only = true;
-		rp.sets = NULL;
-	}
 	for (i = 0; i < sets.n; i++)
 		expect_set(&ex, sets.v[i].iova, sets.v[i].length);
-	rp.calls_wrong = st->off ? NULL : calls_wrong(h, &sets);
+	rp.calls_wrong = calls_wrong(h, &sets);
 	if (!rp.ret && !(flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
 		memset(h->pending, 0, div_up(h->nmock, 64) * 8);
 	ret = record(seq, &rp);
