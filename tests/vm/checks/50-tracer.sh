@@ -8,6 +8,10 @@
 #   - per-device set calls and dirty pages equal the ground truth;
 #   - nothing was lost, no report is incomplete, and --verify (the user
 #     bitmap read back in the ioctl's task) found no mismatch;
+#     on a kernel that preempts BPF trampolines (preempt=full or lazy:
+#     7.2 has nothing else on x86) the kernel may skip fentry runs, and
+#     then only those: each one counted as "skipped by the kernel", the
+#     reports it touched marked incomplete, every unmarked one exact;
 #   - the anomalies counted are exactly the out-of-range calls made.
 # One scenario runs again with the kprobe fallback forced, one with a bit
 # of every rebuild flipped (--verify must catch it), and one with a 4 KiB
@@ -16,6 +20,16 @@
 . "$(dirname "$0")/lib.sh"
 
 scenarios="vfio-multi vfio-anomaly"
+# A trampoline runs its program with migration off but preemption on
+# (__bpf_prog_enter_recur(), kernel/bpf/trampoline.c): a task preempted
+# inside iovatop's program keeps the kernel from running it for another
+# task on that CPU, and the kernel counts the run as a recursion miss.
+# Only a preemptible kernel can do that, and only to fentry programs.
+model=$(preempt_model)
+case $model in
+full|lazy) trampolines_preemptible=1 ;;
+*) trampolines_preemptible=0 ;;
+esac
 # the busiest scenario of this kernel, for the kprobe and overflow runs
 busy=vfio-multi
 if kernel_has_iommufd; then
@@ -100,9 +114,7 @@ traced() {
 			}
 			nbits = int((hex($(c["length"])) + $(c["page_size"]) - 1) / $(c["page_size"]))
 			r = ((k, n) in got) ? got[k, n] : "-\t0x0"
-			# calls the workload could not observe (a BPF trampoline
-			# on iova_bitmap_set, workload.c direct_on_set()): "-"
-			ns = (("calls" in c) && $(c["calls"]) == "unobserved") ? "-" : $(c["nsets"])
+			ns = $(c["nsets"])
 			print $(c["seq"]) "\t" $(c["path"]) "\t" k "\t" $(c["bitmap"]) "\t" r \
 				"\t" $(c["buf_offset"]) "\t" nbits "\t" ns "\t" $(c["set_bits"])
 		}' "$t/dump/index.tsv" "$t/truth.sorted" >"$t/pairs.tsv"
@@ -134,13 +146,32 @@ out_of_range() {
 # verify_run NAME SCENARIO LABEL: the checks of a clean run, per path.
 verify_run() {
 	local name=$1 sc=$2 label=$3 t=$TMPDIR/tracer-$1 path
-	local -A n=() bad=() unal=() first=()
+	local -A n=() bad=() unal=() first=() excused=() touched=()
+	# runs the kernel skipped: excusable only with fentry on a kernel
+	# that preempts trampolines; any other loss fails below
+	local kskipped may_skip=0
+	kskipped=$(jq '.totals.lost_by_stage.skipped' "$t/report.json")
+	[ "$label" = fentry ] && [ "$trampolines_preemptible" = 1 ] &&
+		[ "$kskipped" -gt 0 ] && may_skip=1
 	while IFS=$'\t' read -r seq p dev truthbin file flags off nbits nsets setbits; do
 		n[$p]=$((${n[$p]:-0} + 1))
 		[ "$off" != 0 ] && unal[$p]=$((${unal[$p]:-0} + 1))
 		if [ "$file" = - ]; then
+			# a report the kernel skipped the first run of is
+			# not in the trace at all; the skip was counted
+			if [ $may_skip = 1 ]; then
+				excused[$p]=$((${excused[$p]:-0} + 1))
+				touched[$dev]=1
+				continue
+			fi
 			bad[$p]=$((${bad[$p]:-0} + 1))
 			first[$p]=${first[$p]:-"seq $seq ($dev): not in the trace"}
+			continue
+		fi
+		# IOVA_REPORT_INCOMPLETE is bit 0 of the flags
+		if [ $may_skip = 1 ] && [ $((flags & 1)) = 1 ]; then
+			touched[$dev]=1
+			excused[$p]=$((${excused[$p]:-0} + 1))
 			continue
 		fi
 		if [ "$sc" = vfio-anomaly ]; then
@@ -153,7 +184,9 @@ verify_run() {
 		first[$p]=${first[$p]:-"seq $seq ($dev): $(cmp "$t/dump/$file" "$t/truth/$truthbin" 2>&1 | head -1)"}
 	done <"$t/pairs.tsv"
 	for path in "${!n[@]}"; do
-		if [ "${bad[$path]:-0}" -eq 0 ]; then
+		if [ "${bad[$path]:-0}" -eq 0 ] && [ "${excused[$path]:-0}" -gt 0 ]; then
+			ok "tracer $label $path $sc: all $((${n[$path]} - ${excused[$path]})) unmarked reports of ${n[$path]} rebuilt byte for byte as the ioctl returned them (${unal[$path]:-0} with unaligned buffers); ${excused[$path]} marked incomplete or missing after the kernel skipped $kskipped runs (preempt=$model)"
+		elif [ "${bad[$path]:-0}" -eq 0 ]; then
 			ok "tracer $label $path $sc: all ${n[$path]} reports rebuilt byte for byte as the ioctl returned them (${unal[$path]:-0} with unaligned buffers)"
 		else
 			not_ok "tracer $label $path $sc: ${bad[$path]} of ${n[$path]} rebuilt reports differ from what the ioctl returned"
@@ -164,24 +197,36 @@ verify_run() {
 
 	# per device: set calls and dirty pages against the ground truth
 	local want got
-	# A device whose calls the workload did not observe is compared on
-	# its dirty pages alone; the kprobe run below compares its calls.
-	want=$(awk -F'\t' '{ if ($9 == "-") u[$3] = 1; c[$3] += $9; d[$3] += $10 }
-		END { for (k in c) print k "\t" (k in u ? "-" : c[k]) "\t" d[k] }' \
+	want=$(awk -F'\t' '{ c[$3] += $9; d[$3] += $10 }
+		END { for (k in c) print k "\t" c[k] "\t" d[k] }' \
 		"$t/pairs.tsv" | sort)
-	unobserved=$(awk -F'\t' '$2 == "-"' <<<"$want" | wc -l)
 	# (one iommufd context: its hwpts are named as in pairs.tsv without it)
 	got=$(jq -r '.devices[] | "\(.name | sub(" ctx [0-9]+$"; ""))\t\(.set_calls)\t\(.dirty_pages)"' \
-		"$t/report.json" | sort |
-		awk -F'\t' -v OFS='\t' 'NR == FNR { if ($2 == "-") u[$1] = 1; next }
-			($1 in u) { $2 = "-" } { print }' <(echo "$want") -)
+		"$t/report.json" | sort)
 	if [ "$sc" = vfio-anomaly ]; then
 		# the kernel's tail bits count in set_bits; compare calls only
 		want=$(cut -f1,2 <<<"$want")
 		got=$(cut -f1,2 <<<"$got")
 	fi
-	if [ "$want" = "$got" ]; then
-		ok "tracer $label $sc: per-device set calls and dirty pages equal the ground truth ($(wc -l <<<"$want") devices; dirty pages only for $unobserved whose calls a BPF trampoline kept tracefs from observing)"
+	# devices a skipped run touched are left out, and said so; so are
+	# the set calls of reports whose begin the kernel skipped, which
+	# the model can only name by the task that asked ("unknown pid N")
+	local skipdevs=0 d
+	if [ ${#touched[@]} -gt 0 ]; then
+		for d in "${!touched[@]}"; do
+			want=$(awk -F'\t' -v d="$d" '$1 != d' <<<"$want")
+			got=$(awk -F'\t' -v d="$d" '$1 != d' <<<"$got")
+			skipdevs=$((skipdevs + 1))
+		done
+	fi
+	if [ $may_skip = 1 ]; then
+		skipdevs=$((skipdevs + $(grep -c '^unknown pid ' <<<"$got")))
+		got=$(grep -v '^unknown pid ' <<<"$got")
+	fi
+	if [ -z "$want" ] && [ -z "$got" ] && [ $may_skip = 1 ]; then
+		ok "tracer $label $sc: per-device totals not comparable: the kernel's $kskipped skipped runs touched all $skipdevs devices (their unmarked reports were compared byte for byte above)"
+	elif [ "$want" = "$got" ] && [ -n "$want" ]; then
+		ok "tracer $label $sc: per-device set calls and dirty pages equal the ground truth ($(wc -l <<<"$want") devices; $skipdevs left out for runs the kernel skipped)"
 	else
 		not_ok "tracer $label $sc: per-device totals differ from the ground truth"
 		diff <(echo "$want") <(echo "$got") | sed 's/^/# /' | head -8
@@ -193,8 +238,10 @@ verify_run() {
 	reports=$(jq '.totals.reports' "$t/report.json")
 	if [ "$lost" = 0 ] && [ "$incomplete" = 0 ]; then
 		ok "tracer $label $sc: zero lost records, no incomplete report ($reports reports)"
+	elif [ $may_skip = 1 ] && [ "$lost" = "$kskipped" ]; then
+		ok "tracer $label $sc: the only losses are $kskipped runs the kernel skipped (preempt=$model), counted, $incomplete of $reports reports marked incomplete; nothing lost in the ring buffer"
 	else
-		not_ok "tracer $label $sc: $lost lost records, $incomplete incomplete reports at the default rate"
+		not_ok "tracer $label $sc: $lost lost records ($(jq -r '.totals.lost_by_stage | "ring buffer \(.ringbuf), skipped by the kernel \(.skipped), map full \(.map_full)"' "$t/report.json")), $incomplete incomplete reports at the default rate"
 	fi
 	# --verify reads back user bitmaps up to 1 MiB (LIVE_VERIFY_MAX_BYTES):
 	# the larger ones are skipped, counted apart, and never "verified"
@@ -203,7 +250,13 @@ verify_run() {
 	skipped=$(jq '[.devices[].verify_skipped] | add' "$t/report.json")
 	mism=$(jq '[.devices[].verify_mismatches] | add' "$t/report.json")
 	big=$(awk -F'\t' 'NR > 1 && $13 > 1048576' "$t/truth/truth.tsv" | wc -l)
-	if [ "$verified" = $((reports - big)) ] && [ "$skipped" = "$big" ] &&
+	# a rebuild short of a skipped run is marked and may not match
+	# (--verify does not read back a report it knows is incomplete)
+	if [ $may_skip = 1 ] && [ "$mism" -le "$incomplete" ] &&
+	   [ "$verified" -ge $((reports - big - incomplete)) ] &&
+	   [ "$skipped" -le $((big + incomplete)) ]; then
+		ok "tracer $label $sc: --verify read back $verified user bitmaps up to 1 MiB, $mism mismatched; $skipped skipped, no more than the $big larger ones and the $incomplete marked incomplete"
+	elif [ "$verified" = $((reports - big)) ] && [ "$skipped" = "$big" ] &&
 	   [ "$mism" = 0 ]; then
 		ok "tracer $label $sc: --verify read back all $verified user bitmaps up to 1 MiB, no mismatch; the $big larger ones counted as skipped"
 	else
@@ -217,6 +270,8 @@ verify_run() {
 	anom=$(jq '.totals.anomalies' "$t/report.json")
 	if [ "$anom" = "$oor" ]; then
 		ok "tracer $label $sc: $anom anomalies counted, one per out-of-range set call made"
+	elif [ $may_skip = 1 ] && [ "$anom" -lt "$oor" ]; then
+		ok "tracer $label $sc: $anom anomalies counted of $oor out-of-range set calls made; the kernel skipped $kskipped runs (counted)"
 	else
 		not_ok "tracer $label $sc: $anom anomalies counted but the workload made $oor out-of-range calls"
 	fi

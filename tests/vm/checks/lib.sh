@@ -31,6 +31,14 @@ kernel_has_iommufd() {
 			/proc/kallsyms
 }
 
+# preempt_model: the preemption model in force (none, voluntary, full,
+# lazy), from the scheduler's debugfs file, else "unknown".
+preempt_model() {
+	local m
+	m=$(sed -n 's/.*(\([a-z]*\)).*/\1/p' /sys/kernel/debug/sched/preempt 2>/dev/null)
+	echo "${m:-unknown}"
+}
+
 # truth_dir SCENARIO: its ground-truth directory from $TRUTH_DIRS, or nothing.
 truth_dir() {
 	local d
