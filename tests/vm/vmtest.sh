@@ -3,14 +3,11 @@
 # make vmtest: boot each test kernel once, run the scenarios and every
 # tests/vm/checks/*.sh in it, and sum up per kernel and per path.
 #
-#   tests/vm/vmtest.sh [6.12] [7.2] [6.1]   (default: $VMTEST_KERNELS, or 6.12 6.1)
+#   tests/vm/vmtest.sh [6.12] [7.2] [6.1]   (default: $VMTEST_KERNELS, or all three)
 #
 # Every kernel runs every check. Where a kernel differs, the checks decide
-# by what it has (its BTF, kallsyms, /dev/iommu), never by its version.
-# make test boots 6.12 and 6.1. 7.2.13 is built for make kmath and booted
-# by name: its kprobes oops at the first call and its fentry programs are
-# skipped when preempted (PREEMPT(lazy)), so 50-tracer fails there
-# (docs/kernels.md); the summary says so on every run.
+# by what it has (its BTF, kallsyms, /dev/iommu, its preemption model),
+# never by its version; docs/kernels.md lists what differs on 7.2.
 #
 # The order puts the kernel most checks were written on first and the
 # oldest, which runs the fewest paths, last.
@@ -23,7 +20,7 @@ set -uo pipefail
 
 vers=("$@")
 # shellcheck disable=SC2206 # a list of words on purpose
-[ ${#vers[@]} -gt 0 ] || vers=(${VMTEST_KERNELS:-6.12 6.1})
+[ ${#vers[@]} -gt 0 ] || vers=(${VMTEST_KERNELS:-6.12 7.2 6.1})
 repo=$(cd "$vm_dir/../.." && pwd)
 # the real-QEMU scenarios alone take minutes in the emulated guest
 timeout=${VMTEST_TIMEOUT:-2400}
