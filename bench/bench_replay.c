@@ -49,7 +49,9 @@ static uint64_t make_trace(const char *path, uint32_t codec, uint32_t block,
 			   uint64_t want, double *cpu)
 {
 	struct trace_writer_opts o = { .codec = codec, .block_bytes = block };
-	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11 };
+	/* as record writes a trace without --qmp: replay reads it once */
+	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11,
+				   .contents = TRACE_CONTENTS_DECLARED };
 	struct trace_writer *w;
 	uint64_t n = 0, ts = 1000000000ull, id = 1, i;
 	char err[256];

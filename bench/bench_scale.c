@@ -51,7 +51,9 @@ static int add(struct trace_writer *w, const struct iova_rec_hdr *rec)
 static uint64_t make_trace(const char *path, uint64_t tracked, uint64_t spread,
 			   uint64_t want)
 {
-	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11 };
+	/* as record writes a trace without --qmp: replay reads it once */
+	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11,
+				   .contents = TRACE_CONTENTS_DECLARED };
 	const uint64_t base = 0x100000000ull, pages = spread / 4096;
 	uint64_t n = 0, ts = 1000000000ull, id = 1, i;
 	struct trace_writer *w;

@@ -58,7 +58,26 @@ struct trace_meta {
 	char hostname[TRACE_HOST_LEN];
 	uint64_t start_realtime_ns;	/* CLOCK_REALTIME when recording began */
 	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC, the records' clock */
+	uint32_t contents;		/* TRACE_CONTENTS_*: what it may hold */
 };
+
+/*
+ * What the writer says of the records a trace may hold (header offset
+ * 194), so that a reader can leave out a pass that would look for them:
+ * replay reads a trace twice when QEMU's samples may be in it. 0 says
+ * nothing: every trace written before the field, and any writer that
+ * leaves it. Bits beyond these are read as 0.
+ */
+#define TRACE_CONTENTS_DECLARED	(1u << 0)	/* the bits below are meant */
+#define TRACE_CONTENTS_QMP	(1u << 1)	/* IOVA_REC_QMP (record --qmp) */
+#define TRACE_CONTENTS_KNOWN	(TRACE_CONTENTS_DECLARED | TRACE_CONTENTS_QMP)
+
+/* Whether a trace may hold IOVA_REC_QMP records: not when it says not. */
+static inline bool trace_may_hold_qmp(const struct trace_meta *m)
+{
+	return !(m->contents & TRACE_CONTENTS_DECLARED) ||
+	       (m->contents & TRACE_CONTENTS_QMP);
+}
 
 /* Totals the writer stores in the end block; the reader recounts them. */
 #define TRACE_LOST_WHERE_MAX	4	/* index IOVA_LOST_* (0 unused) */

@@ -320,6 +320,8 @@ int cmd_record(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	live_meta(l, &meta);
+	/* a replay of a trace without QEMU's samples need not look for them */
+	meta.contents = TRACE_CONTENTS_DECLARED | (sink.nqmp ? TRACE_CONTENTS_QMP : 0);
 	t0 = meta.start_mono_ns;
 	w = trace_writer_open(out, &meta, &a.wo, err, sizeof(err));
 	if (!w) {

@@ -28,6 +28,7 @@
 #include "trace_file.h"
 
 #define END_PAYLOAD_SIZE	(12 * 8)
+#define HDR_CONTENTS_OFF	194	/* TRACE_CONTENTS_*, in what was reserved */
 #define HDR_CRC_OFF		252
 
 _Static_assert(sizeof(TRACE_MAGIC) - 1 == 8, "magic is 8 bytes");
@@ -210,6 +211,7 @@ struct trace_writer {
 	bool zopen;			/* a zstd frame runs on into the next block */
 	uint64_t zraw;			/* raw bytes in that frame so far */
 	uint32_t seq;
+	uint32_t contents;		/* TRACE_CONTENTS_* of its header */
 	uint64_t offset;		/* file bytes written, a block boundary */
 	struct trace_totals totals;
 	int err;
@@ -383,6 +385,12 @@ int trace_writer_add(void *ctx, const struct iova_rec_hdr *rec)
 			 rec->type, rec->size);
 		return -EINVAL;
 	}
+	if (rec->type == IOVA_REC_QMP && (w->contents & TRACE_CONTENTS_DECLARED) &&
+	    !(w->contents & TRACE_CONTENTS_QMP)) {
+		snprintf(w->errmsg, sizeof(w->errmsg),
+			 "a QMP record in a trace whose header says it holds none; not written");
+		return -EINVAL;
+	}
 	if (w->nrec && w->used + rec->size > w->block_bytes) {
 		ret = close_block(w, false);
 		if (ret)
@@ -491,6 +499,8 @@ struct trace_writer *trace_writer_open(const char *path,
 	memcpy(h + 48, meta->kernel_release, TRACE_KREL_LEN - 1);
 	memcpy(h + 113, meta->probe_mode, TRACE_PROBE_LEN - 1);
 	memcpy(h + 129, meta->hostname, TRACE_HOST_LEN - 1);
+	w->contents = meta->contents & TRACE_CONTENTS_KNOWN;
+	le_put32(h + HDR_CONTENTS_OFF, w->contents);
 	le_put32(h + HDR_CRC_OFF, trace_crc32c(h, HDR_CRC_OFF));
 	ret = write_all(w->fd, h, sizeof(h));
 	if (ret) {
@@ -710,6 +720,7 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 	cstr(r->meta.kernel_release, h + 48, TRACE_KREL_LEN);
 	cstr(r->meta.probe_mode, h + 113, TRACE_PROBE_LEN);
 	cstr(r->meta.hostname, h + 129, TRACE_HOST_LEN);
+	r->meta.contents = le_get32(h + HDR_CONTENTS_OFF) & TRACE_CONTENTS_KNOWN;
 	r->offset = TRACE_HEADER_SIZE;
 	return 0;
 }

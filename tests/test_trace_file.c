@@ -741,6 +741,55 @@ static void test_qmp_record(void **state)
 	qmp_samples_free(&smp);
 }
 
+/*
+ * The header's contents field: read back as written, bits it does not
+ * know dropped, 0 in a trace from before it (which may then hold QEMU's
+ * samples); a writer that said "no QMP records" refuses one and writes
+ * the rest.
+ */
+static void test_contents(void **state)
+{
+	static const uint32_t said[] = { 0, TRACE_CONTENTS_DECLARED,
+					 TRACE_CONTENTS_DECLARED | TRACE_CONTENTS_QMP,
+					 TRACE_CONTENTS_QMP | 0x80 };
+	static const uint32_t got[] = { 0, TRACE_CONTENTS_DECLARED,
+					TRACE_CONTENTS_DECLARED | TRACE_CONTENTS_QMP,
+					TRACE_CONTENTS_QMP };
+	static const bool qmp_ok[] = { true, false, true, true };
+	struct qmp_migrate m = { .ts_ns = 5000, .pid = 77, .status = "active" };
+	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11 };
+	struct iova_rec_qmp q;
+	unsigned char rec[IOVA_REC_MAX_SIZE];
+	struct trace_reader *r;
+	struct trace_writer *w;
+	char err[256], path[700];
+	unsigned int i;
+
+	(void)state;
+	qmp_record_fill(&q, &m);
+	make_record(0, rec);
+	for (i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+		snprintf(path, sizeof(path), "%s", tpath("contents.trace"));
+		unlink(path);
+		meta.contents = said[i];
+		w = trace_writer_open(path, &meta, NULL, err, sizeof(err));
+		assert_non_null(w);
+		assert_int_equal(trace_writer_add(w, (void *)rec), 0);
+		assert_int_equal(trace_writer_add(w, &q.hdr), qmp_ok[i] ? 0 : -EINVAL);
+		if (!qmp_ok[i])
+			assert_non_null(strstr(trace_writer_error(w), "says it holds none"));
+		/* refused, and nothing else spoilt: the next record goes in */
+		assert_int_equal(trace_writer_add(w, (void *)rec), 0);
+		assert_int_equal(trace_writer_totals(w)->records, qmp_ok[i] ? 3 : 2);
+		assert_int_equal(trace_writer_close(w, err, sizeof(err)), 0);
+		r = trace_open(path, err, sizeof(err));
+		assert_non_null(r);
+		assert_int_equal(trace_meta(r)->contents, got[i]);
+		assert_int_equal(trace_may_hold_qmp(trace_meta(r)), qmp_ok[i]);
+		trace_close(r);
+	}
+}
+
 static void test_mode_0600(void **state)
 {
 	struct trace_meta meta = { 0 };
@@ -1057,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_version2_trace),
 		cmocka_unit_test(test_version3_qmp_trace),
 		cmocka_unit_test(test_qmp_record),
+		cmocka_unit_test(test_contents),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_mode_0600),
 		cmocka_unit_test(test_crc32c),

@@ -246,11 +246,14 @@ static void test_golden_forecast(void **unused)
  * second (A the same 416 pages each time, B 128), and QEMU's sample after
  * each report says sync N, 40 Mbit/s, 2 MB pending at its last sync,
  * until the last says cancelled. Written out of order as the recorder may
- * (each sample a little after the next report's records).
+ * (each sample a little after the next report's records). CONTENTS is
+ * what its header says it holds (TRACE_CONTENTS_*; 0 for a trace from
+ * before the field).
  */
-static void write_qmp_trace(const char *path)
+static void write_qmp_trace(const char *path, uint32_t contents)
 {
-	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11, .start_mono_ns = 500000000ull };
+	struct trace_meta meta = { .layout = IOVA_LAYOUT_V6_11, .start_mono_ns = 500000000ull,
+				   .contents = contents };
 	struct trace_writer_opts o = { .codec = TRACE_CODEC_ZSTD };
 	struct trace_writer *w;
 	char err[256];
@@ -322,16 +325,17 @@ static void write_qmp_trace(const char *path)
  * A trace with QEMU's samples needs no option: replay forecasts on them
  * as the live view did (device A's 1.70 MB each iteration against the
  * 1.5 MB that 40 Mbit/s lets through in 300 ms), and report says the
- * same, ending as QEMU did.
+ * same, ending as QEMU did. The same whether the header says it holds
+ * QEMU's samples (as record --qmp writes it now) or says nothing (as
+ * traces from before the field): replay then looks for them all the same.
  */
-static void test_recorded_qmp(void **unused)
+static void check_recorded_qmp(uint32_t contents)
 {
 	char path[700];
 	struct run r;
 
-	(void)unused;
-	snprintf(path, sizeof(path), "%s/qmp.trace", tmpdir);
-	write_qmp_trace(path);
+	snprintf(path, sizeof(path), "%s/qmp-%u.trace", tmpdir, contents);
+	write_qmp_trace(path, contents);
 	run(&r, "%s replay -b %s 1", bin, path);
 	assert_int_equal(r.status, 0);
 	/* two iterations of the same 416 pages make a steady set */
@@ -358,6 +362,13 @@ static void test_recorded_qmp(void **unused)
 	assert_non_null(strstr(r.out, ",ended,"));
 	assert_non_null(strstr(r.out, ",1,\"migration cancelled"));
 	run_free(&r);
+}
+
+static void test_recorded_qmp(void **unused)
+{
+	(void)unused;
+	check_recorded_qmp(TRACE_CONTENTS_DECLARED | TRACE_CONTENTS_QMP);
+	check_recorded_qmp(0);
 }
 
 static double num(const json_t *o, const char *key)
