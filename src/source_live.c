@@ -697,14 +697,17 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 	vlog(l, "probe mode %s: %s", l->mode, l->mode_why);
 	/*
 	 * Say where the kernel may skip runs (trampoline_preemptible()):
-	 * they are counted as "skipped by the kernel". Kprobes would not be
-	 * skipped, but on 7.2.13 they oops at the first call
-	 * (docs/kernels.md), so fentry stays the choice.
+	 * they are counted as "skipped by the kernel". Kprobes are not
+	 * skipped that way, and --kprobe is the user's to give: fentry
+	 * stays the default, as a 7.x kernel built for size with a gcc
+	 * before 14 puts ftrace handlers on odd addresses, which its ftrace
+	 * takes for a jump and oopses on (docs/kernels.md).
 	 */
 	if (fentry && trampoline_preemptible(pwhy, sizeof(pwhy)) == 1)
 		vlog(l, "on %s the kernel can skip a preempted trampoline's "
 		     "program: such runs are counted as lost, skipped by the "
-		     "kernel, and mark their reports incomplete", pwhy);
+		     "kernel, and mark their reports incomplete; --kprobe "
+		     "avoids that", pwhy);
 	if (!hwpt)
 		vlog(l, "no %s in /proc/kallsyms (a kernel before 6.7, or one "
 		     "without IOMMUFD, or the compiler inlined or renamed it): "
@@ -954,7 +957,7 @@ void live_close(struct live *l)
 				(unsigned long long)sum_counter(l, IOVA_CNT_MAP_FULL_CALLS),
 				(unsigned)bpf_map__max_entries(l->skel->maps.bitmaps));
 		if (skipped)
-			fprintf(stderr, "%s: the kernel skipped %llu runs of iovatop's programs (one of them was preempted on the same CPU); counted as lost, and the reports running then are marked incomplete.\n",
+			fprintf(stderr, "%s: the kernel skipped %llu runs of iovatop's programs (one of them was preempted on the same CPU); counted as lost, and the reports running then are marked incomplete. With --kprobe the programs run with preemption off and are not skipped.\n",
 				cli_name, (unsigned long long)skipped);
 	}
 	if (l->rb)
