@@ -155,14 +155,24 @@ test:
 
 # The tracing-overhead benchmark runs in the 6.12 test VM (bench/vm/).
 VM_BENCH := .output/vm/iova_bench
-VM_BENCH_SRCS := bench/vm/iova_bench.c bench/vm/dirty_pattern.c bench/vm/prog_stats.c
+VM_BENCH_SRCS := bench/vm/iova_bench.c bench/vm/dirty_pattern.c bench/vm/prog_stats.c \
+	bench/vm/mock_domain.c bench/vm/bench_proc.c bench/vm/bench_tracer.c
 $(VM_BENCH): $(VM_BENCH_SRCS) $(wildcard bench/vm/*.h) tests/vm/vm_uapi.h \
 		$(OUTPUT)/bench_count.skel.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/vm $(VM_BENCH_SRCS) -lbpf -lelf -lz -o $@
 
-bench: $(BENCHES) iovatop $(VM_BENCH)
+VM_RATE := .output/vm/iova_rate
+VM_RATE_SRCS := bench/vm/iova_rate.c bench/vm/dirty_pattern.c bench/vm/mock_domain.c \
+	bench/vm/bench_proc.c bench/vm/bench_tracer.c
+$(VM_RATE): $(VM_RATE_SRCS) $(wildcard bench/vm/*.h) tests/vm/vm_uapi.h \
+		$(OUTPUT)/bench_count.skel.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/vm $(VM_RATE_SRCS) -pthread -lbpf -lelf -lz -o $@
+
+bench: $(BENCHES) iovatop $(VM_BENCH) $(VM_RATE)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
 	$(Q)bench/vm/run.sh
 

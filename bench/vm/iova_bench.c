@@ -55,46 +55,44 @@
  */
 #define _GNU_SOURCE	/* sched_setaffinity */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include "vm_uapi.h"
-#include "bench_count.skel.h"
+#include "bench_proc.h"
+#include "bench_tracer.h"
 #include "dirty_pattern.h"
+#include "mock_domain.h"
 #include "prog_stats.h"
 
-#define MOCK_PAGE	2048ull
 /*
  * 256 MiB: 128 Ki mock pages, 1.3 K to 128 K calls a report. The mock walks
  * every page of the domain, dirty or not, and under a loaded emulator a
  * report of 1 GiB took 1.3 to 3.4 s; a quarter of that buys rounds.
  */
 #define DOMAIN_BYTES	(256ull << 20)
-#define CHUNK_BYTES	(2ull << 20)	/* one buffer mapped 512 times */
 #define NPAGES		(DOMAIN_BYTES / MOCK_PAGE)
 #define MAX_ROUNDS	16
 #define MAX_REPS	16
 #define WARMUP		1
 #define MAX_LOG		4096	/* reports one traced block makes */
 
-enum cfg { CFG_UNTRACED, CFG_BARE, CFG_IOVATOP, CFG_BPFTRACE, CFG_MAX };
-static const char *const cfg_name[CFG_MAX] = { "untraced", "bare", "iovatop", "bpftrace" };
+/* the tracers, in bench_tracer.h's order */
+enum cfg {
+	CFG_UNTRACED = BENCH_UNTRACED,
+	CFG_BARE = BENCH_BARE,
+	CFG_IOVATOP = BENCH_IOVATOP,
+	CFG_BPFTRACE = BENCH_BPFTRACE,
+	CFG_MAX = BENCH_TRACERS,
+};
+#define cfg_name bench_tracer_name
 
 static struct dirty_pattern pats[] = {
 	{ .kind = DIRTY_CONTIG, .pct = 1 },
@@ -137,17 +135,7 @@ static uint64_t iovatop_lost_records, iovatop_unmatched;
 static bool iovatop_checked;
 static unsigned int blog[MAX_LOG], nblog;	/* patterns of a block's reports */
 
-static int fd;
-static uint32_t hwpt;
-static uint8_t *bitmap;
-
-static void die(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "iova_bench: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	exit(1);
-}
+static struct mock_domain dom;
 
 static double now_ns(void)
 {
@@ -157,220 +145,29 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static void setup_domain(void)
-{
-	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
-	struct iommu_ioas_alloc ioas2 = { .size = sizeof(ioas2) };
-	struct iommu_test_cmd mock = { .size = sizeof(mock),
-				       .op = IOMMU_TEST_OP_MOCK_DOMAIN };
-	struct iommu_hwpt_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_hwpt_set_dirty_tracking track = { .size = sizeof(track) };
-	uint64_t off;
-	void *mem;
-
-	fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("cannot open /dev/iommu: %s", strerror(errno));
-	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
-		die("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
-	mock.id = ioas.out_ioas_id;
-	if (ioctl(fd, IOMMU_TEST_CMD, &mock))
-		die("IOMMU_TEST_OP_MOCK_DOMAIN failed: %s (CONFIG_IOMMUFD_TEST?)",
-		    strerror(errno));
-	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas2))
-		die("IOMMU_IOAS_ALLOC failed: %s", strerror(errno));
-	mem = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (mem == MAP_FAILED)
-		die("cannot map the domain's memory: %s", strerror(errno));
-	/* the domain's IOVA from 2 MiB of memory: the same pages again and again */
-	for (off = 0; off < DOMAIN_BYTES; off += CHUNK_BYTES) {
-		struct iommu_ioas_map map = {
-			.size = sizeof(map),
-			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-				 IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-			.ioas_id = ioas2.out_ioas_id,
-			.user_va = (uintptr_t)mem, .length = CHUNK_BYTES,
-			.iova = MOCK_APERTURE_START + off,
-		};
-
-		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
-			die("IOMMU_IOAS_MAP failed: %s", strerror(errno));
-	}
-	alloc.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
-	alloc.dev_id = mock.mock_domain.out_idev_id;
-	alloc.pt_id = ioas2.out_ioas_id;
-	if (ioctl(fd, IOMMU_HWPT_ALLOC, &alloc))
-		die("IOMMU_HWPT_ALLOC failed: %s", strerror(errno));
-	hwpt = alloc.out_hwpt_id;
-	track.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
-	track.hwpt_id = hwpt;
-	if (ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &track))
-		die("IOMMU_HWPT_SET_DIRTY_TRACKING failed: %s", strerror(errno));
-	bitmap = calloc(1, NPAGES / 8);
-	if (!bitmap)
-		die("out of memory%s", "");
-}
-
 /* Dirty pattern k's pages, then time one report of the whole domain. */
 static double one_report(unsigned int k)
 {
-	struct iommu_test_cmd cmd = { .size = sizeof(cmd), .op = IOMMU_TEST_OP_DIRTY,
-				      .id = hwpt };
-	struct iommu_hwpt_get_dirty_bitmap get = {
-		.size = sizeof(get), .hwpt_id = hwpt,
-		.iova = MOCK_APERTURE_START, .length = DOMAIN_BYTES,
-		.page_size = MOCK_PAGE, .data = (uintptr_t)bitmap,
-	};
+	int64_t marked = mock_domain_dirty(&dom, pats[k].marks);
 	double t0, t1;
 
-	cmd.dirty.iova = MOCK_APERTURE_START;
-	cmd.dirty.length = DOMAIN_BYTES;
-	cmd.dirty.page_size = MOCK_PAGE;
-	cmd.dirty.uptr = (uintptr_t)pats[k].marks;
-	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
-		die("IOMMU_TEST_OP_DIRTY failed: %s", strerror(errno));
-	if (cmd.dirty.out_nr_dirty != pats[k].calls) {
-		fprintf(stderr, "iova_bench: the mock domain marked %llu pages dirty, not %" PRIu64 "\n",
-			(unsigned long long)cmd.dirty.out_nr_dirty, pats[k].calls);
+	if (marked < 0)
+		bench_die("%s", dom.err);
+	if ((uint64_t)marked != pats[k].calls) {
+		fprintf(stderr, "iova_bench: the mock domain marked %" PRId64 " pages dirty, not %" PRIu64 "\n",
+			marked, pats[k].calls);
 		exit(1);
 	}
-	memset(bitmap, 0, NPAGES / 8);
 	t0 = now_ns();
-	if (ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get))
-		die("IOMMU_HWPT_GET_DIRTY_BITMAP failed: %s", strerror(errno));
+	if (mock_domain_report(&dom))
+		bench_die("%s", dom.err);
 	t1 = now_ns();
-	if (memcmp(bitmap, pats[k].marks, NPAGES / 8))
-		die("the report's bitmap differs from the pages dirtied (%s)", pats[k].name);
+	if (memcmp(dom.bitmap, pats[k].marks, NPAGES / 8))
+		bench_die("the report's bitmap differs from the pages dirtied (%s)", pats[k].name);
 	if (nblog < MAX_LOG)
 		blog[nblog] = k;
 	nblog++;
 	return t1 - t0;
-}
-
-/* Start PROG with stdout and stderr to LOG; wait until LOG has READY. */
-static pid_t spawn(char *const argv[], const char *log, const char *ready,
-		   const char *out)
-{
-	char buf[4096];
-	pid_t pid;
-	int i, lf, of;
-	FILE *f;
-
-	pid = fork();
-	if (pid < 0)
-		die("fork failed: %s", strerror(errno));
-	if (!pid) {
-		lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		of = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : lf;
-		if (lf < 0 || of < 0)
-			_exit(127);
-		dup2(of, 1);
-		dup2(lf, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	for (i = 0; i < 1200; i++) {
-		f = fopen(out ? out : log, "r");
-		if (f) {
-			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-
-			buf[n] = '\0';
-			fclose(f);
-			if (strstr(buf, ready))
-				return pid;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			break;
-		usleep(50000);
-	}
-	die("%s did not start; see its log in the guest's tmp", argv[0]);
-	return -1;
-}
-
-/*
- * The kernel drops a BPF link from a workqueue, so the detach (patching
- * iova_bitmap_set() back) can still be running after the process is gone;
- * a report racing with it has crashed the emulated guest (int3 oops).
- */
-static void settle(void)
-{
-	sleep(1);
-}
-
-static void stop(pid_t pid)
-{
-	int status;
-
-	kill(pid, SIGINT);
-	waitpid(pid, &status, 0);
-	settle();
-}
-
-static uint64_t count_lines(const char *path)
-{
-	uint64_t n = 0;
-	char buf[65536];
-	size_t r, i;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return 0;
-	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
-		for (i = 0; i < r; i++)
-			n += buf[i] == '\n';
-	fclose(f);
-	return n;
-}
-
-/* bpftrace's output once it stops growing: what it printed so far. */
-static uint64_t drained_lines(const char *path)
-{
-	uint64_t n = count_lines(path), m;
-
-	for (;;) {
-		usleep(300000);
-		m = count_lines(path);
-		if (m == n)
-			return n;
-		n = m;
-	}
-}
-
-/* utime + stime of a process, all its threads, in clock ticks. */
-static uint64_t cpu_ticks(pid_t pid)
-{
-	unsigned long long ut = 0, st = 0;
-	char path[64], buf[1024], *p;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
-		return 0;
-	return ut + st;
-}
-
-static uint64_t bare_count(struct bench_count_bpf *bc)
-{
-	uint64_t vals[256] = { 0 }, sum = 0;
-	uint32_t zero = 0;
-	int i, ncpu = libbpf_num_possible_cpus();
-
-	if (ncpu <= 0 || ncpu > 256 ||
-	    bpf_map_lookup_elem(bpf_map__fd(bc->maps.calls), &zero, vals))
-		die("cannot read the bare counter's map%s", "");
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
-	return sum;
 }
 
 /* ns per call of the programs on iova_bitmap_set during one report of k */
@@ -453,111 +250,45 @@ static void untraced_block(enum cfg next, unsigned int r, unsigned int slot)
 	}
 }
 
-static unsigned int popcount_and_not(const uint8_t *a, const uint8_t *b, size_t n)
+/* One report of iovatop's trace against the pages the bench dirtied for it. */
+static void iovatop_row(unsigned int row, uint64_t flags, const uint8_t *got, void *ctx)
 {
-	unsigned int c = 0;
-	size_t i;
+	unsigned int k = blog[row];
 
-	for (i = 0; i < n; i++)
-		c += __builtin_popcount(a[i] & (uint8_t)~b[i]);
-	return c;
+	(void)flags;
+	(void)ctx;
+	cells[CFG_IOVATOP][k].seen += pats[k].calls -
+		bench_bits_missing(pats[k].marks, got, NPAGES / 8);
+	cells[CFG_IOVATOP][k].extra += bench_bits_missing(got, pats[k].marks, NPAGES / 8);
 }
 
 /*
  * Rebuild every report of iovatop's trace with 'iovatop report
  * --dump-bitmaps' and set each against the pages the bench dirtied for
- * it: what is missing is lost, whatever iovatop itself counted.
+ * it: what is missing is lost, whatever iovatop itself counted. Its
+ * reports are in the order the bench made them.
  */
-static void check_iovatop(const char *trace, unsigned int r)
+static void check_iovatop(const char *trace)
 {
-	char dir[256], cmd[1024], line[2048], path[512];
-	uint8_t *got = malloc(NPAGES / 8);
-	unsigned int row = 0, k;
-	FILE *f;
+	unsigned int rows;
 
-	if (!got)
-		die("out of memory%s", "");
 	if (nblog > MAX_LOG)
-		die("one block made more reports than the bench can follow%s", "");
-	snprintf(dir, sizeof(dir), "%s/bench-dump-%u", opt.tmp, r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s && %s report --dump-bitmaps %s %s >/dev/null",
-		 dir, opt.iovatop, dir, trace);
-	if (system(cmd))
-		die("'iovatop report --dump-bitmaps' failed on the bench's trace%s", "");
-	snprintf(path, sizeof(path), "%s/index.tsv", dir);
-	f = fopen(path, "r");
-	if (!f || !fgets(line, sizeof(line), f))	/* header */
-		die("iovatop wrote no index.tsv of its bitmaps%s", "");
-	/* rows are in report order: the order the bench made them */
-	while (fgets(line, sizeof(line), f)) {
-		char *field[14], *save = NULL, *s = line;
-		unsigned int nf = 0;
-		FILE *b;
-
-		while (nf < 14 && (field[nf] = strtok_r(s, "\t\n", &save))) {
-			nf++;
-			s = NULL;
-		}
-		if (nf < 12 || row >= nblog)
-			break;
-		k = blog[row++];
-		snprintf(path, sizeof(path), "%s/%s", dir, field[11]);
-		b = fopen(path, "r");
-		memset(got, 0, NPAGES / 8);
-		if (b) {
-			if (fread(got, 1, NPAGES / 8, b) != NPAGES / 8)
-				memset(got, 0, NPAGES / 8);
-			fclose(b);
-		}
-		cells[CFG_IOVATOP][k].seen += pats[k].calls -
-			popcount_and_not(pats[k].marks, got, NPAGES / 8);
-		cells[CFG_IOVATOP][k].extra +=
-			popcount_and_not(got, pats[k].marks, NPAGES / 8);
-	}
-	fclose(f);
+		bench_die("one block made more reports than the bench can follow");
+	rows = bench_iovatop_bitmaps(opt.iovatop, trace, opt.tmp, NPAGES / 8, nblog,
+				     iovatop_row, NULL);
 	/* reports with no row at all: none of their calls was seen */
-	iovatop_unmatched += nblog - row;
+	iovatop_unmatched += rows < nblog ? nblog - rows : 0;
 	iovatop_checked = true;
-	free(got);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		fprintf(stderr, "iova_bench: could not remove %s\n", dir);
 }
 
 static void traced_block(enum cfg c, unsigned int r)
 {
-	char log[256], out[256], trace[256], line[512];
-	struct bench_count_bpf *bc = NULL;
+	struct bench_tracer t;
 	unsigned int k, i;
 	uint64_t before = 0, after;
-	pid_t pid = 0;
-	FILE *f;
 
-	snprintf(log, sizeof(log), "%s/bench-%s.log", opt.tmp, cfg_name[c]);
-	snprintf(out, sizeof(out), "%s/bench-bpftrace.out", opt.tmp);
-	snprintf(trace, sizeof(trace), "%s/bench.trace", opt.tmp);
-	if (c == CFG_BARE) {
-		bc = bench_count_bpf__open_and_load();
-		if (!bc || bench_count_bpf__attach(bc))
-			die("the bare fentry counter does not attach%s", "");
-	} else if (c == CFG_IOVATOP) {
-		char *argv[] = { (char *)opt.iovatop, "record", "-o", trace, NULL };
-
-		pid = spawn(argv, log, "recording to", NULL);
-	} else {
-		char *argv[] = { (char *)opt.bpftrace, "-e",
-				 "kfunc:iova_bitmap_set { printf(\"%lx %lx\\n\", "
-				 "args->iova, args->length); }", NULL };
-
-		pid = spawn(argv, log, "Attaching", out);
-		/*
-		 * bpftrace says "Attaching" before it attaches; a report
-		 * running while the kernel patches iova_bitmap_set() has
-		 * crashed the emulated guest (int3 oops), so let it finish.
-		 */
-		sleep(3);
-		before = 1;	/* "Attaching 1 probe..." */
-	}
+	bench_tracer_start(&t, (enum bench_tracer_kind)c, c == CFG_BPFTRACE ? opt.bpftrace :
+			   opt.iovatop, opt.tmp, "bench");
 	nblog = 0;
 	for (k = 0; k < NPAT; k++) {
 		struct cell *cl = &cells[c][k];
@@ -570,10 +301,10 @@ static void traced_block(enum cfg c, unsigned int r)
 		 */
 		for (i = 0; i < WARMUP; i++)
 			one_report(k);
-		t0 = pid ? cpu_ticks(pid) : 0;
+		t0 = t.pid ? bench_cpu_ticks(t.pid) : 0;
 		for (i = 0; i < opt.reps; i++)
 			cl->t[r][i] = one_report(k);
-		t1 = pid ? cpu_ticks(pid) : 0;
+		t1 = t.pid ? bench_cpu_ticks(t.pid) : 0;
 		cl->cons_ticks += t1 - t0;
 		cl->cons_calls += opt.reps * pats[k].calls;
 		sfd = prog_stats_enable();
@@ -584,39 +315,18 @@ static void traced_block(enum cfg c, unsigned int r)
 			stat_report(c, k);
 		close(sfd);
 		cl->made += (WARMUP + opt.reps + 1 + opt.stat_reps) * pats[k].calls;
-		if (c == CFG_BARE) {
-			after = bare_count(bc);
-			cl->seen += after - before;
-			before = after;
-		} else if (c == CFG_BPFTRACE) {
-			after = drained_lines(out);
+		if (c == CFG_BARE || c == CFG_BPFTRACE) {
+			after = bench_tracer_seen(&t);
 			cl->seen += after - before;
 			before = after;
 		}
 	}
-	if (c == CFG_BARE) {
-		bench_count_bpf__destroy(bc);
-		settle();
-		return;
+	bench_tracer_stop(&t);
+	if (c == CFG_IOVATOP) {
+		iovatop_lost_records += bench_iovatop_lost(t.log);
+		check_iovatop(t.trace);
+		unlink(t.trace);
 	}
-	usleep(300000);	/* let the consumer drain before SIGINT */
-	stop(pid);
-	if (c == CFG_BPFTRACE) {
-		unlink(out);
-		return;
-	}
-	f = fopen(log, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long recs, lost;
-		char *w = strstr(line, "wrote ");
-
-		if (w && sscanf(w, "wrote %llu records (%llu lost)", &recs, &lost) == 2)
-			iovatop_lost_records += lost;
-	}
-	if (f)
-		fclose(f);
-	check_iovatop(trace, r);
-	unlink(trace);
 }
 
 struct spread {
@@ -888,7 +598,7 @@ int main(int argc, char **argv)
 	}
 	for (k = 0; k < NPAT; k++)
 		if (dirty_pattern_build(&pats[k], NPAGES))
-			die("cannot build the dirty patterns%s", "");
+			bench_die("cannot build the dirty patterns");
 	if (prog_stats_init())
 		return 1;
 	{
@@ -898,9 +608,10 @@ int main(int argc, char **argv)
 		CPU_ZERO(&one);
 		CPU_SET(0, &one);
 		if (sched_setaffinity(0, sizeof(one), &one))
-			die("cannot pin the bench to CPU 0: %s", strerror(errno));
+			bench_die("cannot pin the bench to CPU 0: %s", strerror(errno));
 	}
-	setup_domain();
+	if (mock_domain_open(&dom, DOMAIN_BYTES))
+		bench_die("%s", dom.err);
 	one_report(3);	/* warm up at 100 %: first pins, page faults */
 
 	for (r = 0; r < opt.rounds; r++) {

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench_proc.c - starting, stopping and reading the tracers the VM
+ * benchmarks run beside the ioctls they time.
+ */
+#define _GNU_SOURCE	/* program_invocation_short_name */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_proc.h"
+
+void bench_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+pid_t bench_spawn(char *const argv[], const char *log, const char *ready, const char *out)
+{
+	char buf[4096];
+	pid_t pid;
+	int i, lf, of;
+	FILE *f;
+
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork failed: %s", strerror(errno));
+	if (!pid) {
+		lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		of = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : lf;
+		if (lf < 0 || of < 0)
+			_exit(127);
+		dup2(of, 1);
+		dup2(lf, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	for (i = 0; i < 1200; i++) {
+		f = fopen(out ? out : log, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+			buf[n] = '\0';
+			fclose(f);
+			if (strstr(buf, ready))
+				return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	bench_die("%s did not start; see its log %s", argv[0], log);
+}
+
+void bench_settle(void)
+{
+	sleep(1);
+}
+
+int bench_stop(pid_t pid)
+{
+	int status = 0;
+
+	kill(pid, SIGINT);
+	if (waitpid(pid, &status, 0) != pid)
+		status = -1;
+	bench_settle();
+	return status;
+}
+
+uint64_t bench_count_lines(const char *path)
+{
+	uint64_t n = 0;
+	char buf[65536];
+	size_t r, i;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (i = 0; i < r; i++)
+			n += buf[i] == '\n';
+	fclose(f);
+	return n;
+}
+
+uint64_t bench_drained_lines(const char *path)
+{
+	uint64_t n = bench_count_lines(path), m;
+
+	for (;;) {
+		usleep(300000);
+		m = bench_count_lines(path);
+		if (m == n)
+			return n;
+		n = m;
+	}
+}
+
+uint64_t bench_cpu_ticks(pid_t pid)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return 0;
+	return ut + st;
+}
+
+uint64_t bench_iovatop_lost(const char *log)
+{
+	unsigned long long recs, lost;
+	uint64_t sum = 0;
+	char line[512];
+	FILE *f = fopen(log, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *w = strstr(line, "wrote ");
+
+		if (w && sscanf(w, "wrote %llu records (%llu lost)", &recs, &lost) == 2)
+			sum += lost;
+	}
+	if (f)
+		fclose(f);
+	return sum;
+}
