@@ -35,6 +35,14 @@ pid_t bench_spawn(char *const argv[], const char *log, const char *ready, const 
 	int i, lf, of;
 	FILE *f;
 
+	/*
+	 * The last run's log says READY too: gone before the fork, or it
+	 * could be read before the child truncates it, and the bench would
+	 * start timing while the tracer still attaches.
+	 */
+	unlink(log);
+	if (out)
+		unlink(out);
 	pid = fork();
 	if (pid < 0)
 		bench_die("fork failed: %s", strerror(errno));

@@ -12,8 +12,8 @@
 # Each ends in one line for a script to read: "overhead: worst ratio R.RR
 # (PATTERN), lost N" (the BPF-stats ratio of iovatop to the bare counter,
 # worst pattern; set calls missing from iovatop's rebuilt bitmaps), and
-# "rate: iovatop lost N of M calls, W of R bitmaps wrong, at best X M
-# calls/s (PATTERN)".
+# "rate: iovatop lost N of M calls, W of R bitmaps wrong (U of them
+# unmarked), at best X M calls/s (PATTERN)".
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
