@@ -48,6 +48,15 @@ enum ibd_rule {
 	 * last pinned page instead of pinning more.
 	 */
 	IBD_RULE_V6_1_Y = 2,
+	/*
+	 * 6.12.118 and kernels with upstream's "iommufd/iova_bitmap: Ensure
+	 * that iova_bitmap_set() handles the full IOVA": the current rule for
+	 * calls inside the bitmap, but a call not wholly inside it (zero
+	 * length, below the base, past the end, wrapping) sets no bit at all
+	 * and makes the report fail with -EPROTO (iova_bitmap::err). Told by
+	 * that member in BTF.
+	 */
+	IBD_RULE_STRICT = 3,
 };
 
 /* Parse "current", "v6.1" / "v6.1.0", "v6.1.y"; -1 if unknown. */
@@ -89,6 +98,7 @@ struct ibd {
 	uint64_t *touched_words; /* one bit per word of touched[] not zero */
 	uint64_t set_calls;	/* ibd_set() calls applied */
 	uint64_t anomalies;	/* calls that were (partly) outside the bitmap */
+	uint64_t rejected;	/* strict rule: calls the kernel refused (-EPROTO) */
 	/*
 	 * Distinct bits the kernel sets in the pinned pages after the last
 	 * word of the user bitmap (the bitmap's own tail bits, past nbits in

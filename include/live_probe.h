@@ -54,10 +54,13 @@ bool fentry_can_attach(const struct ksym *ks, const char *fn, char *why,
  */
 int trampoline_preemptible(char *why, size_t whylen);
 
-/* IOVA_LAYOUT_* of the BTF behind ks, and the unit of its indexes. */
-uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits);
+/*
+ * IOVA_LAYOUT_* of the BTF behind ks, the unit of its indexes, and whether
+ * iova_bitmap has the err member of kernels that refuse out-of-range calls.
+ */
+uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits, bool *strict);
 
 /* The decode rule of the running kernel, from its layout. */
-enum ibd_rule layout_rule(uint32_t layout, uint32_t index_bits);
+enum ibd_rule layout_rule(uint32_t layout, uint32_t index_bits, bool strict);
 
 #endif /* IOVATOP_LIVE_PROBE_H */

@@ -39,7 +39,8 @@ static const struct argp_option decode_options[] = {
 	{ "page-size", 'p', "PS", 0, "IOVA bytes per bit, a power of two", 0 },
 	{ "rule", 'r', "RULE", 0, "Whose iova_bitmap_set() to run: current (6.11 and "
 	  "later, 6.12 code; the default), v6.1.y (6.1.y after b058ea3ab5af, 6.1.192 "
-	  "code), v6.1 (6.1.0 as merged: max(1, len >> shift) bits)", 0 },
+	  "code), v6.1 (6.1.0 as merged: max(1, len >> shift) bits), strict (6.12.118 "
+	  "code: a call not wholly inside the bitmap sets nothing and fails the report)", 0 },
 	{ "buf-offset", 'o', "OFF", 0, "Offset of the user bitmap within its kernel "
 	  "page (default 0); it moves the kernel's windows and what odd calls write", 0 },
 	{ "kernel-page-size", 'k', "KPS", 0, "The kernel's PAGE_SIZE (default 4096; "
@@ -101,7 +102,7 @@ static error_t decode_parse(int key, char *arg, struct argp_state *state)
 	case 'r':
 		rule = ibd_rule_parse(arg);
 		if (rule < 0) {
-			argp_error(state, "unknown rule '%s'; use current, v6.1.y or v6.1.",
+			argp_error(state, "unknown rule '%s'; use current, strict, v6.1.y or v6.1.",
 				   arg);
 			return EINVAL;
 		}
@@ -310,10 +311,10 @@ static void print_stats(const struct ibd *d)
 	fprintf(stderr, "rule=%s\ncalls=%" PRIu64 "\nanomalies=%" PRIu64
 		"\nset_bits=%" PRIu64 "\ntail_bits=%" PRIu64 "\nspill_bits=%"
 		PRIu64 "\nunder_bits=%" PRIu64 "\nwild_bits=%" PRIu64
-		"\nlost_bits=%" PRIu64 "\nhangs=%" PRIu64 "\nwords=%zu\n",
+		"\nlost_bits=%" PRIu64 "\nhangs=%" PRIu64 "\nwords=%zu\nrejected=%" PRIu64 "\n",
 		ibd_rule_name(d->rule), d->set_calls, d->anomalies, words_bits,
 		words_bits - all, d->spill_bits, d->under_bits, d->wild_bits,
-		d->lost_bits, d->hangs, d->nwords);
+		d->lost_bits, d->hangs, d->nwords, d->rejected);
 }
 
 static int write_bitmap(const struct ibd *d, int hex)

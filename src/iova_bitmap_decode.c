@@ -89,6 +89,8 @@ int ibd_rule_parse(const char *s)
 		return IBD_RULE_V6_1_0;
 	if (!strcmp(s, "v6.1.y"))
 		return IBD_RULE_V6_1_Y;
+	if (!strcmp(s, "strict"))
+		return IBD_RULE_STRICT;
 	return -1;
 }
 
@@ -98,6 +100,7 @@ const char *ibd_rule_name(enum ibd_rule rule)
 	case IBD_RULE_CURRENT: return "current";
 	case IBD_RULE_V6_1_0: return "v6.1.0";
 	case IBD_RULE_V6_1_Y: return "v6.1.y";
+	case IBD_RULE_STRICT: return "strict";
 	}
 	return "unknown";
 }
@@ -671,6 +674,14 @@ enum ibd_anomaly ibd_set(struct ibd *d, uint64_t iova, uint64_t length)
 	if (inside && iterator_rule(d))
 		pin_window_of(d, iova);
 	switch (d->rule) {
+	case IBD_RULE_STRICT:
+		/* refused before anything is written: the ioctl fails */
+		if (kind != IBD_OK) {
+			d->rejected++;
+			break;
+		}
+		set_current(d, iova, length);
+		break;
 	case IBD_RULE_CURRENT:
 		set_current(d, iova, length);
 		break;
@@ -756,7 +767,7 @@ static int geometry(struct ibd *d, uint64_t iova, uint64_t length,
 		return -EINVAL;
 	d->kpage_shift = (unsigned int)__builtin_ctzll(kpage_size);
 	if (rule != IBD_RULE_CURRENT && rule != IBD_RULE_V6_1_0 &&
-	    rule != IBD_RULE_V6_1_Y)
+	    rule != IBD_RULE_V6_1_Y && rule != IBD_RULE_STRICT)
 		return -EINVAL;
 	d->pgshift = (unsigned int)__builtin_ctzll(page_size);
 	/* v5 computes 1 << pgshift in an int: undefined from 2 GiB on */

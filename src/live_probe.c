@@ -293,7 +293,7 @@ static int member_pointee_size(const struct btf *btf, const struct btf_member *m
  * d18411ec3057 (and 6.1.y). The unit also separates the two 6.1 decode
  * rules, which BTF could not otherwise tell apart.
  */
-uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits)
+uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits, bool *strict)
 {
 	struct btf *vmlinux, *mod = NULL, *btf;
 	const struct btf_type *t;
@@ -302,6 +302,7 @@ uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits)
 	int id, i, psz = 0;
 
 	*index_bits = 8;
+	*strict = false;
 	btf = load_btf(ks, &vmlinux, &mod);
 	if (!btf)
 		btf = vmlinux;	/* a module without BTF: vmlinux may have it */
@@ -317,6 +318,8 @@ uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits)
 
 			if (!strcmp(name, "set_ahead_length"))
 				ahead = true;
+			else if (!strcmp(name, "err"))
+				*strict = true;	/* out-of-range calls fail the report */
 			else if (!strcmp(name, "bitmap"))
 				psz = member_pointee_size(btf, m);
 		}
@@ -342,9 +345,9 @@ uint32_t btf_layout(const struct ksym *ks, uint32_t *index_bits)
 }
 
 /* The decode rule of the running kernel, from its layout (see decode.h). */
-enum ibd_rule layout_rule(uint32_t layout, uint32_t index_bits)
+enum ibd_rule layout_rule(uint32_t layout, uint32_t index_bits, bool strict)
 {
 	if (layout == IOVA_LAYOUT_V6_1)
 		return index_bits == 64 ? IBD_RULE_V6_1_0 : IBD_RULE_V6_1_Y;
-	return IBD_RULE_CURRENT;
+	return strict ? IBD_RULE_STRICT : IBD_RULE_CURRENT;
 }

@@ -1042,7 +1042,8 @@ static void on_window(struct model *m, const struct iova_rec_window *w)
 	 * in u64 words; the decoder wants the kernel's unit (bytes on 6.1.y),
 	 * which the kernel's own offset_to_index() of mapped.iova gives.
 	 */
-	if (b->rebuild && m->opts.rule != IBD_RULE_CURRENT && w->iova >= b->iova)
+	if (b->rebuild && (m->opts.rule == IBD_RULE_V6_1_0 ||
+			   m->opts.rule == IBD_RULE_V6_1_Y) && w->iova >= b->iova)
 		ibd_map_at(&b->ibd, ibd_offset_to_index(&b->ibd, w->iova - b->iova));
 }
 

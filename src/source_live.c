@@ -638,7 +638,7 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 {
 	struct live *l;
 	char why[400], pwhy[160];
-	bool fentry, hwpt;
+	bool fentry, hwpt, strict;
 	uint32_t rb_bytes;
 	long pagesz;
 	int ret;
@@ -727,8 +727,8 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 			 "kernel; build it with CONFIG_DEBUG_INFO_BTF=y");
 		goto fail;
 	}
-	l->layout = btf_layout(&l->ksyms[FN_SET], &l->index_bits);
-	l->rule = layout_rule(l->layout, l->index_bits);
+	l->layout = btf_layout(&l->ksyms[FN_SET], &l->index_bits, &strict);
+	l->rule = layout_rule(l->layout, l->index_bits, strict);
 	l->vf.rule = l->rule;
 	vlog(l, "struct iova_bitmap layout %u (1: 6.1, 2: 6.8, 3: 6.11), "
 	     "%u-bit index unit, decode rule %s", l->layout, l->index_bits,

@@ -704,7 +704,7 @@ static int parse_header(struct trace_reader *r, char *err, size_t errlen)
 		return -1;
 	}
 	v = le_get32(h + 24);
-	if (v > IBD_RULE_V6_1_Y) {
+	if (v > IBD_RULE_STRICT) {
 		/* every reader needs the rule: refuse here, not in each command */
 		snprintf(err, errlen,
 			 "%s names decode rule %u, which this iovatop does not know; use a newer iovatop",

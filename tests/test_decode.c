@@ -1199,6 +1199,43 @@ static void test_clear_keeps_geometry(void **state)
 	ibd_free(&d);
 }
 
+/*
+ * The strict rule (6.12.118): a call not wholly inside the bitmap sets no
+ * bit, not even its part inside, and is counted as refused; the calls in
+ * range around it set theirs as under the current rule, which writes the
+ * inside part of a call crossing the end.
+ */
+static void test_strict_refuses_out_of_range(void **state)
+{
+	static const struct { uint64_t iova, len; } calls[] = {
+		{ 0x10000, 0x2000 },			/* in range: bits 0, 1 */
+		{ 0x10000 + 0x3e000, 0x4000 },		/* crosses the end */
+		{ 0xf000, 0x2000 },			/* starts below the base */
+		{ 0x10000 + 0x40000, 0x1000 },		/* past the end */
+		{ 0x10000 + 0x5000, 0 },		/* zero length */
+		{ 0x10000 + 0x8000, 0x1000 },		/* in range: bit 8 */
+	};
+	struct ibd s, c;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(ibd_init(&s, 0x10000, 0x40000, 0x1000, IBD_RULE_STRICT), 0);
+	assert_int_equal(ibd_init(&c, 0x10000, 0x40000, 0x1000, IBD_RULE_CURRENT), 0);
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		assert_int_equal(ibd_set(&s, calls[i].iova, calls[i].len),
+				 ibd_set(&c, calls[i].iova, calls[i].len));
+	}
+	assert_int_equal(s.words[0], 0x103);
+	assert_int_equal(s.rejected, 4);
+	assert_int_equal(s.anomalies, 4);
+	assert_int_equal(s.set_calls, 6);
+	/* the current rule wrote the last two pages of the crossing call */
+	assert_int_equal(c.rejected, 0);
+	assert_true(ibd_count(&c) > ibd_count(&s));
+	ibd_free(&s);
+	ibd_free(&c);
+}
+
 static void test_rule_names(void **state)
 {
 	(void)state;
@@ -1206,6 +1243,8 @@ static void test_rule_names(void **state)
 	assert_int_equal(ibd_rule_parse("v6.1"), IBD_RULE_V6_1_0);
 	assert_int_equal(ibd_rule_parse("v6.1.0"), IBD_RULE_V6_1_0);
 	assert_int_equal(ibd_rule_parse("v6.1.y"), IBD_RULE_V6_1_Y);
+	assert_int_equal(ibd_rule_parse("strict"), IBD_RULE_STRICT);
+	assert_string_equal(ibd_rule_name(IBD_RULE_STRICT), "strict");
 	assert_int_equal(ibd_rule_parse("6.1"), -1);
 	assert_string_equal(ibd_rule_name(IBD_RULE_V6_1_Y), "v6.1.y");
 	assert_string_equal(ibd_anomaly_name(IBD_CROSSES_END), "crosses the end");
@@ -1331,6 +1370,13 @@ static void test_cli_rule_v6_1(void **state)
 	run_decode(&r, "0x1800 0x1000\n", "-i", "0", "-l", "0x40000", "-p",
 		   "4096", "--rule", "v6.1.y", "-x", NULL);
 	assert_string_equal(r.out, "0000000000000006\n");
+	/* crossing the end: strict sets nothing and says the call was refused */
+	run_decode(&r, "0x3f000 0x2000\n0x1000 0x1000\n", "-i", "0", "-l", "0x40000", "-p",
+		   "4096", "--rule=strict", "-x", "--stats", NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "0000000000000002\n");
+	assert_non_null(strstr(r.err, "rule=strict\n"));
+	assert_non_null(strstr(r.err, "rejected=1\n"));
 	run_decode(&r, "", "-i", "0", "-l", "0x40000", "-p", "4096",
 		   "--rule=v5", NULL);
 	assert_int_equal(r.status, 2);
@@ -1615,6 +1661,7 @@ int main(void)
 	T(test_histogram);
 	T(test_clear_keeps_geometry);
 	T(test_rule_names);
+	T(test_strict_refuses_out_of_range);
 	T(test_cli_exact_bytes);
 	T(test_cli_file_argument_and_hex);
 	T(test_cli_rule_v6_1);

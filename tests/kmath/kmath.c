@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 		struct iova_bitmap *kb;
 		struct ibd d;
 		long under, spill;
+		int kerr_bad = 0;
 
 		if (kind == 0)
 			nb = 1 + rr(200);
@@ -212,16 +213,22 @@ int main(int argc, char **argv)
 			iova_bitmap_set(kb, ci[i], cl[i]);
 		}
 		hangs += khung;
+#ifdef KERR
+		/* the strict kernels: refused calls fail the report, and only they */
+		kerr_bad = (kb->err != 0) != (d.rejected != 0) ||
+			   (kb->err && kb->err != -EPROTO);
+#endif
 		under = popcnt(arena, (size_t)(U - arena));
 		spill = popcnt(U + nbytes, (size_t)(arena + apages * PAGE_SIZE - (U + nbytes)));
 		if (memcmp(U, d.words, nbytes) || (uint64_t)under != d.under_bits ||
-		    (uint64_t)spill != d.spill_bits || khung != !!d.hangs) {
+		    (uint64_t)spill != d.spill_bits || khung != !!d.hangs || kerr_bad) {
 			if (++bad <= 3) {
 				printf("mismatch in trial %ld: base=%#lx len=%#lx page=%#lx "
 				       "buf_offset=%#lx: under %ld/%lu spill %ld/%lu hang "
-				       "%d/%lu words %s (kernel/decoder)\n", t, base, len, ps,
+				       "%d/%lu words %s%s (kernel/decoder)\n", t, base, len, ps,
 				       off, under, d.under_bits, spill, d.spill_bits, khung,
-				       d.hangs, memcmp(U, d.words, nbytes) ? "differ" : "agree");
+				       d.hangs, memcmp(U, d.words, nbytes) ? "differ" : "agree",
+				       kerr_bad ? ", -EPROTO differs" : "");
 				for (i = 0; i < nmodel; i++)
 					printf("  %#lx %#lx\n", ci[i], cl[i]);
 			}

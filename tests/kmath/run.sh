@@ -36,8 +36,18 @@ f612=$t612/drivers/iommu/iommufd/iova_bitmap.c
 f72=$t72/drivers/iommu/iommufd/iova_bitmap.c
 f61=$t61/drivers/vfio/iova_bitmap.c
 fail=0
-[ -f "$f612" ] && targets+=("6.12|$f612|IBD_RULE_CURRENT|")
-[ -f "$f72" ] && targets+=("7.2|$f72|IBD_RULE_CURRENT|")
+# A kernel whose iova_bitmap_set() refuses calls not wholly inside the
+# bitmap (iova_bitmap::err, -EPROTO; 6.12.118) is held to the strict rule,
+# and whether it failed the report to the decoder's count of refusals.
+rule_of() {
+	if grep -q 'bitmap->err = -EPROTO' "$1" 2>/dev/null; then
+		echo "IBD_RULE_STRICT|-DKERR"
+	else
+		echo "IBD_RULE_CURRENT|"
+	fi
+}
+[ -f "$f612" ] && targets+=("6.12|$f612|$(rule_of "$f612")")
+[ -f "$f72" ] && targets+=("7.2|$f72|$(rule_of "$f72")")
 [ -f "$f61" ] && targets+=("6.1.y|$f61|IBD_RULE_V6_1_Y|-DITER")
 [ -n "${V5_FILE:-}" ] && targets+=("6.1.0|$V5_FILE|IBD_RULE_V6_1_0|-DITER")
 if [ ${#targets[@]} -eq 0 ]; then

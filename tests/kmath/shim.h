@@ -42,6 +42,7 @@ typedef uint64_t u64;
 #define ENOMEM 12
 #define EFAULT 14
 #define EINVAL 22
+#define EPROTO 71	/* 6.12.118: an out-of-range set call fails the report */
 #define EXPORT_SYMBOL_NS_GPL(a, b)
 #define EXPORT_SYMBOL_GPL(a)
 #define ERR_PTR(e) ((void *)(long)(e))
