@@ -505,6 +505,28 @@ static uint64_t next_seq(void)
 static int failures;
 
 /*
+ * Since 6.12.118 ("iommufd/iova_bitmap: Ensure that iova_bitmap_set()
+ * handles the full IOVA") the kernel refuses a set call not wholly inside
+ * the report and fails the report with -EPROTO: right when, and only
+ * when, the driver made such a call.
+ */
+static bool refused_rightly(const struct report *r)
+{
+	size_t i;
+
+	if (r->ret != -EPROTO || !r->sets)
+		return false;
+	for (i = 0; i < r->sets->n; i++) {
+		uint64_t io = r->sets->v[i].iova, len = r->sets->v[i].length;
+
+		if (!len || io < r->iova || io - r->iova > r->length - 1 ||
+		    len > r->length - (io - r->iova))
+			return true;
+	}
+	return false;
+}
+
+/*
  * The dirtied pages (bits of marked) the bitmap misses, when each of them
  * lies just past a run of pages the bitmap holds, within the run's own
  * length: the signature of a contiguous block reported one entry short
@@ -577,7 +599,7 @@ static int record(uint64_t seq, const struct report *r)
 			failures++;
 		}
 	}
-	if (r->ret) {
+	if (r->ret && !refused_rightly(r)) {
 		wl_warn("%s %s report %" PRIu64 " failed: %s", r->path, r->device,
 		      seq, strerror(-r->ret));
 		failures++;
@@ -590,7 +612,8 @@ static int record(uint64_t seq, const struct report *r)
 		return 0;
 
 	snprintf(path, sizeof(path), "%s/bitmaps/%" PRIu64 ".bin", opt.out, seq);
-	if (write_file(path, r->buf, r->ret ? 0 : r->nbytes))
+	/* a refused report still holds what its calls in range wrote */
+	if (write_file(path, r->buf, r->ret && !refused_rightly(r) ? 0 : r->nbytes))
 		return -1;
 	text = malloc((r->sets ? r->sets->n : 0) * 40 + 128);
 	if (!text)

@@ -31,6 +31,16 @@ kernel_has_iommufd() {
 			/proc/kallsyms
 }
 
+# kernel_refuses_oor: iova_bitmap_set() refuses calls not wholly inside
+# the bitmap and fails the report with -EPROTO (struct iova_bitmap has
+# err: 6.12.118, "iommufd/iova_bitmap: Ensure that iova_bitmap_set()
+# handles the full IOVA"), by the kernel's BTF.
+kernel_refuses_oor() {
+	bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
+		awk '/^\[[0-9]+\] / { s = "" } /^\[[0-9]+\] STRUCT .iova_bitmap. / { s = 1 }
+		     s && /^\t.err. / { f = 1 } END { exit !f }'
+}
+
 # preempt_model: the preemption model in force (none, voluntary, full,
 # lazy), from the scheduler's debugfs file, else "unknown".
 preempt_model() {
