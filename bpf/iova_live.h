@@ -58,6 +58,40 @@ struct iova_live_ranges {
 	struct iova_live_range r[IOVA_LIVE_BATCH];
 };
 
+/*
+ * The kernel-side bitmap (the "kbits" array map, BPF_F_MMAPABLE, u64
+ * words): on layouts where a report's bits do not depend on the window
+ * (6.11 on), each report gets an area of it when it begins, the hot path
+ * sets the bits of in-range calls there instead of shipping ranges, and
+ * user space turns the area into RANGE records when the report ends. A
+ * call never waits for ring space, so none is lost to a full ring.
+ *
+ * The areas are described in the .bss table kb_areas[]. Who moves a
+ * descriptor from one state to the next:
+ *
+ *   FREE -> LIVE        BPF, for_each entry, holding kb_lock
+ *   LIVE -> DONE        BPF, for_each exit, before REPORT_END
+ *   LIVE -> ABANDONED   BPF, when the report is known never to end
+ *   DONE, ABANDONED -> FREE
+ *                       user space, after reading and zeroing the words
+ */
+#define IOVA_KB_AREAS		64
+#define IOVA_KB_FREE		0
+#define IOVA_KB_LIVE		1
+#define IOVA_KB_DONE		2
+#define IOVA_KB_ABANDONED	3
+
+struct iova_kb_area {
+	__u64 report_id;
+	__u64 bitmap_id;
+	__u64 off;		/* first word in kbits */
+	__u64 nwords;
+	__u64 iova;		/* the bitmap's: bit 0 */
+	__u64 length;
+	__u64 pgshift;
+	__u64 state;		/* IOVA_KB_*; 64 bits for the atomic exchange */
+};
+
 /* Index of the counters in the "counters" per-CPU array. */
 #define IOVA_CNT_RINGBUF_DROPS	0	/* bpf_ringbuf_reserve() failed */
 #define IOVA_CNT_UNATTRIBUTED	2	/* set calls outside any traced report */
@@ -67,7 +101,9 @@ struct iova_live_ranges {
 /* for_each entries the bitmaps map had no room for: reports not traced */
 #define IOVA_CNT_MAP_FULL	6
 #define IOVA_CNT_MAP_FULL_CALLS	7	/* the set calls of those reports */
-#define IOVA_CNT_MAX		8
+/* reports that found no room in the kernel-side bitmap: ranges instead */
+#define IOVA_CNT_KB_NOROOM	8
+#define IOVA_CNT_MAX		9
 
 /* What names a report's device (bm_state.dev). */
 struct iova_devkey {

@@ -16,11 +16,16 @@
  * with plain loads, otherwise through bpf_probe_read_kernel().
  *
  * The hot path is iova_bitmap_set(): mlx5 and pds call it once per dirty
- * page. Each CPU keeps one pending range in a per-CPU slot and extends it
- * while calls are contiguous or overlapping; it is written to the ring
- * buffer only when a call does not fit, the window moves, or the report
- * ends. See the comment above struct slot for how a task that migrates in
- * the middle of a report is handled.
+ * page. On 6.11 and later a report gets an area of the kernel-side bitmap
+ * (kbits, see iova_live.h) when it begins, and an in-range call only sets
+ * its bits there: no ring space, so no call lost to a full ring, and
+ * scattered pages cost what contiguous ones do. Without an area (before
+ * 6.11, no room, --kernel-bitmap 0) each CPU keeps one pending range in a
+ * per-CPU slot and extends it while calls are contiguous or overlapping;
+ * it is written to the ring buffer only when a call does not fit, the
+ * window moves, or the report ends. Out-of-range calls are always ranges
+ * and anomalies. See the comment above struct slot for how a task that
+ * migrates in the middle of a report is handled.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -46,6 +51,8 @@ const volatile __u32 nr_cpus = 1;
 const volatile __u64 verify_max_bytes = 0;	/* 0: no --verify read-back */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile bool coalesce = true;
+/* words of kbits areas may take; 0: the kernel-side bitmap is off */
+const volatile __u64 kb_words = 0;
 
 #define MAX_BITMAPS	4096
 #define MAX_TASKS	4096
@@ -56,6 +63,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);	/* resized by user space */
 } rb SEC(".maps");
+
+/*
+ * The kernel-side bitmap (see iova_live.h): u64 words, sized by user
+ * space, mapped by it to read the areas of finished reports.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);	/* resized by user space */
+	__type(key, __u32);
+	__type(value, __u64);
+} kbits SEC(".maps");
+
+struct iova_kb_area kb_areas[IOVA_KB_AREAS];
+__u64 kb_lock = 0;
 
 /* What is known of one live struct iova_bitmap, keyed by its address. */
 struct bm_state {
@@ -81,6 +103,9 @@ struct bm_state {
 	__u64 win_iova;		/* last window reported */
 	__u64 win_npages;
 	__u64 alloc_lost;	/* the ALLOC record reached neither ring nor map */
+	__u64 kb_area;		/* kb_areas[] index + 1 of the report, 0: none */
+	__u64 kb_off;
+	__u64 kb_nwords;
 	struct iova_devkey dev;
 	struct iova_rec_task task;
 	__u32 layout;
@@ -190,6 +215,10 @@ struct slot {
 	 */
 	__u64 fast_first;
 	__u64 fast_last;
+	/* the owner report's area in kbits; kb_nwords 0: none, ranges */
+	__u64 kb_off;
+	__u64 kb_nwords;
+	__u64 pgshift;
 	__u32 layout;
 	__u32 busy;
 	/*
@@ -263,6 +292,8 @@ struct {
 
 /* What new bitmaps_state entries start from, kept off the stack too. */
 static const struct bm_state bm_zero;
+
+static __always_inline void kb_close(struct bm_state *bm, __u64 state);
 
 /* Sequence numbers: a bitmap's, a report's, an iommufd context's name. */
 __u64 bitmap_seq = 0;
@@ -647,6 +678,50 @@ static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
 }
 
 /*
+ * Set the bits of a call in the report's area of kbits, as the kernel
+ * sets them in the user bitmap: bit i stands for the page at bitmap iova
+ * + i pages. Only calls within 64 bits are taken here (one or two words);
+ * longer ones are cheap as ranges. The caller has checked that the call
+ * lies inside the bitmap. The words are written without atomics: a
+ * report's calls come from the task in iova_bitmap_for_each(), one at a
+ * time, and the kernel writes the user bitmap the same way.
+ */
+static __always_inline bool kb_set(struct slot *s, __u64 iova, __u64 last)
+{
+	__u64 fb = (iova - s->bm_first) >> (s->pgshift & 63);
+	__u64 lb = (last - s->bm_first) >> (s->pgshift & 63);
+	__u32 i0, i1;
+	__u64 *w0, *w1;
+
+	if (lb - fb >= 64 || (lb >> 6) >= s->kb_nwords)
+		return false;
+	i0 = s->kb_off + (fb >> 6);
+	i1 = s->kb_off + (lb >> 6);
+	w0 = bpf_map_lookup_elem(&kbits, &i0);
+	if (!w0)
+		return false;
+	if (i0 == i1) {
+		*w0 |= (~0ULL >> ((63 - (lb - fb)) & 63)) << (fb & 63);
+	} else {
+		w1 = bpf_map_lookup_elem(&kbits, &i1);
+		if (!w1)
+			return false;
+		*w0 |= ~0ULL << (fb & 63);
+		*w1 |= ~0ULL >> ((63 - (lb & 63)) & 63);
+	}
+	s->calls++;
+	return true;
+}
+
+/* An in-range call: into the area when the report has one, else a range. */
+static __always_inline void slot_take(struct slot *s, __u64 iova, __u64 last)
+{
+	if (s->kb_nwords && kb_set(s, iova, last))
+		return;
+	slot_merge(s, iova, last);
+}
+
+/*
  * Apply one call to the slot, which belongs to bm's report. Out-of-range
  * calls are never merged: each is its own RANGE (the decode library gives
  * it the kernel's treatment) plus an ANOMALY.
@@ -698,7 +773,7 @@ static __always_inline void slot_apply(struct slot *s, struct bm_state *bm,
 		emit_range(bm, s->bitmap_id, s->report_id, iova, last, 1);
 		return;
 	}
-	slot_merge(s, iova, last);
+	slot_take(s, iova, last);
 }
 
 /* A call that cannot use the slot: recorded on its own. */
@@ -783,6 +858,9 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 		s->bm_first = bm->iova;
 		s->bm_last = bm->iova + bm->length - 1;
 		s->layout = bm->layout;
+		s->kb_off = bm->kb_off;
+		s->kb_nwords = bm->kb_nwords;
+		s->pgshift = bm->pgshift;
 		s->bitmap = bptr;
 		cpu = bpf_get_smp_processor_id();
 		bm->cpus |= cpu < 63 ? 1ULL << cpu : 1ULL << 63;
@@ -835,7 +913,7 @@ static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 	    iova >= s->fast_first && last <= s->fast_last && last >= iova) {
 		s->busy = 1;
 		asm volatile("" ::: "memory");
-		slot_merge(s, iova, last);
+		slot_take(s, iova, last);
 		asm volatile("" ::: "memory");
 		s->busy = 0;
 		return 0;
@@ -1019,6 +1097,7 @@ static __always_inline int handle_alloc(__u64 iova, __u64 length,
 	if (bm) {
 		/* its FREE was missed: a report it left open is over */
 		open_report_end(bm->bitmap_id, bm->report_id);
+		kb_close(bm, IOVA_KB_ABANDONED);
 		bm->report_id = 0;
 	}
 	/* no room: for_each entry tries again and counts the loss */
@@ -1073,6 +1152,120 @@ static __always_inline void name_device(struct bm_state *bm, void *opaque,
 
 static __always_inline void emit_begin(struct bm_state *bm);
 
+/*
+ * First fit in kbits for c->n words: each pass moves the candidate past
+ * every area it overlaps. A candidate only grows and passes one area's end
+ * at most once, so IOVA_KB_AREAS + 1 passes settle it.
+ */
+struct kb_fit {
+	__u64 cand;
+	__u64 n;
+	__u64 end;
+	__s64 free_idx;
+	__u64 moved;
+	__u64 found;
+};
+
+/*
+ * One descriptor against the candidate. Its own callback, not an inner
+ * loop of the pass: unrolled, the verifier would walk every combination
+ * of what 64 descriptors may hold.
+ */
+static long kb_fit_visit(__u32 j, struct kb_fit *c)
+{
+	struct iova_kb_area *d = &kb_areas[j & (IOVA_KB_AREAS - 1)];
+
+	if (*(volatile __u64 *)&d->state == IOVA_KB_FREE) {
+		if (c->free_idx < 0)
+			c->free_idx = j;
+		return 0;
+	}
+	if (d->off < c->end && c->cand < d->off + d->nwords) {
+		c->cand = d->off + d->nwords;
+		c->end = c->cand + c->n;
+		c->moved = 1;
+	}
+	return 0;
+}
+
+static long kb_fit_pass(__u32 pass, struct kb_fit *c)
+{
+	c->end = c->cand + c->n;
+	c->moved = 0;
+	c->free_idx = -1;
+	bpf_loop(IOVA_KB_AREAS, kb_fit_visit, c, 0);
+	if (!c->moved) {
+		c->found = 1;
+		return 1;
+	}
+	return c->end > kb_words;	/* no room left further up */
+}
+
+/*
+ * Give the report beginning on bm an area of kbits, on layouts where the
+ * bits of a call do not depend on the window (6.11 on). Without one (the
+ * option is 0, kbits is full, all descriptors are taken, or another CPU
+ * holds the lock) the report's calls go through the ring as ranges, as
+ * every call did before the kernel-side bitmap.
+ */
+static __always_inline void kb_open(struct bm_state *bm)
+{
+	struct kb_fit c = { .cand = 0, .free_idx = -1 };
+	struct iova_kb_area *d;
+	__u32 i;
+
+	if (!kb_words || bm->layout != IOVA_LAYOUT_V6_11 || !bm->length)
+		return;
+	c.n = (((bm->length - 1) >> (bm->pgshift & 63)) >> 6) + 1;
+	if (c.n > kb_words) {
+		cnt_add(IOVA_CNT_KB_NOROOM, 1);
+		return;
+	}
+	if (__sync_val_compare_and_swap(&kb_lock, 0, 1)) {
+		cnt_add(IOVA_CNT_KB_NOROOM, 1);
+		return;
+	}
+	bpf_loop(IOVA_KB_AREAS + 1, kb_fit_pass, &c, 0);
+	if (!c.found || c.free_idx < 0 || c.cand + c.n > kb_words) {
+		__sync_lock_test_and_set(&kb_lock, 0);
+		cnt_add(IOVA_CNT_KB_NOROOM, 1);
+		return;
+	}
+	i = c.free_idx & (IOVA_KB_AREAS - 1);
+	d = &kb_areas[i];
+	d->report_id = bm->report_id;
+	d->bitmap_id = bm->bitmap_id;
+	d->off = c.cand;
+	d->nwords = c.n;
+	d->iova = bm->iova;
+	d->length = bm->length;
+	d->pgshift = bm->pgshift;
+	d->state = IOVA_KB_LIVE;
+	__sync_lock_test_and_set(&kb_lock, 0);
+	bm->kb_area = i + 1;
+	bm->kb_off = c.cand;
+	bm->kb_nwords = c.n;
+}
+
+/*
+ * The report on bm is over: DONE hands its area to user space, which
+ * reads it before the REPORT_END; ABANDONED, for a report that will never
+ * end, has it cleared and freed unread.
+ */
+static __always_inline void kb_close(struct bm_state *bm, __u64 state)
+{
+	__u64 i = bm->kb_area;
+
+	if (!i)
+		return;
+	bm->kb_area = 0;
+	bm->kb_off = 0;
+	bm->kb_nwords = 0;
+	i = (i - 1) & (IOVA_KB_AREAS - 1);
+	/* an exchange: every bit set before it is visible with the state */
+	__sync_lock_test_and_set(&kb_areas[i].state, state);
+}
+
 static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 						 void *opaque, __u64 fn)
 {
@@ -1099,6 +1292,7 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	}
 	/* a report whose exit was missed: its slots must not take ours */
 	open_report_end(bm->bitmap_id, bm->report_id);
+	kb_close(bm, IOVA_KB_ABANDONED);
 	bm->report_id = __sync_fetch_and_add(&report_seq, 1) + 1;
 	bm->ts_begin = bpf_ktime_get_ns();
 	bm->set_calls = 0;
@@ -1111,6 +1305,7 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	bm->ahead_last = 0;
 	fill_task(&bm->task);
 	name_device(bm, opaque, fn);
+	kb_open(bm);
 
 	emit_begin(bm);
 	*open_report_of(bm->bitmap_id) = bm->report_id;
@@ -1224,6 +1419,8 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		emit_window(bm, b, &w);
 
 	read_user_bitmap(bm, bm->report_id, IOVA_UBITS_AFTER);
+	/* the slots are released: every call's bits are in the area */
+	kb_close(bm, IOVA_KB_DONE);
 
 	end.hdr.type = IOVA_REC_REPORT_END;
 	end.hdr.size = sizeof(end);
@@ -1273,6 +1470,7 @@ static __always_inline int handle_free(struct iova_bitmap *b)
 	}
 	/* a report still open here never ended: none of its slots may live on */
 	open_report_end(bm->bitmap_id, bm->report_id);
+	kb_close(bm, IOVA_KB_ABANDONED);
 	f = rec_reserve(sizeof(*f), IOVA_REC_FREE);
 	if (f) {
 		f->bitmap_id = bm->bitmap_id;

@@ -46,6 +46,8 @@
 #include "trace_file.h"
 
 #define LIVE_VERIFY_MAX_BYTES	(1u << 20)	/* 8 Mi bits: 32 GiB at 4 KiB */
+#define LIVE_KBITS_BYTES	(64ull << 20)	/* 2 TiB at 4 KiB pages */
+#define LIVE_KBITS_MAX_BYTES	(16ull << 30)	/* u32 words of a BPF array */
 
 struct live_opts {
 	bool verbose;			/* -v: libbpf messages and probe choices */
@@ -54,6 +56,13 @@ struct live_opts {
 					   0: LIVE_VERIFY_MAX_BYTES */
 	uint32_t ringbuf_bytes;		/* 0: the default size */
 	bool force_kprobe;		/* test the fallback on a kernel with BTF */
+	/*
+	 * --kernel-bitmap: bytes of kernel memory for the kernel-side bitmap
+	 * (bpf/iova_live.h), used on 6.11 and later; kbits_given false: the
+	 * default, LIVE_KBITS_BYTES; 0 ships every call as ranges.
+	 */
+	uint64_t kbits_bytes;
+	bool kbits_given;
 };
 
 /*

@@ -28,6 +28,7 @@
 
 #include "cli_util.h"
 #include "iova_bitmap_decode.h"
+#include "kbits_runs.h"
 #include "live_probe.h"
 #include "source_live.h"
 #include "verify.h"
@@ -75,6 +76,10 @@ struct live {
 	enum ibd_rule rule;
 	uint32_t index_bits;		/* 8 or 64: unit of mapped_base_index */
 	struct verify vf;		/* --verify; vf.max 0 when off */
+	/* the kernel-side bitmap, mapped; NULL when off */
+	uint64_t *kb;
+	size_t kb_len;
+	uint64_t kb_words;
 };
 
 static bool verbose_libbpf;
@@ -310,6 +315,122 @@ static uint64_t stamp(const struct live *l)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* What a run of an area becomes: a RANGE record of its report. */
+struct kb_emit {
+	struct live *l;
+	const struct iova_kb_area *a;
+	struct iova_rec_range r;
+};
+
+static int kb_run(void *ctx, uint64_t first_bit, uint64_t last_bit)
+{
+	struct kb_emit *e = ctx;
+	uint64_t shift = e->a->pgshift & 63;
+	uint64_t first = e->a->iova + (first_bit << shift);
+	uint64_t last = e->a->iova + ((last_bit + 1) << shift) - 1;
+	uint64_t bm_last = e->a->iova + e->a->length - 1;
+
+	/* the last page may reach past the bitmap; the kernel's bit does not */
+	if (last > bm_last || last < first)
+		last = bm_last;
+	e->r.iova = first;
+	e->r.length = last - first + 1;
+	if (e->l->vf.max)
+		verify_record(&e->l->vf, &e->r.hdr);
+	return deliver(e->l, &e->r.hdr) ? -ECANCELED : 0;
+}
+
+/* Hand an area back to the BPF side: its words are zero again. */
+static void kb_free(struct iova_kb_area *a)
+{
+	__atomic_store_n(&a->state, IOVA_KB_FREE, __ATOMIC_RELEASE);
+}
+
+/* Zero an area nobody will read: its report never ended. */
+static int kb_discard_run(void *ctx, uint64_t first_bit, uint64_t last_bit)
+{
+	(void)ctx;
+	(void)first_bit;
+	(void)last_bit;
+	return 0;
+}
+
+static bool kb_area_ok(const struct live *l, const struct iova_kb_area *a)
+{
+	return a->off <= l->kb_words && a->nwords <= l->kb_words - a->off;
+}
+
+/*
+ * The bits report_id left in the kernel-side bitmap, as RANGE records
+ * stamped with its end (they go just before its REPORT_END, which counts
+ * the calls: the records carry ncalls 0). Every bit is in the area when
+ * the BPF side marks it DONE, before it writes or stashes REPORT_END.
+ */
+static int kb_deliver(struct live *l, uint64_t report_id,
+		      const struct iova_rec_hdr *end)
+{
+	struct iova_kb_area *areas;
+	struct kb_emit e;
+	unsigned int i;
+	int ret;
+
+	if (!l->kb)
+		return 0;
+	areas = l->skel->bss->kb_areas;
+	for (i = 0; i < IOVA_KB_AREAS; i++) {
+		struct iova_kb_area *a = &areas[i];
+
+		if (__atomic_load_n(&a->state, __ATOMIC_ACQUIRE) != IOVA_KB_DONE ||
+		    a->report_id != report_id)
+			continue;
+		if (!kb_area_ok(l, a)) {
+			kb_free(a);	/* cannot happen: the BPF side fits them */
+			return 0;
+		}
+		memset(&e, 0, sizeof(e));
+		e.l = l;
+		e.a = a;
+		e.r.hdr.type = IOVA_REC_RANGE;
+		e.r.hdr.size = sizeof(e.r);
+		e.r.hdr.cpu = end->cpu;
+		e.r.hdr.ts_ns = end->ts_ns;
+		e.r.bitmap_id = a->bitmap_id;
+		e.r.report_id = report_id;
+		ret = kbits_runs(l->kb + a->off, a->nwords, kb_run, &e);
+		if (ret)
+			return ret;
+		kb_free(a);
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Areas whose report will never end (ABANDONED), and, at a FREE, those
+ * of that bitmap still DONE: their REPORT_END was lost entirely, and the
+ * report is closed as incomplete without them. Cleared and freed.
+ */
+static void kb_sweep(struct live *l, bool any_done, uint64_t bitmap_id)
+{
+	struct iova_kb_area *areas;
+	unsigned int i;
+
+	if (!l->kb)
+		return;
+	areas = l->skel->bss->kb_areas;
+	for (i = 0; i < IOVA_KB_AREAS; i++) {
+		struct iova_kb_area *a = &areas[i];
+		uint64_t st = __atomic_load_n(&a->state, __ATOMIC_ACQUIRE);
+
+		if (st != IOVA_KB_ABANDONED &&
+		    !(any_done && st == IOVA_KB_DONE && a->bitmap_id == bitmap_id))
+			continue;
+		if (kb_area_ok(l, a))
+			kbits_runs(l->kb + a->off, a->nwords, kb_discard_run, NULL);
+		kb_free(a);
+	}
+}
+
 /* A REPORT_END that was lost entirely: say so, never leave it open. */
 static int synth_end(struct live *l, uint64_t bitmap_id, uint64_t report_id)
 {
@@ -343,6 +464,9 @@ static int drain_unsent_ends(struct live *l)
 		}
 		bpf_map_delete_elem(fd, &key);
 		ret = ensure_begin(l, e.report_id);
+		if (ret)
+			return ret;
+		ret = kb_deliver(l, e.report_id, &e.hdr);
 		if (ret)
 			return ret;
 		o = open_find(l, e.report_id);
@@ -541,6 +665,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		 * end) mean calls of it may be missing.
 		 */
 		ret = skipped_sample(l);
+		if (!ret)
+			ret = kb_deliver(l, ((const struct iova_rec_report_end *)h)->report_id, h);
 		memcpy(&end, h, sizeof(end));
 		if (skipped_suspect(l, end.hdr.ts_ns - end.duration_ns))
 			end.flags |= IOVA_REPORT_INCOMPLETE;
@@ -594,6 +720,7 @@ static int on_record(void *ctx, void *data, size_t size)
 					return -ECANCELED;
 			}
 		}
+		kb_sweep(l, true, f->bitmap_id);
 		break;
 	}
 	}
@@ -785,6 +912,26 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 		goto fail;
 	}
 
+	/*
+	 * The kernel-side bitmap, on 6.11 and later only: before, where the
+	 * kernel puts a call's bits depends on the window pinned at the
+	 * time, and ranges keep that order in the records.
+	 */
+	l->kb_words = (opts->kbits_given ? opts->kbits_bytes : LIVE_KBITS_BYTES) / 8;
+	if (l->kb_words && l->layout != IOVA_LAYOUT_V6_11) {
+		vlog(l, "kernel-side bitmap off: this kernel's iova_bitmap puts a "
+		     "call's bits by the window pinned at the time (before 6.11); "
+		     "every call goes through the ring buffer");
+		l->kb_words = 0;
+	}
+	l->skel->rodata->kb_words = l->kb_words;
+	if (bpf_map__set_max_entries(l->skel->maps.kbits,
+				     l->kb_words ? (uint32_t)l->kb_words : 1)) {
+		snprintf(err, errlen, "cannot size the kernel-side bitmap to %llu words",
+			 (unsigned long long)l->kb_words);
+		goto fail;
+	}
+
 	ret = iova_trace_bpf__load(l->skel);
 	if (ret) {
 		if (errno == EPERM || ret == -EPERM)
@@ -816,6 +963,22 @@ struct live *live_open(const struct live_opts *opts, char *err, size_t errlen)
 			 "attaching the %s programs failed: %s; run with -v, or try "
 			 "--kprobe", l->mode, strerror(-ret));
 		goto fail;
+	}
+	if (l->kb_words) {
+		l->kb_len = (size_t)l->kb_words * 8;
+		l->kb_len = (l->kb_len + (size_t)pagesz - 1) & ~((size_t)pagesz - 1);
+		l->kb = mmap(NULL, l->kb_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     bpf_map__fd(l->skel->maps.kbits), 0);
+		if (l->kb == MAP_FAILED) {
+			l->kb = NULL;
+			snprintf(err, errlen,
+				 "cannot map the kernel-side bitmap (%s); "
+				 "--kernel-bitmap 0 does without it", strerror(errno));
+			goto fail;
+		}
+		vlog(l, "kernel-side bitmap: %llu KiB, reports of up to %llu GiB "
+		     "at 4 KiB pages", (unsigned long long)(l->kb_words >> 7),
+		     (unsigned long long)(l->kb_words >> 12));
 	}
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_record, l,
 				 NULL);
@@ -866,6 +1029,7 @@ int live_poll(struct live *l, int timeout_ms, iova_sink_fn sink, void *ctx)
 		ret = drain_unsent_ends(l);
 	if (ret)
 		return ret;
+	kb_sweep(l, false, 0);
 	return l->delivered;
 }
 
@@ -961,13 +1125,16 @@ void live_close(struct live *l)
 				cli_name, (unsigned long long)skipped);
 	}
 	if (l->rb)
-		vlog(l, "counters: %llu set-ahead replays skipped, %llu set calls bypassed a busy slot, %llu report ends kept for lack of ring space",
+		vlog(l, "counters: %llu set-ahead replays skipped, %llu set calls bypassed a busy slot, %llu report ends kept for lack of ring space, %llu reports without room in the kernel-side bitmap",
 		     (unsigned long long)sum_counter(l, IOVA_CNT_SET_AHEAD),
 		     (unsigned long long)sum_counter(l, IOVA_CNT_PREEMPTED),
-		     (unsigned long long)sum_counter(l, IOVA_CNT_END_STASHED));
+		     (unsigned long long)sum_counter(l, IOVA_CNT_END_STASHED),
+		     (unsigned long long)sum_counter(l, IOVA_CNT_KB_NOROOM));
 	verify_free(&l->vf);
 	if (l->rb_pos)
 		munmap(l->rb_pos, l->rb_pos_len);
+	if (l->kb)
+		munmap(l->kb, l->kb_len);
 	ring_buffer__free(l->rb);
 	iova_trace_bpf__destroy(l->skel);
 	free(l);
