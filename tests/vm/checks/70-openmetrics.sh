@@ -18,7 +18,8 @@
 #   - the ring buffer's fill: under that load the interval's high-water
 #     mark (iovatop_ring_fill_peak_ratio, and "ring" in the JSON lines) is
 #     above 0 and at most 1 with the default 8 MiB ring; with a 4 KiB ring
-#     (IOVATOP_RINGBUF_BYTES) the same workload overflows it, the records
+#     (IOVATOP_RINGBUF_BYTES) and every call through it (--kernel-bitmap
+#     0) the same workload overflows it, the records
 #     lost are counted, and the peak comes near 1: a record that finds no
 #     room leaves less than its own size free (at most 432 bytes with its
 #     header, a batch of 16 ranges), so the probes see at least 0.89.
@@ -205,7 +206,8 @@ else
 fi
 
 # The same load into a 4 KiB ring: it must overflow, and say so.
-IOVATOP_RINGBUF_BYTES=4096 "$IOVATOP" -b --format json --openmetrics "127.0.0.1:$tiny_port" 0.5 \
+IOVATOP_RINGBUF_BYTES=4096 "$IOVATOP" -b --kernel-bitmap 0 --format json \
+	--openmetrics "127.0.0.1:$tiny_port" 0.5 \
 	>"$t/tiny.jsonl" 2>"$t/tiny.err" &
 tiny=$!
 pids+=($tiny)

@@ -41,6 +41,16 @@ kernel_refuses_oor() {
 		     s && /^\t.err. / { f = 1 } END { exit !f }'
 }
 
+# kernel_bits_any_window: the bits of an iova_bitmap_set() call do not
+# depend on the window pinned at the time (struct iova_bitmap_map has
+# length: 6.11 on), by the kernel's BTF; there iovatop keeps calls in its
+# kernel-side bitmap.
+kernel_bits_any_window() {
+	bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
+		awk '/^\[[0-9]+\] / { s = "" } /^\[[0-9]+\] STRUCT .iova_bitmap_map. / { s = 1 }
+		     s && /^\t.length. / { f = 1 } END { exit !f }'
+}
+
 # preempt_model: the preemption model in force (none, voluntary, full,
 # lazy), from the scheduler's debugfs file, else "unknown".
 preempt_model() {
