@@ -17,7 +17,7 @@
 #include "bench_tracer.h"
 
 const char *const bench_tracer_name[BENCH_TRACERS] = {
-	"untraced", "bare", "iovatop", "bpftrace",
+	"untraced", "bare", "iovatop", "bpftrace", "ranges",
 };
 
 void bench_tracer_start(struct bench_tracer *t, enum bench_tracer_kind kind,
@@ -34,6 +34,11 @@ void bench_tracer_start(struct bench_tracer *t, enum bench_tracer_kind kind,
 			bench_die("the bare fentry counter does not attach");
 	} else if (kind == BENCH_IOVATOP) {
 		char *argv[] = { (char *)prog, "record", "-o", t->trace, NULL };
+
+		t->pid = bench_spawn(argv, t->log, "recording to", NULL);
+	} else if (kind == BENCH_RANGES) {
+		char *argv[] = { (char *)prog, "record", "--kernel-bitmap", "0", "-o",
+				 t->trace, NULL };
 
 		t->pid = bench_spawn(argv, t->log, "recording to", NULL);
 	} else if (kind == BENCH_BPFTRACE) {

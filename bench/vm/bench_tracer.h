@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bench_tracer.h - the tracers the VM benchmarks put on iova_bitmap_set()
- * (none, the bare fentry counter, iovatop, bpftrace) and what each kept
- * of the calls made.
+ * (none, the bare fentry counter, iovatop, bpftrace, and iovatop without
+ * its kernel-side bitmap) and what each kept of the calls made.
  */
 #ifndef BENCH_TRACER_H
 #define BENCH_TRACER_H
@@ -16,6 +16,7 @@ enum bench_tracer_kind {
 	BENCH_BARE,		/* bpf/bench_count: counts calls, the floor */
 	BENCH_IOVATOP,		/* 'iovatop record' to a file */
 	BENCH_BPFTRACE,		/* kfunc:iova_bitmap_set, a line a call */
+	BENCH_RANGES,		/* iovatop --kernel-bitmap 0: every call a range */
 	BENCH_TRACERS,
 };
 

@@ -14,6 +14,8 @@
  *   bare       a fentry program that only counts calls (bpf/bench_count)
  *   iovatop    'iovatop record' to a file in tmpfs
  *   bpftrace   kfunc:iova_bitmap_set printing one line per call
+ *   ranges     'iovatop record --kernel-bitmap 0': the design before the
+ *              kernel-side bitmap, every call through the ring as a range
  *
  * Two methods, in the same boot:
  *
@@ -46,7 +48,8 @@
  * consumer's own CPU time (utime + stime from /proc/PID/stat over the
  * timed reports) is shown per call beside the ioctl figure, which holds
  * whatever part of it ran while the ioctl did. bpftrace, 20 to 100 times
- * the bare counter, is measured in the first round only.
+ * the bare counter, and ranges, the design iovatop replaced, are measured
+ * in the first round only.
  *
  * Losses are checked against the calls made (each pattern's page count
  * per report): the bare counter's map, bpftrace's printed lines, and
@@ -90,6 +93,7 @@ enum cfg {
 	CFG_BARE = BENCH_BARE,
 	CFG_IOVATOP = BENCH_IOVATOP,
 	CFG_BPFTRACE = BENCH_BPFTRACE,
+	CFG_RANGES = BENCH_RANGES,
 	CFG_MAX = BENCH_TRACERS,
 };
 #define cfg_name bench_tracer_name
@@ -128,10 +132,11 @@ struct cell {
 };
 
 static struct cell cells[CFG_MAX][NPAT];
-static double umed[NPAT][MAX_ROUNDS][3];	/* untraced block medians */
+static double umed[NPAT][MAX_ROUNDS][4];	/* untraced block medians */
+static bool uran[MAX_ROUNDS][4];		/* which of them ran */
 static struct prog_stat sizes[CFG_MAX][PROG_STATS_MAX];
 static unsigned int nsizes[CFG_MAX];
-static uint64_t iovatop_lost_records, iovatop_unmatched;
+static uint64_t lost_records[CFG_MAX], unmatched[CFG_MAX];
 static bool iovatop_checked;
 static unsigned int blog[MAX_LOG], nblog;	/* patterns of a block's reports */
 
@@ -248,18 +253,18 @@ static void untraced_block(enum cfg next, unsigned int r, unsigned int slot)
 			cl->base[r][i] = one_report(k);
 		umed[k][r][slot] = median(cl->base[r], opt.reps);
 	}
+	uran[r][slot] = true;
 }
 
 /* One report of iovatop's trace against the pages the bench dirtied for it. */
 static void iovatop_row(unsigned int row, uint64_t flags, const uint8_t *got, void *ctx)
 {
+	const enum cfg *c = ctx;
 	unsigned int k = blog[row];
 
 	(void)flags;
-	(void)ctx;
-	cells[CFG_IOVATOP][k].seen += pats[k].calls -
-		bench_bits_missing(pats[k].marks, got, NPAGES / 8);
-	cells[CFG_IOVATOP][k].extra += bench_bits_missing(got, pats[k].marks, NPAGES / 8);
+	cells[*c][k].seen += pats[k].calls - bench_bits_missing(pats[k].marks, got, NPAGES / 8);
+	cells[*c][k].extra += bench_bits_missing(got, pats[k].marks, NPAGES / 8);
 }
 
 /*
@@ -268,17 +273,18 @@ static void iovatop_row(unsigned int row, uint64_t flags, const uint8_t *got, vo
  * it: what is missing is lost, whatever iovatop itself counted. Its
  * reports are in the order the bench made them.
  */
-static void check_iovatop(const char *trace)
+static void check_iovatop(const char *trace, enum cfg c)
 {
 	unsigned int rows;
 
 	if (nblog > MAX_LOG)
 		bench_die("one block made more reports than the bench can follow");
 	rows = bench_iovatop_bitmaps(opt.iovatop, trace, opt.tmp, NPAGES / 8, nblog,
-				     iovatop_row, NULL);
+				     iovatop_row, &c);
 	/* reports with no row at all: none of their calls was seen */
-	iovatop_unmatched += rows < nblog ? nblog - rows : 0;
-	iovatop_checked = true;
+	unmatched[c] += rows < nblog ? nblog - rows : 0;
+	if (c == CFG_IOVATOP)
+		iovatop_checked = true;
 }
 
 static void traced_block(enum cfg c, unsigned int r)
@@ -322,9 +328,9 @@ static void traced_block(enum cfg c, unsigned int r)
 		}
 	}
 	bench_tracer_stop(&t);
-	if (c == CFG_IOVATOP) {
-		iovatop_lost_records += bench_iovatop_lost(t.log);
-		check_iovatop(t.trace);
+	if (c == CFG_IOVATOP || c == CFG_RANGES) {
+		lost_records[c] += bench_iovatop_lost(t.log);
+		check_iovatop(t.trace, c);
 		unlink(t.trace);
 	}
 }
@@ -353,7 +359,7 @@ static struct spread spread_of(const double *v, unsigned int n)
 static struct spread added(enum cfg c, unsigned int k)
 {
 	double per[MAX_ROUNDS];
-	unsigned int r, rounds = c == CFG_BPFTRACE ? 1 : opt.rounds;
+	unsigned int r, rounds = c == CFG_BPFTRACE || c == CFG_RANGES ? 1 : opt.rounds;
 
 	for (r = 0; r < rounds; r++)
 		per[r] = (median(cells[c][k].t[r], opt.reps) -
@@ -369,9 +375,10 @@ static double noise(unsigned int k)
 
 	for (r = 0; r < opt.rounds; r++) {
 		double lo = umed[k][r][0], hi = lo;
-		unsigned int slots = opt.bpftrace && !r ? 3 : 2;
 
-		for (s = 1; s < slots; s++) {
+		for (s = 1; s < 4; s++) {
+			if (!uran[r][s])
+				continue;
 			lo = umed[k][r][s] < lo ? umed[k][r][s] : lo;
 			hi = umed[k][r][s] > hi ? umed[k][r][s] : hi;
 		}
@@ -471,24 +478,30 @@ static void print_tables(void)
 	}
 
 	printf("\nBPF stats: program ns per set call (run_time_ns / calls, kernel only)\n");
-	printf("%-12s | %-16s | %-16s %7s | %-18s | %-23s\n", "pattern", "bare", "iovatop",
-	       "x bare", "bpftrace", "calls lost");
-	printf("%-12s | %-16s | %-16s %7s | %-18s | %6s %7s %8s\n", "", "ns/call", "ns/call",
-	       "", "ns/call", "bare", "iovatop", "bpftrace");
+	printf("%-12s | %-14s | %-14s %6s | %-14s %6s | %-16s | %-30s\n", "pattern", "bare",
+	       "iovatop", "x bare", "ranges", "x bare", "bpftrace", "calls lost");
+	printf("%-12s | %-14s | %-14s %6s | %-14s %6s | %-16s | %5s %7s %7s %8s\n", "",
+	       "ns/call", "ns/call", "", "ns/call", "", "ns/call", "bare", "iovatop", "ranges",
+	       "bpftrace");
 	for (k = 0; k < NPAT; k++) {
 		const struct cell *cb = &cells[CFG_BARE][k], *ci = &cells[CFG_IOVATOP][k];
+		const struct cell *cr = &cells[CFG_RANGES][k];
 		struct spread sb = spread_of(cb->stat_ns, cb->nstat);
 		struct spread si = spread_of(ci->stat_ns, ci->nstat);
+		struct spread sr = spread_of(cr->stat_ns, cr->nstat);
 		double ratio = sb.med > 0 ? si.med / sb.med : 0;
+		char e[48], f[16];
 		double rate;
 
-		printf("%-12s | %-16s | %-16s %7s | %-18s | %6" PRIu64 " %7" PRIu64,
+		printf("%-12s | %-14s | %-14s %6s | %-14s %6s | %-16s | %5" PRIu64 " %7" PRIu64
+		       " %7" PRIu64,
 		       pats[k].name, fmt_spread(a, sizeof(a), sb), fmt_spread(b, sizeof(b), si),
-		       fmt_ratio(c, sizeof(c), si.med, sb.med, 0),
+		       fmt_ratio(c, sizeof(c), si.med, sb.med, 0), fmt_spread(e, sizeof(e), sr),
+		       fmt_ratio(f, sizeof(f), sr.med, sb.med, 0),
 		       opt.bpftrace ? fmt_spread(d, sizeof(d),
 						 spread_of(cells[CFG_BPFTRACE][k].stat_ns,
 							   cells[CFG_BPFTRACE][k].nstat)) : "-",
-		       missed(CFG_BARE, k), missed(CFG_IOVATOP, k));
+		       missed(CFG_BARE, k), missed(CFG_IOVATOP, k), missed(CFG_RANGES, k));
 		if (opt.bpftrace)
 			printf(" %8" PRIu64 "\n", missed(CFG_BPFTRACE, k));
 		else
@@ -511,6 +524,7 @@ static void print_tables(void)
 	printf("\nprograms on iova_bitmap_set (xlated and JITed size, from the kernel):\n");
 	print_sizes(CFG_BARE);
 	print_sizes(CFG_IOVATOP);
+	print_sizes(CFG_RANGES);
 	if (opt.bpftrace)
 		print_sizes(CFG_BPFTRACE);
 
@@ -522,10 +536,16 @@ static void print_tables(void)
 	       "ioctl time, none in the BPF stats. calls lost = calls made - calls seen:\n"
 	       "the bare counter's map, bpftrace's lines, iovatop's rebuilt bitmaps\n"
 	       "compared bit by bit with the pages dirtied.\n");
-	if (iovatop_lost_records || iovatop_unmatched)
+	printf("ranges = iovatop --kernel-bitmap 0, the design before the kernel-side\n"
+	       "bitmap: each call merged into a per-CPU range, shipped through the ring.\n");
+	if (lost_records[CFG_IOVATOP] || unmatched[CFG_IOVATOP])
 		printf("iovatop reported %" PRIu64 " records lost; %" PRIu64
 		       " reports were missing from its traces\n",
-		       iovatop_lost_records, iovatop_unmatched);
+		       lost_records[CFG_IOVATOP], unmatched[CFG_IOVATOP]);
+	if (lost_records[CFG_RANGES] || unmatched[CFG_RANGES])
+		printf("ranges reported %" PRIu64 " records lost; %" PRIu64
+		       " reports were missing from its traces\n",
+		       lost_records[CFG_RANGES], unmatched[CFG_RANGES]);
 	if (extra)
 		printf("iovatop's bitmaps held %" PRIu64 " pages the kernel never reported\n", extra);
 	if (misses || shortfall)
@@ -626,6 +646,10 @@ int main(int argc, char **argv)
 		if (opt.bpftrace && !r) {
 			untraced_block(CFG_BPFTRACE, r, 2);
 			traced_block(CFG_BPFTRACE, r);
+		}
+		if (!r) {
+			untraced_block(CFG_RANGES, r, 3);
+			traced_block(CFG_RANGES, r);
 		}
 		fprintf(stderr, "iova_bench: round %u of %u done\n", r + 1, opt.rounds);
 	}

@@ -15,6 +15,9 @@
  *   bare       the fentry counter (bpf/bench_count): the floor
  *   iovatop    'iovatop record' to a file in tmpfs
  *   bpftrace   kfunc:iova_bitmap_set printing one line per call
+ *   ranges     'iovatop record --kernel-bitmap 0': iovatop as it was before
+ *              its kernel-side bitmap, every call shipped through the ring
+ *              as a range (checked as iovatop is)
  *
  * Every report's bitmap is checked against the pages dirtied as it
  * comes back, so the rate is of correct reports only. The calls each
@@ -209,7 +212,7 @@ static void traced_block(enum bench_tracer_kind c, unsigned int k)
 		b->counted = true;
 	}
 	bench_tracer_stop(&t);
-	if (c != BENCH_IOVATOP)
+	if (c != BENCH_IOVATOP && c != BENCH_RANGES)
 		return;
 	b->lost_records = bench_iovatop_lost(t.log);
 	bench_iovatop_bitmaps(opt.iovatop, t.trace, opt.tmp, NPAGES / 8, UINT_MAX,
@@ -223,8 +226,10 @@ static void traced_block(enum bench_tracer_kind c, unsigned int k)
 		char keep[300], log[300];
 
 		/* a trace that lost calls is kept for a look, with its log */
-		snprintf(keep, sizeof(keep), "%s/rate-short-%u.trace", opt.tmp, k);
-		snprintf(log, sizeof(log), "%s/rate-short-%u.log", opt.tmp, k);
+		snprintf(keep, sizeof(keep), "%s/rate-short-%s-%u.trace", opt.tmp,
+			 bench_tracer_name[c], k);
+		snprintf(log, sizeof(log), "%s/rate-short-%s-%u.log", opt.tmp,
+			 bench_tracer_name[c], k);
 		if (!rename(t.trace, keep) && !rename(t.log, log))
 			fprintf(stderr, "iova_rate: %s: iovatop's trace kept in %s, its log in %s\n",
 				p->name, keep, log);
@@ -262,11 +267,13 @@ static void print_table(void)
 			if (b->counted)
 				snprintf(m, sizeof(m), "%" PRIu64 " (%.1f%%)", miss,
 					 b->calls ? 100.0 * miss / b->calls : 0);
-			if (c == BENCH_IOVATOP) {
+			if (c == BENCH_IOVATOP || c == BENCH_RANGES) {
 				snprintf(ex, sizeof(ex), "%" PRIu64 " of %" PRIu64,
 					 b->exact, b->reports);
 				snprintf(mk, sizeof(mk), "%" PRIu64, b->marked);
 				snprintf(lr, sizeof(lr), "%" PRIu64, b->lost_records);
+			}
+			if (c == BENCH_IOVATOP) {
 				lost += miss;
 				made += b->calls;
 				wrong += b->reports - b->exact;
@@ -286,8 +293,10 @@ static void print_table(void)
 	       "exact in every pattern. Records iovatop loses (its ring buffer full) are\n"
 	       "counted and their reports marked \"short\", never hidden: a wrong bitmap\n"
 	       "that is not marked would be a bug. The test kernel does not preempt (preempt=\n"
-	       "none) and the reports are long ioctls on every vCPU, so iovatop's reader may\n"
-	       "not run for seconds: scattered pages, a record per 16 calls, fill the ring.\n");
+	       "none) and the reports are long ioctls on every vCPU, so a reader may not run\n"
+	       "for seconds: \"ranges\" (every call through the ring, a record per 16\n"
+	       "scattered calls) fills its ring then; iovatop sets in-range calls' bits in its\n"
+	       "kernel-side bitmap and ships a few records a report.\n");
 	printf("rate: iovatop lost %" PRIu64 " of %" PRIu64 " calls, %" PRIu64 " of %" PRIu64
 	       " bitmaps wrong (%" PRIu64 " of them unmarked), at best %.2f M calls/s (%s)\n",
 	       lost, made, wrong, rows, unmarked, best, pats[best_k].name);
@@ -363,6 +372,7 @@ int main(int argc, char **argv)
 		traced_block(BENCH_UNTRACED, k);
 		traced_block(BENCH_BARE, k);
 		traced_block(BENCH_IOVATOP, k);
+		traced_block(BENCH_RANGES, k);
 		if (opt.bpftrace)
 			traced_block(BENCH_BPFTRACE, k);
 		fprintf(stderr, "iova_rate: %s done\n", pats[k].name);
