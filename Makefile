@@ -156,7 +156,8 @@ test:
 # The tracing-overhead benchmark runs in the 6.12 test VM (bench/vm/).
 VM_BENCH := .output/vm/iova_bench
 VM_BENCH_SRCS := bench/vm/iova_bench.c bench/vm/dirty_pattern.c bench/vm/prog_stats.c \
-	bench/vm/mock_domain.c bench/vm/bench_proc.c bench/vm/bench_tracer.c
+	bench/vm/mock_domain.c bench/vm/bench_proc.c bench/vm/bench_tracer.c \
+	bench/vm/bench_stats.c
 $(VM_BENCH): $(VM_BENCH_SRCS) $(wildcard bench/vm/*.h) tests/vm/vm_uapi.h \
 		$(OUTPUT)/bench_count.skel.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -172,7 +173,23 @@ $(VM_RATE): $(VM_RATE_SRCS) $(wildcard bench/vm/*.h) tests/vm/vm_uapi.h \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/vm $(VM_RATE_SRCS) -pthread -lbpf -lelf -lz -o $@
 
-bench: $(BENCHES) iovatop $(VM_BENCH) $(VM_RATE)
+# The same overhead bench in guest instructions: a QEMU TCG plugin that
+# counts them between the bench's marks, and the host tool that tabulates.
+VM_ICOUNT_PLUGIN := .output/vm/icount_plugin.so
+$(VM_ICOUNT_PLUGIN): bench/vm/icount_plugin.c bench/vm/icount_mark.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) -fPIC -shared -fvisibility=hidden \
+		-Ibench/vm $< -pthread -o $@
+
+VM_ICOUNT_TABLE := .output/vm/icount_table
+VM_ICOUNT_TABLE_SRCS := bench/vm/icount_table.c bench/vm/bench_stats.c bench/vm/bench_proc.c
+$(VM_ICOUNT_TABLE): $(VM_ICOUNT_TABLE_SRCS) $(wildcard bench/vm/*.h) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Ibench/vm $(VM_ICOUNT_TABLE_SRCS) -o $@
+
+bench: $(BENCHES) iovatop $(VM_BENCH) $(VM_RATE) $(VM_ICOUNT_PLUGIN) $(VM_ICOUNT_TABLE)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
 	$(Q)bench/vm/run.sh
 

@@ -3,8 +3,10 @@
  * bench_proc.c - starting, stopping and reading the tracers the VM
  * benchmarks run beside the ioctls they time.
  */
-#define _GNU_SOURCE	/* program_invocation_short_name */
+#define _GNU_SOURCE	/* program_invocation_short_name, sched_setaffinity */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -137,6 +139,31 @@ uint64_t bench_cpu_ticks(pid_t pid)
 			 &ut, &st) != 2)
 		return 0;
 	return ut + st;
+}
+
+void bench_pin(pid_t pid, int cpu)
+{
+	char path[64];
+	struct dirent *d;
+	cpu_set_t set;
+	DIR *dir;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* every thread: iovatop's reader need not be its first */
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		bench_die("cannot list the threads of %d: %s", (int)pid, strerror(errno));
+	while ((d = readdir(dir))) {
+		pid_t tid = atoi(d->d_name);
+
+		/* a thread that has just exited is no longer there to move */
+		if (tid > 0 && sched_setaffinity(tid, sizeof(set), &set) && errno != ESRCH)
+			bench_die("cannot move thread %d to CPU %d: %s", (int)tid, cpu,
+				  strerror(errno));
+	}
+	closedir(dir);
 }
 
 uint64_t bench_iovatop_lost(const char *log)

@@ -37,6 +37,9 @@ uint64_t bench_drained_lines(const char *path);
 /* utime + stime of a process, all its threads, in clock ticks. */
 uint64_t bench_cpu_ticks(pid_t pid);
 
+/* Every thread of PID onto CPU alone, or die saying why. */
+void bench_pin(pid_t pid, int cpu);
+
 /* The records 'iovatop record' said it lost ("wrote N records (M lost)") in LOG. */
 uint64_t bench_iovatop_lost(const char *log);
 

@@ -12,7 +12,8 @@ while [ $# -gt 0 ]; do
 	shift
 	args=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		args+=("$1")
+		# a path in the results share, which only the guest knows
+		args+=("${1//@RESULTS@/$RESULTS}")
 		shift
 	done
 	[ $# -gt 0 ] && shift	# the --

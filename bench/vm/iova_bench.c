@@ -70,8 +70,10 @@
 #include <unistd.h>
 
 #include "bench_proc.h"
+#include "bench_stats.h"
 #include "bench_tracer.h"
 #include "dirty_pattern.h"
+#include "icount_mark.h"
 #include "mock_domain.h"
 #include "prog_stats.h"
 
@@ -142,6 +144,25 @@ static unsigned int blog[MAX_LOG], nblog;	/* patterns of a block's reports */
 
 static struct mock_domain dom;
 
+/*
+ * The label file of the instruction count (--icount-labels): a line per
+ * report, in the order made, for the marks the QEMU plugin counted
+ * around its ioctl: "KIND CFG ROUND PATTERN CALLS NAME", KIND U for a
+ * timed untraced report of the block before CFG's, T for a timed report
+ * under CFG, X for any other (warm-up, BPF stats).
+ */
+static FILE *icount_labels;
+static char icount_kind = 'X';
+static enum cfg icount_cfg;
+static unsigned int icount_round;
+
+static void icount_as(char kind, enum cfg c, unsigned int r)
+{
+	icount_kind = kind;
+	icount_cfg = c;
+	icount_round = r;
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -164,9 +185,15 @@ static double one_report(unsigned int k)
 		exit(1);
 	}
 	t0 = now_ns();
+	icount_mark(ICOUNT_MARK_BEGIN);
 	if (mock_domain_report(&dom))
 		bench_die("%s", dom.err);
+	icount_mark(ICOUNT_MARK_END);
 	t1 = now_ns();
+	if (icount_labels &&
+	    fprintf(icount_labels, "%c %s %u %u %" PRIu64 " %s\n", icount_kind,
+		    cfg_name[icount_cfg], icount_round, k, pats[k].calls, pats[k].name) < 0)
+		bench_die("cannot write the instruction-count labels: %s", strerror(errno));
 	if (memcmp(dom.bitmap, pats[k].marks, NPAGES / 8))
 		bench_die("the report's bitmap differs from the pages dirtied (%s)", pats[k].name);
 	if (nblog < MAX_LOG)
@@ -224,22 +251,6 @@ static void stat_report(enum cfg c, unsigned int k)
 	cl->stat_short += runs < pats[k].calls ? pats[k].calls - runs : 0;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, unsigned int n)
-{
-	double t[MAX_ROUNDS * MAX_REPS];
-
-	memcpy(t, v, n * sizeof(*v));
-	qsort(t, n, sizeof(*t), cmp_d);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 static void untraced_block(enum cfg next, unsigned int r, unsigned int slot)
 {
 	unsigned int k, i;
@@ -249,9 +260,11 @@ static void untraced_block(enum cfg next, unsigned int r, unsigned int slot)
 
 		for (i = 0; i < WARMUP; i++)
 			one_report(k);
+		icount_as('U', next, r);
 		for (i = 0; i < opt.reps; i++)
 			cl->base[r][i] = one_report(k);
-		umed[k][r][slot] = median(cl->base[r], opt.reps);
+		icount_as('X', next, r);
+		umed[k][r][slot] = bench_median(cl->base[r], opt.reps);
 	}
 	uran[r][slot] = true;
 }
@@ -287,6 +300,29 @@ static void check_iovatop(const char *trace, enum cfg c)
 		iovatop_checked = true;
 }
 
+/*
+ * The reports the QEMU plugin counts under tracer c: as many as are
+ * timed, with its consumer on CPU 1 meanwhile. The plugin counts what
+ * vCPU 0 runs between the marks, and on CPU 0 the consumer would run
+ * there, when the kernel preempts the bench for it (at the latest on the
+ * ioctl's way back to user space, before the second mark). The timed
+ * reports and the BPF stats keep it on CPU 0 (see the top).
+ */
+static void icount_reports(const struct bench_tracer *t, enum cfg c, unsigned int r,
+			   unsigned int k)
+{
+	unsigned int i;
+
+	if (t->pid)
+		bench_pin(t->pid, 1);
+	icount_as('T', c, r);
+	for (i = 0; i < opt.reps; i++)
+		one_report(k);
+	icount_as('X', c, r);
+	if (t->pid)
+		bench_pin(t->pid, 0);
+}
+
 static void traced_block(enum cfg c, unsigned int r)
 {
 	struct bench_tracer t;
@@ -311,6 +347,8 @@ static void traced_block(enum cfg c, unsigned int r)
 		for (i = 0; i < opt.reps; i++)
 			cl->t[r][i] = one_report(k);
 		t1 = t.pid ? bench_cpu_ticks(t.pid) : 0;
+		if (icount_labels)
+			icount_reports(&t, c, r, k);
 		cl->cons_ticks += t1 - t0;
 		cl->cons_calls += opt.reps * pats[k].calls;
 		sfd = prog_stats_enable();
@@ -320,7 +358,8 @@ static void traced_block(enum cfg c, unsigned int r)
 		for (i = 0; i < opt.stat_reps; i++)
 			stat_report(c, k);
 		close(sfd);
-		cl->made += (WARMUP + opt.reps + 1 + opt.stat_reps) * pats[k].calls;
+		cl->made += (WARMUP + opt.reps * (icount_labels ? 2 : 1) + 1 + opt.stat_reps) *
+			    pats[k].calls;
 		if (c == CFG_BARE || c == CFG_BPFTRACE) {
 			after = bench_tracer_seen(&t);
 			cl->seen += after - before;
@@ -335,36 +374,16 @@ static void traced_block(enum cfg c, unsigned int r)
 	}
 }
 
-struct spread {
-	double med, min, max;
-};
-
-static struct spread spread_of(const double *v, unsigned int n)
-{
-	struct spread s = { 0, 0, 0 };
-	unsigned int i;
-
-	if (!n)
-		return s;
-	s.med = median(v, n);
-	s.min = s.max = v[0];
-	for (i = 1; i < n; i++) {
-		s.min = v[i] < s.min ? v[i] : s.min;
-		s.max = v[i] > s.max ? v[i] : s.max;
-	}
-	return s;
-}
-
 /* Added ns per call of c at k: one figure a round, paired with its baseline. */
-static struct spread added(enum cfg c, unsigned int k)
+static struct bench_spread added(enum cfg c, unsigned int k)
 {
 	double per[MAX_ROUNDS];
 	unsigned int r, rounds = c == CFG_BPFTRACE || c == CFG_RANGES ? 1 : opt.rounds;
 
 	for (r = 0; r < rounds; r++)
-		per[r] = (median(cells[c][k].t[r], opt.reps) -
-			  median(cells[c][k].base[r], opt.reps)) / pats[k].calls;
-	return spread_of(per, rounds);
+		per[r] = (bench_median(cells[c][k].t[r], opt.reps) -
+			  bench_median(cells[c][k].base[r], opt.reps)) / pats[k].calls;
+	return bench_spread_of(per, rounds);
 }
 
 /* The widest gap between untraced blocks of one round, per call. */
@@ -395,13 +414,7 @@ static double traced_median(enum cfg c, unsigned int k)
 	for (r = 0; r < opt.rounds; r++)
 		for (i = 0; i < opt.reps; i++)
 			all[n++] = cells[c][k].t[r][i];
-	return median(all, n);
-}
-
-static const char *fmt_spread(char *buf, size_t n, struct spread s)
-{
-	snprintf(buf, n, "%.0f [%.0f,%.0f]", s.med, s.min, s.max);
-	return buf;
+	return bench_median(all, n);
 }
 
 /*
@@ -460,7 +473,7 @@ static void print_tables(void)
 	for (k = 0; k < NPAT; k++) {
 		double all[MAX_ROUNDS * MAX_REPS * 3];
 		unsigned int n = 0, r, i;
-		struct spread sb = added(CFG_BARE, k), si = added(CFG_IOVATOP, k);
+		struct bench_spread sb = added(CFG_BARE, k), si = added(CFG_IOVATOP, k);
 		double nz = noise(k);
 		const struct cell *ci = &cells[CFG_IOVATOP][k];
 
@@ -470,11 +483,11 @@ static void print_tables(void)
 				all[n++] = cells[CFG_IOVATOP][k].base[r][i];
 			}
 		printf("%-12s %7" PRIu64 " %8.1f %6.0f | %-18s | %-18s %7s %8.0f | %-18s\n",
-		       pats[k].name, pats[k].calls, median(all, n) / 1e6, nz,
-		       fmt_spread(a, sizeof(a), sb), fmt_spread(b, sizeof(b), si),
+		       pats[k].name, pats[k].calls, bench_median(all, n) / 1e6, nz,
+		       bench_fmt_spread(a, sizeof(a), sb), bench_fmt_spread(b, sizeof(b), si),
 		       fmt_ratio(c, sizeof(c), si.med, sb.med, nz),
 		       ci->cons_calls ? ci->cons_ticks * 1e9 / hz / ci->cons_calls : 0.0,
-		       opt.bpftrace ? fmt_spread(d, sizeof(d), added(CFG_BPFTRACE, k)) : "-");
+		       opt.bpftrace ? bench_fmt_spread(d, sizeof(d), added(CFG_BPFTRACE, k)) : "-");
 	}
 
 	printf("\nBPF stats: program ns per set call (run_time_ns / calls, kernel only)\n");
@@ -486,20 +499,20 @@ static void print_tables(void)
 	for (k = 0; k < NPAT; k++) {
 		const struct cell *cb = &cells[CFG_BARE][k], *ci = &cells[CFG_IOVATOP][k];
 		const struct cell *cr = &cells[CFG_RANGES][k];
-		struct spread sb = spread_of(cb->stat_ns, cb->nstat);
-		struct spread si = spread_of(ci->stat_ns, ci->nstat);
-		struct spread sr = spread_of(cr->stat_ns, cr->nstat);
+		struct bench_spread sb = bench_spread_of(cb->stat_ns, cb->nstat);
+		struct bench_spread si = bench_spread_of(ci->stat_ns, ci->nstat);
+		struct bench_spread sr = bench_spread_of(cr->stat_ns, cr->nstat);
 		double ratio = sb.med > 0 ? si.med / sb.med : 0;
 		char e[48], f[16];
 		double rate;
 
 		printf("%-12s | %-14s | %-14s %6s | %-14s %6s | %-16s | %5" PRIu64 " %7" PRIu64
 		       " %7" PRIu64,
-		       pats[k].name, fmt_spread(a, sizeof(a), sb), fmt_spread(b, sizeof(b), si),
-		       fmt_ratio(c, sizeof(c), si.med, sb.med, 0), fmt_spread(e, sizeof(e), sr),
+		       pats[k].name, bench_fmt_spread(a, sizeof(a), sb), bench_fmt_spread(b, sizeof(b), si),
+		       fmt_ratio(c, sizeof(c), si.med, sb.med, 0), bench_fmt_spread(e, sizeof(e), sr),
 		       fmt_ratio(f, sizeof(f), sr.med, sb.med, 0),
-		       opt.bpftrace ? fmt_spread(d, sizeof(d),
-						 spread_of(cells[CFG_BPFTRACE][k].stat_ns,
+		       opt.bpftrace ? bench_fmt_spread(d, sizeof(d),
+						 bench_spread_of(cells[CFG_BPFTRACE][k].stat_ns,
 							   cells[CFG_BPFTRACE][k].nstat)) : "-",
 		       missed(CFG_BARE, k), missed(CFG_IOVATOP, k), missed(CFG_RANGES, k));
 		if (opt.bpftrace)
@@ -565,13 +578,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: iova_bench --iovatop PATH [--bpftrace PATH] [-r ROUNDS] [-n REPS]\n"
-		"                  [-s STAT_REPS]\n"
+		"                  [-s STAT_REPS] [--icount-labels FILE]\n"
 		"Time IOMMU_HWPT_GET_DIRTY_BITMAP on a 256 MiB iommufd mock domain,\n"
 		"untraced and under a bare fentry counter, iovatop and bpftrace, and\n"
 		"read the programs' own cost from the kernel's BPF stats.\n"
 		"  -r, --rounds N     interleaved rounds (default 3, max %d)\n"
 		"  -n, --reps N       timed reports per pattern and block (default 3, max %d)\n"
-		"  -s, --stat-reps N  reports with BPF stats per pattern and block (default 3)\n",
+		"  -s, --stat-reps N  reports with BPF stats per pattern and block (default 3)\n"
+		"  --icount-labels FILE\n"
+		"                     a line per report into FILE, naming the marks the QEMU\n"
+		"                     plugin counts around its ioctl (bench/vm/icount_table)\n",
 		MAX_ROUNDS, MAX_REPS);
 }
 
@@ -595,6 +611,7 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "reps", required_argument, NULL, 'n' },
 		{ "stat-reps", required_argument, NULL, 's' },
+		{ "icount-labels", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -608,6 +625,11 @@ int main(int argc, char **argv)
 		case 'r': opt.rounds = number(optarg, MAX_ROUNDS); break;
 		case 'n': opt.reps = number(optarg, MAX_REPS); break;
 		case 's': opt.stat_reps = number(optarg, MAX_REPS); break;
+		case 'L':
+			icount_labels = fopen(optarg, "w");
+			if (!icount_labels)
+				bench_die("cannot create %s: %s", optarg, strerror(errno));
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -653,6 +675,8 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "iova_bench: round %u of %u done\n", r + 1, opt.rounds);
 	}
+	if (icount_labels && fclose(icount_labels))
+		bench_die("cannot write the instruction-count labels: %s", strerror(errno));
 	print_tables();
 	return 0;
 }

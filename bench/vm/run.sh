@@ -8,16 +8,23 @@
 #   ROUNDS=1 REPS=1 STAT_REPS=1 bench/vm/run.sh     a quick look
 #   NO_BPFTRACE=1 bench/vm/run.sh      without the bpftrace columns
 #   ONLY=overhead|rate bench/vm/run.sh one of the two
+#   NO_ICOUNT=1 bench/vm/run.sh        without the QEMU instruction counter
 #
 # Each ends in one line for a script to read: "overhead: worst ratio R.RR
 # (PATTERN), lost N" (the BPF-stats ratio of iovatop to the bare counter,
 # worst pattern; set calls missing from iovatop's rebuilt bitmaps), and
 # "rate: iovatop lost N of M calls, W of R bitmaps wrong (U of them
-# unmarked), at best X M calls/s (PATTERN)".
+# unmarked), at best X M calls/s (PATTERN)". The overhead bench's reports
+# are also counted in guest instructions by a TCG plugin of ours
+# (bench/vm/icount_plugin.c; QEMU 10, plugin API 4): that table comes
+# after the VM has stopped, and ends in "icount: worst ratio R.RR
+# (PATTERN)".
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+out=$repo/.output/vm
 
-make --no-print-directory -s -C "$repo" iovatop .output/vm/iova_bench .output/vm/iova_rate
+make --no-print-directory -s -C "$repo" iovatop .output/vm/iova_bench .output/vm/iova_rate \
+	.output/vm/icount_plugin.so .output/vm/icount_table
 common=(--iovatop "$repo/iovatop")
 if [ -n "${NO_BPFTRACE:-}" ]; then
 	:
@@ -26,14 +33,39 @@ elif bt=$(command -v bpftrace); then
 else
 	echo "bench/vm/run.sh: bpftrace is not installed ('scripts/deps.sh vm'); its columns stay empty" >&2
 fi
+
+results=$out/bench-results
+rm -rf "$results"
+mkdir -p "$results"
+vm=()
+icount=
+case ${ONLY:-} in ''|overhead)
+	if [ -n "${NO_ICOUNT:-}" ]; then
+		:
+	# a QEMU that cannot load the plugin says why in one line
+	elif why=$(echo quit | qemu-system-x86_64 -M none -display none -monitor stdio \
+			-plugin "$out/icount_plugin.so,out=/dev/null" 2>&1 >/dev/null) &&
+	     [ -z "$why" ]; then
+		icount=1
+		vm+=(--plugin "$out/icount_plugin.so,out=$results/icount-counts")
+	else
+		echo "bench/vm/run.sh: no instruction count: ${why:-QEMU did not load the plugin}" >&2
+	fi
+esac
 what=()
 case ${ONLY:-} in
 ''|overhead) what+=(overhead "${common[@]}" --rounds "${ROUNDS:-3}" --reps "${REPS:-3}"
-	--stat-reps "${STAT_REPS:-3}" --) ;;&
+	--stat-reps "${STAT_REPS:-3}" ${icount:+--icount-labels @RESULTS@/icount-labels} --) ;;&
 ''|rate) what+=(rate "${common[@]}" --seconds "${RATE_SECS:-10}" --) ;;
 overhead) ;;
 *) echo "bench/vm/run.sh: ONLY is overhead or rate, not '$ONLY'" >&2; exit 2 ;;
 esac
 echo "bench/vm: booting the 6.12 test VM (software emulation: timings are relative)" >&2
-exec "$repo/tests/vm/run.sh" --timeout "${TIMEOUT:-5400}" 6.12 -- \
-	"$repo/bench/vm/guest-bench.sh" "${what[@]}"
+rc=0
+"$repo/tests/vm/run.sh" --timeout "${TIMEOUT:-5400}" --results "$results" ${vm[@]+"${vm[@]}"} \
+	6.12 -- "$repo/bench/vm/guest-bench.sh" "${what[@]}" || rc=$?
+if [ -n "$icount" ]; then
+	echo
+	"$out/icount_table" "$results/icount-labels" "$results/icount-counts" || rc=1
+fi
+exit $rc

@@ -17,6 +17,8 @@
 #   --mem MB, --smp N  guest size (default 2048, 2)
 #   --append ARGS      more kernel command line (e.g. "preempt=full": the
 #                      test kernels have PREEMPT_DYNAMIC)
+#   --plugin SPEC      load a TCG plugin, QEMU's "-plugin SPEC" (the bench's
+#                      instruction counter: FILE.so,out=COUNTS)
 #
 # The guest's root is the host's, read-only over 9p, so COMMAND can be any
 # host program, the repository's binaries included. Guest output goes to
@@ -26,7 +28,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 }
 
@@ -39,6 +41,7 @@ results=
 mem=2048
 smp=2
 extra_append=
+plugin=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--shell) shell=1 ;;
@@ -72,6 +75,11 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--smp) smp=${2:-}; shift ;;
+	--plugin)
+		[ $# -gt 1 ] || { echo "run.sh: --plugin needs FILE.so[,ARG=VALUE...]" >&2; exit 2; }
+		plugin=(-plugin "$2")
+		shift
+		;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	6.1 | 6.12 | 7.2) ver=$1 ;;
@@ -147,7 +155,8 @@ qemu=(qemu-system-x86_64 -machine q35 -accel "tcg,thread=$tcg" -cpu max
 	-kernel "$tree/arch/x86/boot/bzImage" -append "$append"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none"
-	-virtfs "local,path=$results,mount_tag=results,security_model=none")
+	-virtfs "local,path=$results,mount_tag=results,security_model=none"
+	${plugin[@]+"${plugin[@]}"})
 
 start=$(date +%s.%N)
 if [ -n "$shell" ] && [ -t 0 ]; then

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * icount_table.c - the overhead bench's figures in guest instructions:
+ * pairs the marks the QEMU plugin counted (bench/vm/icount_plugin.c, a
+ * "B|E VCPU COUNT" line per mark) with the reports the bench labelled
+ * (iova_bench --icount-labels, a line per report in the order made), and
+ * prints the instructions each tracer adds per iova_bitmap_set() call.
+ *
+ *	icount_table LABELS COUNTS
+ *
+ * Per round, a tracer's added instructions per call are the median of its
+ * timed reports minus the median of the untraced block just before it,
+ * over the report's set calls; the table gives the median over rounds and
+ * the smallest and largest round, as the ioctl-time table does. "x bare"
+ * divides a tracer's figure by the bare counter's. The last line, for a
+ * script: "icount: worst ratio R.RR (PATTERN)", iovatop over bare.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_proc.h"
+#include "bench_stats.h"
+
+#define MAX_CFG		8
+#define MAX_PAT		16
+#define MAX_ROUNDS	16
+#define MAX_SAMPLES	64
+
+struct samples {
+	double v[MAX_SAMPLES];	/* instructions per report */
+	unsigned int n;
+};
+
+static char cfgs[MAX_CFG][16];
+static unsigned int ncfg;
+static char pat_name[MAX_PAT][32];
+static uint64_t pat_calls[MAX_PAT];
+static unsigned int npat, nrounds;
+/* [cfg][round][pattern]: the untraced block before cfg's, and cfg's */
+static struct samples untraced[MAX_CFG][MAX_ROUNDS][MAX_PAT];
+static struct samples traced[MAX_CFG][MAX_ROUNDS][MAX_PAT];
+
+static unsigned int cfg_index(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ncfg; i++)
+		if (!strcmp(cfgs[i], name))
+			return i;
+	if (ncfg == MAX_CFG || strlen(name) >= sizeof(cfgs[0]))
+		bench_die("more tracers in the labels than it can follow");
+	strcpy(cfgs[ncfg], name);
+	return ncfg++;
+}
+
+static int cfg_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ncfg; i++)
+		if (!strcmp(cfgs[i], name))
+			return i;
+	return -1;
+}
+
+/* a ratio to the bare counter is shown for iovatop's configurations */
+static int has_ratio(unsigned int c)
+{
+	return strcmp(cfgs[c], "bare") && strcmp(cfgs[c], "bpftrace");
+}
+
+/* the next mark of the counts file: 0 at its end */
+static int next_mark(FILE *f, const char *path, unsigned long *line, char *kind,
+		     unsigned int *vcpu, uint64_t *count)
+{
+	char buf[128];
+
+	if (!fgets(buf, sizeof(buf), f)) {
+		if (ferror(f))
+			bench_die("cannot read %s: %s", path, strerror(errno));
+		return 0;
+	}
+	++*line;
+	if (sscanf(buf, "%c %u %" SCNu64, kind, vcpu, count) != 3 ||
+	    (*kind != 'B' && *kind != 'E'))
+		bench_die("%s:%lu is not a \"B|E VCPU COUNT\" line", path, *line);
+	return 1;
+}
+
+static double added_per_call(unsigned int c, unsigned int r, unsigned int k)
+{
+	const struct samples *t = &traced[c][r][k], *u = &untraced[c][r][k];
+
+	return (bench_median(t->v, t->n) - bench_median(u->v, u->n)) / pat_calls[k];
+}
+
+/* c's added instructions per call at k, a figure per round it ran in */
+static struct bench_spread added(unsigned int c, unsigned int k)
+{
+	double per[MAX_ROUNDS];
+	unsigned int r, n = 0;
+
+	for (r = 0; r < nrounds; r++)
+		if (traced[c][r][k].n && untraced[c][r][k].n)
+			per[n++] = added_per_call(c, r, k);
+	return bench_spread_of(per, n);
+}
+
+int main(int argc, char **argv)
+{
+	FILE *lf, *cf;
+	char line[256], name[32], cfg[16], kind, bk, ek;
+	unsigned long lno = 0, cno = 0, moved = 0, reports = 0;
+	unsigned int r, k, c, bv, ev;
+	uint64_t calls, b, e;
+	int bare, iv, worst_k = -1;
+	double worst = 0;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: icount_table LABELS COUNTS\n");
+		return 2;
+	}
+	lf = fopen(argv[1], "r");
+	if (!lf)
+		bench_die("cannot open %s: %s", argv[1], strerror(errno));
+	cf = fopen(argv[2], "r");
+	if (!cf)
+		bench_die("cannot open %s: %s", argv[2], strerror(errno));
+
+	while (fgets(line, sizeof(line), lf)) {
+		int at;
+
+		lno++;
+		if (sscanf(line, "%c %15s %u %u %" SCNu64 " %n", &kind, cfg, &r, &k, &calls,
+			   &at) != 5 || !strchr("UTX", kind) || r >= MAX_ROUNDS || k >= MAX_PAT ||
+		    !calls)
+			bench_die("%s:%lu is not a label line", argv[1], lno);
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line + at, "\n"), line + at);
+		if (!next_mark(cf, argv[2], &cno, &bk, &bv, &b) ||
+		    !next_mark(cf, argv[2], &cno, &ek, &ev, &e))
+			bench_die("%s ends before report %lu of %s: was the plugin loaded for the whole run?",
+				  argv[2], lno, argv[1]);
+		if (bk != 'B' || ek != 'E')
+			bench_die("%s:%lu: marks out of order (%c then %c)", argv[2],
+				  cno - 1, bk, ek);
+		reports++;
+		if (k >= npat)
+			npat = k + 1;
+		pat_calls[k] = calls;
+		snprintf(pat_name[k], sizeof(pat_name[k]), "%s", name);
+		if (kind == 'X')
+			continue;
+		c = cfg_index(cfg);
+		/* the bench is pinned; a report that moved counts two vCPUs' work */
+		if (bv != ev || e < b) {
+			moved++;
+			continue;
+		}
+		if (r >= nrounds)
+			nrounds = r + 1;
+		{
+			struct samples *s = kind == 'U' ? &untraced[c][r][k] : &traced[c][r][k];
+
+			if (s->n < MAX_SAMPLES)
+				s->v[s->n++] = (double)(e - b);
+		}
+	}
+	if (ferror(lf))
+		bench_die("cannot read %s: %s", argv[1], strerror(errno));
+	if (next_mark(cf, argv[2], &cno, &bk, &bv, &b))
+		bench_die("%s has marks past the %lu reports of %s", argv[2], reports,
+			  argv[1]);
+	bare = cfg_find("bare");
+	iv = cfg_find("iovatop");
+	if (bare < 0 || iv < 0 || !npat)
+		bench_die("the labels have no timed reports under bare and iovatop");
+
+	printf("guest instructions per set call (QEMU plugin, each report ioctl counted on\n"
+	       "its vCPU; per round: median traced - median untraced, over rounds: median\n"
+	       "[min,max])\n");
+	printf("%-12s | %10s |", "pattern", "untraced");
+	for (c = 0; c < ncfg; c++)
+		if (has_ratio(c))
+			printf(" %-22s %6s |", cfgs[c], "x bare");
+		else
+			printf(" %-22s |", cfgs[c]);
+	printf("\n");
+	for (k = 0; k < npat; k++) {
+		double base[MAX_ROUNDS * MAX_SAMPLES];
+		unsigned int nb = 0, i;
+		struct bench_spread sb = added(bare, k);
+
+		for (c = 0; c < ncfg; c++)
+			for (r = 0; r < nrounds; r++)
+				for (i = 0; i < untraced[c][r][k].n && nb < MAX_ROUNDS * MAX_SAMPLES; i++)
+					base[nb++] = untraced[c][r][k].v[i];
+		printf("%-12s | %10.1f |", pat_name[k], bench_median(base, nb) / pat_calls[k]);
+		for (c = 0; c < ncfg; c++) {
+			struct bench_spread s = added(c, k);
+			char buf[64], ratio[16] = "-";
+
+			snprintf(buf, sizeof(buf), "%.1f [%.1f,%.1f]", s.med, s.min, s.max);
+			if (sb.med > 0)
+				snprintf(ratio, sizeof(ratio), "%.2f", s.med / sb.med);
+			if (has_ratio(c))
+				printf(" %-22s %6s |", buf, ratio);
+			else
+				printf(" %-22s |", buf);
+			if ((int)c == iv && sb.med > 0 && (worst_k < 0 || s.med / sb.med > worst)) {
+				worst = s.med / sb.med;
+				worst_k = k;
+			}
+		}
+		printf("\n");
+	}
+	printf("reading: the instructions a report's ioctl ran on its vCPU, from the\n"
+	       "first mark to the second: the kernel's walk, the trampolines, the\n"
+	       "programs, and the interrupts that vCPU took meanwhile. Unlike time they do\n"
+	       "not move with the host's load. %lu reports paired with their marks",
+	       reports);
+	if (moved)
+		printf(", %lu left out (the task moved between vCPUs)", moved);
+	printf(".\n");
+	if (worst_k < 0)
+		bench_die("no pattern has a bare counter above zero instructions");
+	printf("icount: worst ratio %.2f (%s)\n", worst, pat_name[worst_k]);
+	return 0;
+}
