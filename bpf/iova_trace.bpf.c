@@ -685,38 +685,55 @@ static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
  * lies inside the bitmap. The words are written without atomics: a
  * report's calls come from the task in iova_bitmap_for_each(), one at a
  * time, and the kernel writes the user bitmap the same way.
+ *
+ * This is most of the hot path's work, so the masks are made before the
+ * lookups and nothing of the call is needed after them: the compiler
+ * then keeps no value on the stack across them. A lookup cannot fail (an
+ * area lies inside the array, kb_open); if one did, the call is counted
+ * as lost, which marks its report incomplete.
  */
 static __always_inline bool kb_set(struct slot *s, __u64 iova, __u64 last)
 {
 	__u64 fb = (iova - s->bm_first) >> (s->pgshift & 63);
 	__u64 lb = (last - s->bm_first) >> (s->pgshift & 63);
+	__u64 m0, m1, *w;
 	__u32 i0, i1;
-	__u64 *w0, *w1;
 
+	/* also what no area (kb_nwords 0) gives */
 	if (lb - fb >= 64 || (lb >> 6) >= s->kb_nwords)
 		return false;
-	i0 = s->kb_off + (fb >> 6);
-	i1 = s->kb_off + (lb >> 6);
-	w0 = bpf_map_lookup_elem(&kbits, &i0);
-	if (!w0)
-		return false;
-	if (i0 == i1) {
-		*w0 |= (~0ULL >> ((63 - (lb - fb)) & 63)) << (fb & 63);
-	} else {
-		w1 = bpf_map_lookup_elem(&kbits, &i1);
-		if (!w1)
-			return false;
-		*w0 |= ~0ULL << (fb & 63);
-		*w1 |= ~0ULL >> ((63 - (lb & 63)) & 63);
-	}
 	s->calls++;
+	i0 = s->kb_off + (fb >> 6);
+	if ((fb >> 6) == (lb >> 6)) {
+		/* one word: a call of one page, nearly always */
+		m0 = (~0ULL >> ((63 - (lb - fb)) & 63)) << (fb & 63);
+		w = bpf_map_lookup_elem(&kbits, &i0);
+		if (!w)
+			goto lost;
+		*w |= m0;
+		return true;
+	}
+	m0 = ~0ULL << (fb & 63);
+	m1 = ~0ULL >> ((63 - (lb & 63)) & 63);
+	i1 = i0 + 1;
+	w = bpf_map_lookup_elem(&kbits, &i0);
+	if (!w)
+		goto lost;
+	*w |= m0;
+	w = bpf_map_lookup_elem(&kbits, &i1);
+	if (!w)
+		goto lost;
+	*w |= m1;
+	return true;
+lost:
+	s->lost++;
 	return true;
 }
 
 /* An in-range call: into the area when the report has one, else a range. */
 static __always_inline void slot_take(struct slot *s, __u64 iova, __u64 last)
 {
-	if (s->kb_nwords && kb_set(s, iova, last))
+	if (kb_set(s, iova, last))
 		return;
 	slot_merge(s, iova, last);
 }
