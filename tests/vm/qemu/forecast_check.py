@@ -223,11 +223,18 @@ def main(migdir, fc_path, report_path=None):
               % (sc, len(conv), len(before), fmt_fc(conv[0]) if conv else "never",
                  left_status, left_sync, qemu_did))
         last = before[-1] if before else None
-        # late: a forecast made by sync late_sync read the iterations the
-        # devices still dirtied 2 MiB in, and "cannot" was right then;
-        # QEMU may switch over at the first calm sync, before the
-        # recorder's next sample (every 0.25 s) comes
-        calm = int(info.get("late_sync", 0)) if sc == "late" else 0
+        # late: the harness switches the devices to the calm programs when
+        # it sees QEMU's sync late_sync (its result says at which sync it
+        # did), so a forecast made up to that sync read iterations the
+        # devices still dirtied 2 MiB in, and so did one made at the next:
+        # the devices' report at that sync holds what they dirtied between
+        # the previous one and the switch. "cannot" was right then; QEMU
+        # may switch over at the first calm sync, before the recorder's
+        # next sample (every 0.25 s) comes
+        switched = [st.get("syncs", 0) for st in res.get("steps", [])
+                    if st.get("step") == "switch"]
+        calm = ((max(switched) if switched else int(info.get("late_sync", 0))) + 1
+                if sc == "late" else 0)
         right_then = (last is not None and last["verdict"] == "cannot" and
                       last["qemu"].get("dirty_sync_count", 0) <= calm)
         check(last is not None and (last["verdict"] == "converges" or right_then),
