@@ -32,7 +32,13 @@ wait_for() {
 # that), so the live view and the recording would lose different calls
 # and could not agree interval by interval. Kprobe programs run with
 # preemption off and are never skipped that way: there, all three use
-# them, and the comparison stays exact.
+# them, and the comparison stays exact. A kprobe run is still skipped,
+# for all three at once, while a task preempted inside a BPF syscall
+# holds the CPU's bpf_prog_active (seen once on 7.2: one run). Each
+# process then marks the reports it sees running when it polls the
+# count, at its own time, so only the "incomplete" figure may differ;
+# when the recording counted such runs it is left out of the comparison
+# and everything else must still match.
 probe=(env)
 model=$(preempt_model)
 case $model in
@@ -177,13 +183,17 @@ fi
 # they agree best, then every pair must be identical. The live view's first
 # interval started with the live view, not with the recording, and the
 # replay's last ends with the recording's last record: both skipped.
-awk '
+skipped=$(grep -o '"skipped": [0-9]*' "$t/report.json" | grep -o '[0-9]*$')
+mask=0
+[ "${skipped:-0}" -gt 0 ] && mask=1
+awk -v mask="$mask" '
 	function secs(k,  a) { split(k, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
 	FNR == 1 { f++ }
 	# the replay ends its last interval with its last record, off the grid
 	/^iovatop  [0-9][0-9]:[0-9][0-9]:[0-9][0-9]  .*\[end of trace\]/ { open = 0; next }
 	/^iovatop  [0-9][0-9]:[0-9][0-9]:[0-9][0-9]  / { n[f]++; key[f, n[f]] = secs($2); open = 1; next }
 	/^$/ { open = 0; next }
+	open && mask { sub(/  incomplete [0-9]+/, "  incomplete -") }
 	open { blk[f, n[f]] = blk[f, n[f]] $0 "\n" }
 	END {
 		best = -1
@@ -211,7 +221,7 @@ awk '
 	}' "$t/live.txt" "$t/replay.txt" >"$t/cmp"
 read -r common busy same bad <"$t/cmp"
 if [ "$busy" -ge 2 ] && [ "$common" -eq "$same" ]; then
-	ok "view: replay of the recording shows the numbers the live view showed ($same intervals, $busy with devices; preempt=$model, ${probe[1]:-fentry or as chosen})"
+	ok "view: replay of the recording shows the numbers the live view showed ($same intervals, $busy with devices; preempt=$model, ${probe[1]:-fentry or as chosen}$([ $mask = 1 ] && echo "; $skipped runs the kernel skipped, the incomplete count left out"))"
 else
 	not_ok "view: replay matches the live view in $same of $common intervals ($busy with devices)"
 	if [ "$bad" != - ]; then
