@@ -109,6 +109,16 @@ static struct bench_spread added(unsigned int c, unsigned int k)
 	return bench_spread_of(per, n);
 }
 
+/* Rounds in which configuration c has pattern k counted both ways. */
+static unsigned int counted_rounds(unsigned int c, unsigned int k)
+{
+	unsigned int r, n = 0;
+
+	for (r = 0; r < nrounds; r++)
+		n += traced[c][r][k].n && untraced[c][r][k].n;
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	FILE *lf, *cf;
@@ -116,7 +126,7 @@ int main(int argc, char **argv)
 	unsigned long lno = 0, cno = 0, moved = 0, reports = 0;
 	unsigned int r, k, c, bv, ev;
 	uint64_t calls, b, e;
-	int bare, iv, worst_k = -1;
+	int bare, iv, worst_k = -1, missing_k = -1;
 	double worst = 0;
 
 	if (argc != 3) {
@@ -202,6 +212,16 @@ int main(int argc, char **argv)
 			struct bench_spread s = added(c, k);
 			char buf[64], ratio[16] = "-";
 
+			if (!counted_rounds(c, k)) {
+				/* a tracer that did not run has no figure, not 0 */
+				if ((int)c == iv && missing_k < 0)
+					missing_k = k;
+				if (has_ratio(c))
+					printf(" %-22s %6s |", "-", "-");
+				else
+					printf(" %-22s |", "-");
+				continue;
+			}
 			snprintf(buf, sizeof(buf), "%.1f [%.1f,%.1f]", s.med, s.min, s.max);
 			if (sb.med > 0)
 				snprintf(ratio, sizeof(ratio), "%.2f", s.med / sb.med);
@@ -224,6 +244,9 @@ int main(int argc, char **argv)
 	if (moved)
 		printf(", %lu left out (the task moved between vCPUs)", moved);
 	printf(".\n");
+	if (missing_k >= 0)
+		bench_die("iovatop has no counted report at %s: its run did not complete",
+			  pat_name[missing_k]);
 	if (worst_k < 0)
 		bench_die("no pattern has a bare counter above zero instructions");
 	printf("icount: worst ratio %.2f (%s)\n", worst, pat_name[worst_k]);
