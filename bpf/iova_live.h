@@ -92,6 +92,25 @@ struct iova_kb_area {
 	__u64 state;		/* IOVA_KB_*; 64 bits for the atomic exchange */
 };
 
+/*
+ * The hot path's entry of a report with an area, one per bitmap, found by
+ * the bitmap's address (kb_fast[] in the BPF program's .bss; only the BPF
+ * side uses it, user space sees it through the skeleton).
+ */
+#define IOVA_KB_FAST_ENTRIES	256
+
+struct iova_kb_fast {
+	__u64 bitmap;		/* owner; 0 free */
+	__u64 first;		/* window within the bitmap, inclusive */
+	__u64 last;
+	__u64 base;		/* the bitmap's iova: bit 0 of the area */
+	__u64 pgshift;
+	__u64 off;		/* the area's first word in kbits */
+	__u64 calls;		/* these two join bm_state on release */
+	__u64 report_id;
+	__u64 lost;
+} __attribute__((aligned(64)));
+
 /* Index of the counters in the "counters" per-CPU array. */
 #define IOVA_CNT_RINGBUF_DROPS	0	/* bpf_ringbuf_reserve() failed */
 #define IOVA_CNT_UNATTRIBUTED	2	/* set calls outside any traced report */

@@ -79,6 +79,66 @@ struct {
 struct iova_kb_area kb_areas[IOVA_KB_AREAS];
 __u64 kb_lock = 0;
 
+/*
+ * The hot path of a report with an area: one entry per bitmap, found by
+ * the bitmap's address alone, so that a call costs one table index, one
+ * compare of the owner, the window bounds and the bits. No per-CPU slot:
+ * only the task inside iova_bitmap_for_each() calls iova_bitmap_set() on
+ * its bitmap, one call at a time, so the entry has one writer and needs
+ * neither a busy flag nor an owner check per CPU.
+ *
+ * bitmap says who holds the entry:
+ *
+ *   0               free
+ *   KB_FAST_CLAIMING
+ *                   being filled by the report that won it from 0
+ *   the address     the report on that bitmap takes calls inside
+ *                   [first, last] here
+ *
+ * Only that report's task claims (set_slow(), once its window is known),
+ * refreshes (set_slow() again when the window moves) and releases it (at
+ * for_each exit); for_each entry, free and alloc release an entry a report
+ * left behind before its area is abandoned, so no call lands in an area
+ * handed back to user space. Two bitmaps whose addresses share an entry:
+ * the second one's calls take the per-CPU slot path, correctly.
+ */
+#define KB_FAST_CLAIMING	1ULL	/* never the address of a bitmap */
+
+struct iova_kb_fast kb_fast[IOVA_KB_FAST_ENTRIES];
+
+/*
+ * The entry of a bitmap, by its address. The fentry programs see that
+ * address as a pointer to the struct, which the verifier lets no one
+ * shift or mask, but the difference of two pointers is a number: the
+ * offset from kb_fast[] itself serves as well as the address. Hence only
+ * the BTF programs use the entries; the kprobe ones keep to the slots.
+ */
+static __always_inline struct iova_kb_fast *kb_fast_of(__u64 bitmap)
+{
+	__u64 d = bitmap - (__u64)kb_fast;
+
+	/* subtract first: no shift may reach the pointers themselves */
+	asm volatile("" : "+r"(d));
+	/* struct iova_bitmap comes from kmalloc-96 or -128: bits 6 up vary */
+	return &kb_fast[(d >> 6) & (IOVA_KB_FAST_ENTRIES - 1)];
+}
+
+/*
+ * The same entry off the hot path, where the compiler may hand over the
+ * address as a pointer or, once it went through the stack to a helper,
+ * as a number, and the verifier refuses a number minus a pointer: both
+ * addresses are read back as numbers first.
+ */
+static __always_inline struct iova_kb_fast *kb_fast_find(__u64 bitmap)
+{
+	__u64 in[2] = { bitmap, (__u64)kb_fast }, out[2];
+
+	if (bpf_probe_read_kernel(out, sizeof(out), in))
+		return NULL;
+	return &kb_fast[((out[0] - out[1]) >> 6) &
+			(IOVA_KB_FAST_ENTRIES - 1)];
+}
+
 /* What is known of one live struct iova_bitmap, keyed by its address. */
 struct bm_state {
 	__u64 bitmap_id;
@@ -678,56 +738,158 @@ static __always_inline void slot_merge(struct slot *s, __u64 iova, __u64 last)
 }
 
 /*
- * Set the bits of a call in the report's area of kbits, as the kernel
- * sets them in the user bitmap: bit i stands for the page at bitmap iova
- * + i pages. Only calls within 64 bits are taken here (one or two words);
- * longer ones are cheap as ranges. The caller has checked that the call
- * lies inside the bitmap. The words are written without atomics: a
- * report's calls come from the task in iova_bitmap_for_each(), one at a
- * time, and the kernel writes the user bitmap the same way.
+ * Set bits fb..lb of the area that starts at word off, as the kernel sets
+ * them in the user bitmap: bit i stands for the page at bitmap iova + i
+ * pages. At most 64 bits, so one or two words. The words are written
+ * without atomics: a report's calls come from the task in
+ * iova_bitmap_for_each(), one at a time, and the kernel writes the user
+ * bitmap the same way.
  *
  * This is most of the hot path's work, so the masks are made before the
  * lookups and nothing of the call is needed after them: the compiler
  * then keeps no value on the stack across them. A lookup cannot fail (an
- * area lies inside the array, kb_open); if one did, the call is counted
- * as lost, which marks its report incomplete.
+ * area lies inside the array, kb_open); false if one did.
  */
-static __always_inline bool kb_set(struct slot *s, __u64 iova, __u64 last)
+static __always_inline bool kb_or(__u64 off, __u64 fb, __u64 lb)
 {
-	__u64 fb = (iova - s->bm_first) >> (s->pgshift & 63);
-	__u64 lb = (last - s->bm_first) >> (s->pgshift & 63);
+	__u32 i0 = off + (fb >> 6), i1 = i0 + 1;
 	__u64 m0, m1, *w;
-	__u32 i0, i1;
 
-	/* also what no area (kb_nwords 0) gives */
-	if (lb - fb >= 64 || (lb >> 6) >= s->kb_nwords)
-		return false;
-	s->calls++;
-	i0 = s->kb_off + (fb >> 6);
 	if ((fb >> 6) == (lb >> 6)) {
 		/* one word: a call of one page, nearly always */
 		m0 = (~0ULL >> ((63 - (lb - fb)) & 63)) << (fb & 63);
 		w = bpf_map_lookup_elem(&kbits, &i0);
 		if (!w)
-			goto lost;
+			return false;
 		*w |= m0;
 		return true;
 	}
 	m0 = ~0ULL << (fb & 63);
 	m1 = ~0ULL >> ((63 - (lb & 63)) & 63);
-	i1 = i0 + 1;
 	w = bpf_map_lookup_elem(&kbits, &i0);
 	if (!w)
-		goto lost;
+		return false;
 	*w |= m0;
 	w = bpf_map_lookup_elem(&kbits, &i1);
 	if (!w)
-		goto lost;
+		return false;
 	*w |= m1;
 	return true;
-lost:
-	s->lost++;
+}
+
+/*
+ * A call of the slot's report into its area. Only calls within 64 bits
+ * are taken here; longer ones are cheap as ranges. The caller has checked
+ * that the call lies inside the bitmap. A failed lookup is counted as
+ * lost, which marks the report incomplete.
+ */
+static __always_inline bool kb_set(struct slot *s, __u64 iova, __u64 last)
+{
+	__u64 fb = (iova - s->bm_first) >> (s->pgshift & 63);
+	__u64 lb = (last - s->bm_first) >> (s->pgshift & 63);
+
+	/* also what no area (kb_nwords 0) gives */
+	if (lb - fb >= 64 || (lb >> 6) >= s->kb_nwords)
+		return false;
+	s->calls++;
+	if (!kb_or(s->kb_off, fb, lb))
+		s->lost++;
 	return true;
+}
+
+/*
+ * The hot path of a report with an area (see kb_fast[]): a call
+ * inside its window that falls in one page (as mlx5 and pds make them,
+ * and the IOMMU drivers at their base page size) sets its bit and is
+ * counted. False for anything
+ * else, which the slot path takes. Nothing of the call is needed after
+ * the lookup, so the compiler keeps nothing on the stack; a failed
+ * lookup, which cannot happen (the area lies inside kbits), is counted
+ * as lost by the entry.
+ */
+static __always_inline bool kb_fast_set(__u64 b, __u64 iova, __u64 last)
+{
+	struct iova_kb_fast *e = kb_fast_of(b);
+	__u64 fb, lb, m, *w;
+	__u32 i;
+
+	/* one register: clang would otherwise rebuild the address per field */
+	asm volatile("" : "+r"(e));
+	if (e->bitmap != b || iova < e->first || last > e->last ||
+	    last < iova)
+		return false;
+	fb = (iova - e->base) >> e->pgshift;
+	lb = (last - e->base) >> e->pgshift;
+	if (fb != lb)
+		return false;
+	i = e->off + (fb >> 6);
+	m = 1ULL << (fb & 63);
+	w = bpf_map_lookup_elem(&kbits, &i);
+	if (w)
+		*w |= m;
+	else
+		e->lost++;
+	e->calls++;
+	return true;
+}
+
+/*
+ * Give the slot's report the entry of its bitmap, or refresh the window
+ * of the one it holds. Called by the report's task from the slow path,
+ * after set_fast_range(): the window is the slot's fast range.
+ */
+static __always_inline void kb_fast_claim(struct bm_state *bm, __u64 b,
+					  const struct slot *s, const bool btf)
+{
+	struct iova_kb_fast *e;
+
+	if (!btf || !bm->kb_nwords)
+		return;
+	e = kb_fast_find(b);
+	if (!e)
+		return;
+	if (e->bitmap == b) {
+		e->first = s->fast_first;
+		e->last = s->fast_last;
+		return;
+	}
+	if (__sync_val_compare_and_swap(&e->bitmap, 0, KB_FAST_CLAIMING))
+		return;		/* another bitmap's: the slot path it is */
+	e->first = s->fast_first;
+	e->last = s->fast_last;
+	e->base = bm->iova;
+	e->pgshift = bm->pgshift;
+	e->off = bm->kb_off;
+	e->calls = 0;
+	e->lost = 0;
+	e->report_id = bm->report_id;
+	/* an exchange: the fields are visible before the owner */
+	__sync_lock_test_and_set(&e->bitmap, b);
+}
+
+/*
+ * The bitmap's entry goes back, with its calls to its report if that is
+ * still bm's open one. Before kb_close(): once the area is handed back,
+ * no call may find it through the entry.
+ */
+static __always_inline void kb_fast_release(struct bm_state *bm, __u64 b,
+					    const bool btf)
+{
+	struct iova_kb_fast *e;
+
+	if (!btf)
+		return;
+	e = kb_fast_find(b);
+	if (!e || e->bitmap != b)
+		return;
+	if (bm->report_id && e->report_id == bm->report_id) {
+		__sync_fetch_and_add(&bm->set_calls, e->calls);
+		if (e->lost)
+			__sync_fetch_and_add(&bm->lost, e->lost);
+	}
+	e->calls = 0;
+	e->lost = 0;
+	__sync_lock_test_and_set(&e->bitmap, 0);
 }
 
 /* An in-range call: into the area when the report has one, else a range. */
@@ -899,11 +1061,13 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 	s->win_iova = w->iova;
 	s->win_last = win_capacity_last(w, bm->pgshift);
 	set_fast_range(s, b, w, bm);
+	kb_fast_claim(bm, bptr, s, btf);
 	slot_apply(s, bm, iova, len);
 }
 
-static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
-				      __u64 len, const bool btf)
+/* Every call kb_fast_set() does not take: the per-CPU slot. */
+static __always_inline int set_slot_path(struct iova_bitmap *b, __u64 iova,
+					 __u64 len, const bool btf)
 {
 	__u32 zero = 0;
 	__u64 ahead = 0, last = iova + len - 1;
@@ -960,6 +1124,31 @@ static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 	asm volatile("" ::: "memory");
 	s->busy = 0;
 	return 0;
+}
+
+/*
+ * The slot path out of line, once per flavour: the hot path then needs
+ * nothing of the call after its own lookup, and the compiler spills
+ * nothing on its way.
+ */
+static __noinline int set_slot_btf(struct iova_bitmap *b, __u64 iova,
+				   __u64 len)
+{
+	return set_slot_path(b, iova, len, true);
+}
+
+static __noinline int set_slot_kprobe(struct iova_bitmap *b, __u64 iova,
+				      __u64 len)
+{
+	return set_slot_path(b, iova, len, false);
+}
+
+static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
+				      __u64 len, const bool btf)
+{
+	if (btf && kb_fast_set((__u64)b, iova, iova + len - 1))
+		return 0;
+	return btf ? set_slot_btf(b, iova, len) : set_slot_kprobe(b, iova, len);
 }
 
 /* Fill a bm_state from the struct itself (alloc, or first seen later). */
@@ -1100,7 +1289,8 @@ static __always_inline void emit_alloc(struct bm_state *bm, __s32 ret,
 }
 
 static __always_inline int handle_alloc(__u64 iova, __u64 length,
-					__u64 page_size, __u64 data, __u64 ret)
+					__u64 page_size, __u64 data, __u64 ret,
+					const bool btf)
 {
 	struct iova_bitmap *b = (void *)ret;
 	struct bm_state *bm;
@@ -1114,6 +1304,7 @@ static __always_inline int handle_alloc(__u64 iova, __u64 length,
 	if (bm) {
 		/* its FREE was missed: a report it left open is over */
 		open_report_end(bm->bitmap_id, bm->report_id);
+		kb_fast_release(bm, ret, btf);
 		kb_close(bm, IOVA_KB_ABANDONED);
 		bm->report_id = 0;
 	}
@@ -1284,7 +1475,8 @@ static __always_inline void kb_close(struct bm_state *bm, __u64 state)
 }
 
 static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
-						 void *opaque, __u64 fn)
+						 void *opaque, __u64 fn,
+						 const bool btf)
 {
 	__u64 bptr = (__u64)b;
 	struct bm_state *bm;
@@ -1309,6 +1501,7 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	}
 	/* a report whose exit was missed: its slots must not take ours */
 	open_report_end(bm->bitmap_id, bm->report_id);
+	kb_fast_release(bm, bptr, btf);
 	kb_close(bm, IOVA_KB_ABANDONED);
 	bm->report_id = __sync_fetch_and_add(&report_seq, 1) + 1;
 	bm->ts_begin = bpf_ktime_get_ns();
@@ -1436,7 +1629,8 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		emit_window(bm, b, &w);
 
 	read_user_bitmap(bm, bm->report_id, IOVA_UBITS_AFTER);
-	/* the slots are released: every call's bits are in the area */
+	/* the slots and the entry are released: every call's bits are in */
+	kb_fast_release(bm, bptr, btf);
 	kb_close(bm, IOVA_KB_DONE);
 
 	end.hdr.type = IOVA_REC_REPORT_END;
@@ -1474,7 +1668,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 	return 0;
 }
 
-static __always_inline int handle_free(struct iova_bitmap *b)
+static __always_inline int handle_free(struct iova_bitmap *b, const bool btf)
 {
 	__u64 bptr = (__u64)b;
 	struct iova_rec_free *f;
@@ -1487,6 +1681,7 @@ static __always_inline int handle_free(struct iova_bitmap *b)
 	}
 	/* a report still open here never ended: none of its slots may live on */
 	open_report_end(bm->bitmap_id, bm->report_id);
+	kb_fast_release(bm, bptr, btf);
 	kb_close(bm, IOVA_KB_ABANDONED);
 	f = rec_reserve(sizeof(*f), IOVA_REC_FREE);
 	if (f) {
@@ -1543,7 +1738,8 @@ SEC("fexit/iova_bitmap_alloc")
 int BPF_PROG(fexit_alloc, unsigned long iova, size_t length,
 	     unsigned long page_size, u64 *data, struct iova_bitmap *ret)
 {
-	return handle_alloc(iova, length, page_size, (__u64)data, (__u64)ret);
+	return handle_alloc(iova, length, page_size, (__u64)data, (__u64)ret,
+			    true);
 }
 
 /*
@@ -1559,7 +1755,7 @@ int fentry_for_each(unsigned long long *ctx)
 
 	bpf_get_func_arg(ctx, 1, &opaque);
 	bpf_get_func_arg(ctx, 2, &fn);
-	return handle_for_each_entry(b, (void *)opaque, fn);
+	return handle_for_each_entry(b, (void *)opaque, fn, true);
 }
 
 SEC("fexit/iova_bitmap_for_each")
@@ -1582,7 +1778,7 @@ int BPF_PROG(fentry_set, struct iova_bitmap *bitmap, unsigned long iova,
 SEC("fentry/iova_bitmap_free")
 int BPF_PROG(fentry_free, struct iova_bitmap *bitmap)
 {
-	return handle_free(bitmap);
+	return handle_free(bitmap, true);
 }
 
 SEC("fentry/iommufd_hwpt_get_dirty_bitmap")
@@ -1620,7 +1816,7 @@ int BPF_KRETPROBE(kretprobe_alloc, void *ret)
 
 	if (!a)
 		return 0;
-	handle_alloc(a->a[0], a->a[1], a->a[2], a->a[3], (__u64)ret);
+	handle_alloc(a->a[0], a->a[1], a->a[2], a->a[3], (__u64)ret, false);
 	bpf_map_delete_elem(&alloc_args, &id);
 	return 0;
 }
@@ -1633,7 +1829,7 @@ int BPF_KPROBE(kprobe_for_each, struct iova_bitmap *bitmap, void *opaque,
 	__u64 b = (__u64)bitmap;
 
 	bpf_map_update_elem(&for_each_args, &id, &b, BPF_ANY);
-	return handle_for_each_entry(bitmap, opaque, (__u64)fn);
+	return handle_for_each_entry(bitmap, opaque, (__u64)fn, false);
 }
 
 SEC("kretprobe/iova_bitmap_for_each")
@@ -1659,7 +1855,7 @@ int BPF_KPROBE(kprobe_set, struct iova_bitmap *bitmap, unsigned long iova,
 SEC("kprobe/iova_bitmap_free")
 int BPF_KPROBE(kprobe_free, struct iova_bitmap *bitmap)
 {
-	return handle_free(bitmap);
+	return handle_free(bitmap, false);
 }
 
 SEC("kprobe/iommufd_hwpt_get_dirty_bitmap")
