@@ -101,12 +101,11 @@ struct iova_kb_area {
 
 struct iova_kb_fast {
 	__u64 bitmap;		/* owner; 0 free */
-	__u64 first;		/* window within the bitmap, inclusive */
-	__u64 last;
-	__u64 base;		/* the bitmap's iova: bit 0 of the area */
+	__u64 first;		/* window start, a whole page from the base */
 	__u64 pgshift;
-	__u64 off;		/* the area's first word in kbits */
-	__u64 calls;		/* these two join bm_state on release */
+	__u64 nbits;		/* whole pages of the window from first */
+	__u64 bit0;		/* first's bit in kbits (word * 64 + bit) */
+	__u64 calls;		/* these three join bm_state on release */
 	__u64 report_id;
 	__u64 lost;
 } __attribute__((aligned(64)));

@@ -798,35 +798,40 @@ static __always_inline bool kb_set(struct slot *s, __u64 iova, __u64 last)
 }
 
 /*
- * The hot path of a report with an area (see kb_fast[]): a call
- * inside its window that falls in one page (as mlx5 and pds make them,
- * and the IOMMU drivers at their base page size) sets its bit and is
- * counted. False for anything
- * else, which the slot path takes. Nothing of the call is needed after
- * the lookup, so the compiler keeps nothing on the stack; a failed
- * lookup, which cannot happen (the area lies inside kbits), is counted
- * as lost by the entry.
+ * The hot path of a report with an area (see kb_fast[]): a call that
+ * falls in one whole page of its window sets its bit and is counted.
+ * False for anything else, which the slot path takes. The page is found
+ * from the window's start, which lies a whole number of pages from the
+ * bitmap's base: the same bit the kernel's (iova - mapped.iova) >>
+ * pgshift gives. One unsigned comparison against the window's whole
+ * pages stands for both ends: a call below the window wraps to a huge
+ * page number. A call whose last byte is in another page (or before
+ * its first, a zero length on a page boundary) fails the equality.
+ * A failed lookup, which cannot happen (the claim checked the window
+ * against the area, and areas lie inside kbits), is counted as lost to
+ * the report when the entry is released.
  */
-static __always_inline bool kb_fast_set(__u64 b, __u64 iova, __u64 last)
+static __always_inline bool kb_fast_set(__u64 b, __u64 iova, __u64 len)
 {
 	struct iova_kb_fast *e = kb_fast_of(b);
-	__u64 fb, lb, m, *w;
+	__u64 x, y, *w;
 	__u32 i;
 
 	/* one register: clang would otherwise rebuild the address per field */
 	asm volatile("" : "+r"(e));
-	if (e->bitmap != b || iova < e->first || last > e->last ||
-	    last < iova)
+	if (e->bitmap != b)
 		return false;
-	fb = (iova - e->base) >> e->pgshift;
-	lb = (last - e->base) >> e->pgshift;
-	if (fb != lb)
+	x = iova - e->first;
+	y = x + len - 1;
+	x >>= e->pgshift;
+	y >>= e->pgshift;
+	if (x != y || x >= e->nbits)
 		return false;
-	i = e->off + (fb >> 6);
-	m = 1ULL << (fb & 63);
+	x += e->bit0;
+	i = x >> 6;
 	w = bpf_map_lookup_elem(&kbits, &i);
 	if (w)
-		*w |= m;
+		*w |= 1ULL << (x & 63);
 	else
 		e->lost++;
 	e->calls++;
@@ -836,30 +841,56 @@ static __always_inline bool kb_fast_set(__u64 b, __u64 iova, __u64 last)
 /*
  * Give the slot's report the entry of its bitmap, or refresh the window
  * of the one it holds. Called by the report's task from the slow path,
- * after set_fast_range(): the window is the slot's fast range.
+ * after set_fast_range(): the window is the slot's fast range, cut to
+ * whole pages. A window that does not start a whole number of pages
+ * from the base, or whose pages would leave the area, gets no entry.
+ * Kernels with set-ahead (6.8 .. 6.10) keep to the slots, which skip
+ * its replays.
  */
+static __always_inline bool kb_fast_window(struct iova_kb_fast *e,
+					   const struct bm_state *bm,
+					   const struct slot *s)
+{
+	__u64 sh = bm->pgshift & 63, first = s->fast_first, rel, nbits;
+
+	if (s->fast_last < first || first < bm->iova)
+		return false;
+	rel = first - bm->iova;
+	if (rel & ((1ULL << sh) - 1))
+		return false;
+	nbits = (s->fast_last - first + 1) >> sh;
+	rel >>= sh;
+	if (!nbits || rel + nbits > bm->kb_nwords * 64)
+		return false;
+	e->first = first;
+	e->pgshift = sh;
+	e->nbits = nbits;
+	e->bit0 = bm->kb_off * 64 + rel;
+	return true;
+}
+
 static __always_inline void kb_fast_claim(struct bm_state *bm, __u64 b,
 					  const struct slot *s, const bool btf)
 {
 	struct iova_kb_fast *e;
 
-	if (!btf || !bm->kb_nwords)
+	if (!btf || !bm->kb_nwords || compat_has_set_ahead())
 		return;
 	e = kb_fast_find(b);
 	if (!e)
 		return;
 	if (e->bitmap == b) {
-		e->first = s->fast_first;
-		e->last = s->fast_last;
+		/* a window that cannot be had: no call may use the old one */
+		if (!kb_fast_window(e, bm, s))
+			e->nbits = 0;
 		return;
 	}
 	if (__sync_val_compare_and_swap(&e->bitmap, 0, KB_FAST_CLAIMING))
 		return;		/* another bitmap's: the slot path it is */
-	e->first = s->fast_first;
-	e->last = s->fast_last;
-	e->base = bm->iova;
-	e->pgshift = bm->pgshift;
-	e->off = bm->kb_off;
+	if (!kb_fast_window(e, bm, s)) {
+		__sync_lock_test_and_set(&e->bitmap, 0);
+		return;
+	}
 	e->calls = 0;
 	e->lost = 0;
 	e->report_id = bm->report_id;
@@ -1146,7 +1177,7 @@ static __noinline int set_slot_kprobe(struct iova_bitmap *b, __u64 iova,
 static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
 				      __u64 len, const bool btf)
 {
-	if (btf && kb_fast_set((__u64)b, iova, iova + len - 1))
+	if (btf && kb_fast_set((__u64)b, iova, len))
 		return 0;
 	return btf ? set_slot_btf(b, iova, len) : set_slot_kprobe(b, iova, len);
 }
