@@ -17,8 +17,10 @@
 # unmarked), at best X M calls/s (PATTERN)". The overhead bench's reports
 # are also counted in guest instructions by a TCG plugin of ours
 # (bench/vm/icount_plugin.c; QEMU 10, plugin API 4): that table comes
-# after the VM has stopped, and ends in "icount: worst ratio R.RR
-# (PATTERN)".
+# after the VM has stopped, and ends in "icount: per call R.RR, per
+# report N" (iovatop's cost of one more call over the bare counter's, and
+# of one more report, from a line through the patterns) and "icount:
+# worst ratio R.RR (PATTERN)".
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=$repo/.output/vm
