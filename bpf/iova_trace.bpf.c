@@ -1161,26 +1161,19 @@ static __always_inline int set_slot_path(struct iova_bitmap *b, __u64 iova,
 /*
  * The slot path out of line, once per flavour: the hot path then needs
  * nothing of the call after its own lookup, and the compiler spills
- * nothing on its way.
+ * nothing on its way. The fentry flavour takes the program's context and
+ * reads the arguments again: the hot path may then compute in the
+ * registers that held them instead of copying them first.
  */
-static __noinline int set_slot_btf(struct iova_bitmap *b, __u64 iova,
-				   __u64 len)
+static __noinline int set_slot_btf(__u64 *ctx)
 {
-	return set_slot_path(b, iova, len, true);
+	return set_slot_path((struct iova_bitmap *)ctx[0], ctx[1], ctx[2], true);
 }
 
 static __noinline int set_slot_kprobe(struct iova_bitmap *b, __u64 iova,
 				      __u64 len)
 {
 	return set_slot_path(b, iova, len, false);
-}
-
-static __always_inline int handle_set(struct iova_bitmap *b, __u64 iova,
-				      __u64 len, const bool btf)
-{
-	if (btf && kb_fast_set((__u64)b, iova, len))
-		return 0;
-	return btf ? set_slot_btf(b, iova, len) : set_slot_kprobe(b, iova, len);
 }
 
 /* Fill a bm_state from the struct itself (alloc, or first seen later). */
@@ -1800,11 +1793,13 @@ int fexit_for_each(unsigned long long *ctx)
 	return handle_for_each_exit(b, (__s32)ret, true);
 }
 
+/* struct iova_bitmap *bitmap, unsigned long iova, size_t length */
 SEC("fentry/iova_bitmap_set")
-int BPF_PROG(fentry_set, struct iova_bitmap *bitmap, unsigned long iova,
-	     size_t length)
+int fentry_set(__u64 *ctx)
 {
-	return handle_set(bitmap, iova, length, true);
+	if (kb_fast_set(ctx[0], ctx[1], ctx[2]))
+		return 0;
+	return set_slot_btf(ctx);
 }
 
 SEC("fentry/iova_bitmap_free")
@@ -1881,7 +1876,7 @@ SEC("kprobe/iova_bitmap_set")
 int BPF_KPROBE(kprobe_set, struct iova_bitmap *bitmap, unsigned long iova,
 	       size_t length)
 {
-	return handle_set(bitmap, iova, length, false);
+	return set_slot_kprobe(bitmap, iova, length);
 }
 
 SEC("kprobe/iova_bitmap_free")
