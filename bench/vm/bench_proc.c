@@ -3,13 +3,14 @@
  * bench_proc.c - starting, stopping and reading the tracers the VM
  * benchmarks run beside the ioctls they time.
  */
-#define _GNU_SOURCE	/* program_invocation_short_name, sched_setaffinity */
+#define _GNU_SOURCE	/* program_invocation_short_name */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,16 +142,13 @@ uint64_t bench_cpu_ticks(pid_t pid)
 	return ut + st;
 }
 
-void bench_pin(pid_t pid, int cpu)
+/* Call fn on every thread of pid: iovatop's reader need not be its first. */
+static void each_thread(pid_t pid, void (*fn)(pid_t tid, void *arg), void *arg)
 {
 	char path[64];
 	struct dirent *d;
-	cpu_set_t set;
 	DIR *dir;
 
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	/* every thread: iovatop's reader need not be its first */
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	dir = opendir(path);
 	if (!dir)
@@ -158,12 +156,71 @@ void bench_pin(pid_t pid, int cpu)
 	while ((d = readdir(dir))) {
 		pid_t tid = atoi(d->d_name);
 
-		/* a thread that has just exited is no longer there to move */
-		if (tid > 0 && sched_setaffinity(tid, sizeof(set), &set) && errno != ESRCH)
-			bench_die("cannot move thread %d to CPU %d: %s", (int)tid, cpu,
-				  strerror(errno));
+		if (tid > 0)
+			fn(tid, arg);
 	}
 	closedir(dir);
+}
+
+#define RT_RUNTIME "/proc/sys/kernel/sched_rt_runtime_us"
+static char rt_runtime_old[32];
+
+static void rt_write(const char *v)
+{
+	FILE *f = fopen(RT_RUNTIME, "w");
+
+	if (!f || fputs(v, f) < 0 || fclose(f))
+		bench_die("cannot write %s to %s: %s", v, RT_RUNTIME, strerror(errno));
+}
+
+static void rt_restore(void)
+{
+	if (rt_runtime_old[0])
+		rt_write(rt_runtime_old);
+}
+
+void bench_rt_unthrottle(void)
+{
+	FILE *f = fopen(RT_RUNTIME, "r");
+
+	if (!f || !fgets(rt_runtime_old, sizeof(rt_runtime_old), f))
+		bench_die("cannot read %s: %s", RT_RUNTIME, strerror(errno));
+	fclose(f);
+	rt_write("-1");
+	atexit(rt_restore);
+}
+
+static void count_running(pid_t tid, void *arg)
+{
+	char path[96], buf[512], *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tid, (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	if (p && p[1] == ' ' && p[2] != 'S' && p[2] != 'I')
+		++*(unsigned int *)arg;
+}
+
+bool bench_caught_up(pid_t pid)
+{
+	unsigned int i, quiet = 0;
+
+	/* the bench sleeps meanwhile, so a runnable reader gets the CPU */
+	for (i = 0; i < 500 && quiet < 2; i++) {
+		unsigned int running = 0;
+
+		usleep(10000);
+		each_thread(pid, count_running, &running);
+		quiet = running ? 0 : quiet + 1;
+	}
+	return quiet >= 2;
 }
 
 uint64_t bench_iovatop_lost(const char *log)

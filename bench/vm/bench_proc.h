@@ -7,6 +7,7 @@
 #ifndef BENCH_PROC_H
 #define BENCH_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,8 +38,17 @@ uint64_t bench_drained_lines(const char *path);
 /* utime + stime of a process, all its threads, in clock ticks. */
 uint64_t bench_cpu_ticks(pid_t pid);
 
-/* Every thread of PID onto CPU alone, or die saying why. */
-void bench_pin(pid_t pid, int cpu);
+/*
+ * Turn the kernel's real-time throttling off (sched_rt_runtime_us -1)
+ * until the bench exits, or die saying why.
+ */
+void bench_rt_unthrottle(void);
+
+/*
+ * Sleep until every thread of PID sleeps too (its reader has caught up
+ * with the ring), at most 5 s; false when it did not.
+ */
+bool bench_caught_up(pid_t pid);
 
 /* The records 'iovatop record' said it lost ("wrote N records (M lost)") in LOG. */
 uint64_t bench_iovatop_lost(const char *log);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# In the 6.12 test VM (bench/vm/run.sh boots it): the overhead benchmark,
-# then the rate benchmark, in one boot. Each gets its own options:
+# In the 6.12 test VM (bench/vm/run.sh boots it): the benchmarks named,
+# one after the other. Each gets its own options:
 #
 #   guest-bench.sh [overhead ARGS... --] [rate ARGS... --]
 set -uo pipefail

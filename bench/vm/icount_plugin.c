@@ -20,7 +20,13 @@
  * in the same place of the bench's code, so this is the same handful of
  * instructions on either side and leaves the difference alone; a block
  * cut short by an exception counts the instructions it did not run, which
- * only interrupts and faults inside the ioctl can cause. (QEMU's inline
+ * only interrupts and faults inside the ioctl can cause.
+ *
+ * One vCPU only: QEMU 10.0.2 with single-threaded TCG hands a block's
+ * callbacks the index of the vCPU that translated the block, not of the
+ * one running it (measured: a loop CPU 0 ran first is counted on vCPU 0
+ * when CPU 1 runs it later), so with two vCPUs each count would hold
+ * part of the other's work and miss part of its own. (QEMU's inline
  * counters, cheaper than a callback, crashed the 6.12 guest at boot under
  * QEMU 10.0.2: the callback costs about a tenth more boot time.)
  *
@@ -193,6 +199,11 @@ PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *in
 	}
 	if (!info->system_emulation || info->system.max_vcpus <= 0) {
 		fprintf(stderr, "icount_plugin: counts vCPUs of a whole system, not a user-mode process\n");
+		return -1;
+	}
+	if (info->system.max_vcpus != 1) {
+		fprintf(stderr, "icount_plugin: needs a guest of one vCPU (-smp 1), not %d: QEMU counts a block on the vCPU that translated it\n",
+			info->system.max_vcpus);
 		return -1;
 	}
 	nvcpus = info->system.max_vcpus;

@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 		if (kind == 'X')
 			continue;
 		c = cfg_index(cfg);
-		/* the bench is pinned; a report that moved counts two vCPUs' work */
+		/* marks naming two vCPUs: a count of the wrong guest (see the plugin) */
 		if (bv != ev || e < b) {
 			moved++;
 			continue;
@@ -285,10 +285,12 @@ int main(int argc, char **argv)
 		}
 		printf("\n");
 	}
-	printf("reading: the instructions a report's ioctl ran on its vCPU, from the\n"
-	       "first mark to the second: the kernel's walk, the trampolines, the\n"
-	       "programs, and the interrupts that vCPU took meanwhile. Unlike time they do\n"
-	       "not move with the host's load. %lu reports paired with their marks",
+	printf("reading: the instructions a report's ioctl ran on the guest's one vCPU,\n"
+	       "from the first mark to the second: the kernel's walk, the trampolines,\n"
+	       "the programs, the wakeup of the consumer (which waits at SCHED_IDLE, so\n"
+	       "its own work is left out) and the interrupts taken meanwhile. Unlike\n"
+	       "time they move with the host's load only by the timer ticks a slower\n"
+	       "report takes. %lu reports paired with their marks",
 	       reports);
 	if (moved)
 		printf(", %lu left out (the task moved between vCPUs)", moved);

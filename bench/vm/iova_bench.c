@@ -37,14 +37,17 @@
  * Stats are off during the timed reports, whose clock reads would
  * otherwise add to both tracers alike.
  *
- * The consumer. Under single-threaded TCG the guest's vCPUs are emulated
- * in turn, so the CPU time of iovatop's reader and of bpftrace lands in
- * the ioctl time even on the other vCPU, and worse, the emulator's slice
- * for that vCPU would land inside whatever program run vCPU 0 was in, in
- * the BPF stats too. So the bench and the consumers it starts all run on
- * CPU 0: with the kernel's preemption model "none" (the test kernel's) a
- * program run is never interrupted by the consumer, whose CPU time then
- * falls between program runs. The BPF stats figure leaves it out; the
+ * The consumer. The bench runs in a guest of one vCPU (bench/vm/run.sh
+ * boots it so), for two reasons. Under single-threaded TCG the vCPUs are
+ * emulated in turn, so a consumer on another vCPU would still land in the
+ * ioctl time, and in the BPF stats whenever the emulator switched vCPUs
+ * inside a program run. And QEMU's plugin callbacks name the vCPU that
+ * translated a block, not the one running it (QEMU 10.0.2, measured: a
+ * loop first run on CPU 0 is counted on vCPU 0 when CPU 1 runs it), so
+ * with two vCPUs a report's instruction count mixes both. With the
+ * kernel's preemption model "none" (the test kernel's) a program run is
+ * never interrupted by the consumer, whose CPU time then falls between
+ * program runs. The BPF stats figure leaves it out; the
  * consumer's own CPU time (utime + stime from /proc/PID/stat over the
  * timed reports) is shown per call beside the ioctl figure, which holds
  * whatever part of it ran while the ioctl did. bpftrace, 20 to 100 times
@@ -148,8 +151,9 @@ static struct mock_domain dom;
  * The label file of the instruction count (--icount-labels): a line per
  * report, in the order made, for the marks the QEMU plugin counted
  * around its ioctl: "KIND CFG ROUND PATTERN CALLS NAME", KIND U for a
- * timed untraced report of the block before CFG's, T for a timed report
- * under CFG, X for any other (warm-up, BPF stats).
+ * counted untraced report of the block before CFG's, T for a counted
+ * report under CFG (icount_reports()), X for any other (warm-up, timed,
+ * BPF stats).
  */
 static FILE *icount_labels;
 static char icount_kind = 'X';
@@ -251,6 +255,41 @@ static void stat_report(enum cfg c, unsigned int k)
 	cl->stat_short += runs < pats[k].calls ? pats[k].calls - runs : 0;
 }
 
+/*
+ * The reports the QEMU plugin counts, kind U (untraced, before tracer
+ * c's block) or T (under c): as many as are timed, each once c's
+ * consumer (pid, 0 for none) has caught up, with the bench at SCHED_FIFO
+ * meanwhile. The consumer, woken by a report, then waits for the bench to
+ * sleep: a task of the normal class preempts a real-time one neither on
+ * waking nor at a tick, so it cannot take the CPU on the ioctl's way back
+ * to user space, before the second mark (at SCHED_IDLE it still did, at
+ * the tick that ended the bench's slice). The count holds what tracing
+ * costs the ioctl's CPU, the wakeup of the consumer included, and not the
+ * consumer's own work (its CPU time is beside the ioctl figure). Both
+ * kinds run so, since a tick costs a real-time task fewer instructions
+ * than a normal one. The kernel's real-time throttling, which would hand
+ * the CPU to the consumer after 0.95 s of a long report, is off.
+ */
+static void icount_reports(char kind, pid_t pid, enum cfg c, unsigned int r, unsigned int k)
+{
+	struct sched_param fifo = { .sched_priority = 1 }, other = { .sched_priority = 0 };
+	unsigned int i;
+
+	if (!icount_labels)
+		return;
+	for (i = 0; i < opt.reps; i++) {
+		if (pid && !bench_caught_up(pid))
+			bench_die("%s's reader was still busy after 5 s", cfg_name[c]);
+		if (sched_setscheduler(0, SCHED_FIFO, &fifo))
+			bench_die("cannot run the bench at SCHED_FIFO: %s", strerror(errno));
+		icount_as(kind, c, r);
+		one_report(k);
+		icount_as('X', c, r);
+		if (sched_setscheduler(0, SCHED_OTHER, &other))
+			bench_die("cannot run the bench at SCHED_OTHER again: %s", strerror(errno));
+	}
+}
+
 static void untraced_block(enum cfg next, unsigned int r, unsigned int slot)
 {
 	unsigned int k, i;
@@ -260,11 +299,10 @@ static void untraced_block(enum cfg next, unsigned int r, unsigned int slot)
 
 		for (i = 0; i < WARMUP; i++)
 			one_report(k);
-		icount_as('U', next, r);
 		for (i = 0; i < opt.reps; i++)
 			cl->base[r][i] = one_report(k);
-		icount_as('X', next, r);
 		umed[k][r][slot] = bench_median(cl->base[r], opt.reps);
+		icount_reports('U', 0, next, r, k);
 	}
 	uran[r][slot] = true;
 }
@@ -300,29 +338,6 @@ static void check_iovatop(const char *trace, enum cfg c)
 		iovatop_checked = true;
 }
 
-/*
- * The reports the QEMU plugin counts under tracer c: as many as are
- * timed, with its consumer on CPU 1 meanwhile. The plugin counts what
- * vCPU 0 runs between the marks, and on CPU 0 the consumer would run
- * there, when the kernel preempts the bench for it (at the latest on the
- * ioctl's way back to user space, before the second mark). The timed
- * reports and the BPF stats keep it on CPU 0 (see the top).
- */
-static void icount_reports(const struct bench_tracer *t, enum cfg c, unsigned int r,
-			   unsigned int k)
-{
-	unsigned int i;
-
-	if (t->pid)
-		bench_pin(t->pid, 1);
-	icount_as('T', c, r);
-	for (i = 0; i < opt.reps; i++)
-		one_report(k);
-	icount_as('X', c, r);
-	if (t->pid)
-		bench_pin(t->pid, 0);
-}
-
 static void traced_block(enum cfg c, unsigned int r)
 {
 	struct bench_tracer t;
@@ -347,8 +362,7 @@ static void traced_block(enum cfg c, unsigned int r)
 		for (i = 0; i < opt.reps; i++)
 			cl->t[r][i] = one_report(k);
 		t1 = t.pid ? bench_cpu_ticks(t.pid) : 0;
-		if (icount_labels)
-			icount_reports(&t, c, r, k);
+		icount_reports('T', t.pid, c, r, k);
 		cl->cons_ticks += t1 - t0;
 		cl->cons_calls += opt.reps * pats[k].calls;
 		sfd = prog_stats_enable();
@@ -643,6 +657,12 @@ int main(int argc, char **argv)
 			bench_die("cannot build the dirty patterns");
 	if (prog_stats_init())
 		return 1;
+	/* see "The consumer" at the top */
+	if (icount_labels && sysconf(_SC_NPROCESSORS_ONLN) != 1)
+		bench_die("the instruction count needs a guest of one vCPU (bench/vm/run.sh boots one): "
+			  "QEMU counts a block on the vCPU that translated it");
+	if (icount_labels)
+		bench_rt_unthrottle();	/* see icount_reports() */
 	{
 		cpu_set_t one;
 
