@@ -6,7 +6,7 @@
  * (iova_bench --icount-labels, a line per report in the order made), and
  * prints the instructions each tracer adds per iova_bitmap_set() call.
  *
- *	icount_table LABELS COUNTS
+ *	icount_table LABELS COUNTS [LOST]
  *
  * Per round, a tracer's added instructions per call are the median of its
  * timed reports minus the median of the untraced block just before it,
@@ -23,7 +23,11 @@
  * meets zero calls). The last lines, for a script: "icount: per call
  * R.RR, per report N" (iovatop's slope over bare's, and iovatop's
  * instructions per report) and "icount: worst ratio R.RR (PATTERN)",
- * iovatop over bare.
+ * iovatop over bare. Given LOST, the set calls the bench found missing
+ * from iovatop's rebuilt bitmaps (the guest's "bpf stats:" line), it ends
+ * in the overhead bench's line, "overhead: worst ratio R.RR (PATTERN),
+ * lost N", with that ratio: the instruction count is the figure to judge
+ * by, the BPF stats time the program alone.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -178,9 +182,20 @@ int main(int argc, char **argv)
 	struct bench_spread bare_call, bare_rep, iv_call = { 0, 0, 0 }, iv_rep = { 0, 0, 0 };
 	double worst = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: icount_table LABELS COUNTS\n");
+	const char *lost = NULL;
+	char *end;
+
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: icount_table LABELS COUNTS [LOST]\n");
 		return 2;
+	}
+	if (argc == 4) {
+		errno = 0;
+		if (!argv[3][0] || (strtoull(argv[3], &end, 10), errno || *end)) {
+			fprintf(stderr, "icount_table: LOST is a count of calls, not '%s'\n", argv[3]);
+			return 2;
+		}
+		lost = argv[3];
 	}
 	lf = fopen(argv[1], "r");
 	if (!lf)
@@ -338,5 +353,7 @@ int main(int argc, char **argv)
 	printf("icount: per call %.2f, per report %.0f\n", iv_call.med / bare_call.med,
 	       iv_rep.med);
 	printf("icount: worst ratio %.2f (%s)\n", worst, pat_name[worst_k]);
+	if (lost)
+		printf("overhead: worst ratio %.2f (%s), lost %s\n", worst, pat_name[worst_k], lost);
 	return 0;
 }

@@ -584,7 +584,7 @@ static void print_tables(void)
 		       best_rate / 1e6, pats[best_k].name);
 	if (!iovatop_checked)
 		printf("iovatop's trace was never checked\n");
-	printf("overhead: worst ratio %.2f (%s), lost %" PRIu64 "\n", worst, pats[worst_k].name,
+	printf("bpf stats: worst ratio %.2f (%s), lost %" PRIu64 "\n", worst, pats[worst_k].name,
 	       lost);
 }
 
