@@ -448,32 +448,40 @@ static int synth_end(struct live *l, uint64_t bitmap_id, uint64_t report_id)
 	return deliver(l, &e.hdr);
 }
 
+/* Deliver the REPORT_END stashed under key, if it is still there. */
+static int deliver_unsent_end(struct live *l, int fd, uint64_t key)
+{
+	struct iova_rec_report_end e;
+	struct open_report *o;
+	int ret;
+
+	if (bpf_map_lookup_elem(fd, &key, &e)) {
+		bpf_map_delete_elem(fd, &key);
+		return 0;
+	}
+	bpf_map_delete_elem(fd, &key);
+	ret = ensure_begin(l, e.report_id);
+	if (ret)
+		return ret;
+	ret = kb_deliver(l, e.report_id, &e.hdr);
+	if (ret)
+		return ret;
+	o = open_find(l, e.report_id);
+	if (o)
+		o->used = false;
+	e.flags |= IOVA_REPORT_INCOMPLETE;
+	return deliver(l, &e.hdr);
+}
+
+/* Every stashed REPORT_END: only once the ring has been read. */
 static int drain_unsent_ends(struct live *l)
 {
 	int fd = bpf_map__fd(l->skel->maps.unsent_ends);
-	struct iova_rec_report_end e;
-	struct open_report *o;
-	uint64_t key, next;
+	uint64_t next;
 	int ret;
 
 	while (!bpf_map_get_next_key(fd, NULL, &next)) {
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &e)) {
-			bpf_map_delete_elem(fd, &key);
-			continue;
-		}
-		bpf_map_delete_elem(fd, &key);
-		ret = ensure_begin(l, e.report_id);
-		if (ret)
-			return ret;
-		ret = kb_deliver(l, e.report_id, &e.hdr);
-		if (ret)
-			return ret;
-		o = open_find(l, e.report_id);
-		if (o)
-			o->used = false;
-		e.flags |= IOVA_REPORT_INCOMPLETE;
-		ret = deliver(l, &e.hdr);
+		ret = deliver_unsent_end(l, fd, next);
 		if (ret)
 			return ret;
 	}
@@ -705,12 +713,17 @@ static int on_record(void *ctx, void *data, size_t size)
 
 		/*
 		 * A report of this bitmap still open: its END was lost, and
-		 * perhaps stashed in unsent_ends. Deliver it before the FREE.
+		 * perhaps stashed in unsent_ends. Deliver it before the FREE;
+		 * that one only: the ENDs stashed for other bitmaps may have
+		 * records of their reports still behind this FREE in the ring,
+		 * and an END delivered before them would close their report
+		 * early (a report of the same id again, in two parts).
 		 */
 		for (i = 0; i < OPEN_REPORTS; i++) {
 			if (!l->open[i].used || l->open[i].bitmap_id != f->bitmap_id)
 				continue;
-			ret = drain_unsent_ends(l);
+			ret = deliver_unsent_end(l, bpf_map__fd(l->skel->maps.unsent_ends),
+						 l->open[i].report_id);
 			if (ret)
 				return -ECANCELED;
 			if (l->open[i].used) {
