@@ -105,9 +105,8 @@ struct iova_kb_fast {
 	__u64 pgshift;
 	__u64 nbits;		/* whole pages of the window from first */
 	__u64 bit0;		/* first's bit in kbits (word * 64 + bit) */
-	__u64 calls;		/* these three join bm_state on release */
+	__u64 calls;		/* joins bm_state on release */
 	__u64 report_id;
-	__u64 lost;
 } __attribute__((aligned(64)));
 
 /* Index of the counters in the "counters" per-CPU array. */

@@ -78,6 +78,13 @@ struct {
 
 struct iova_kb_area kb_areas[IOVA_KB_AREAS];
 __u64 kb_lock = 0;
+/*
+ * Descriptors not FREE, or more: kb_open() adds one under kb_lock before
+ * an area goes LIVE, user space takes one off after it marks an area
+ * FREE. Zero thus means every descriptor is free and kbits all clear, and
+ * the fit can start at word 0 without visiting the 64 of them.
+ */
+__u64 kb_nlive = 0;
 
 /*
  * The hot path of a report with an area: one entry per bitmap, found by
@@ -105,6 +112,7 @@ __u64 kb_lock = 0;
 #define KB_FAST_CLAIMING	1ULL	/* never the address of a bitmap */
 
 struct iova_kb_fast kb_fast[IOVA_KB_FAST_ENTRIES];
+__u64 kb_fast_missed = 0;	/* see kb_fast_set() */
 
 /*
  * The entry of a bitmap, by its address. The fentry programs see that
@@ -444,8 +452,10 @@ static __always_inline void *rec_reserve(__u32 size, __u16 type)
 }
 
 /*
- * Wake the reader only when it matters: at report end, or when the ring
- * fills up. A wakeup per record costs more than the record.
+ * Wake the reader only when it matters: at a report end that needs it
+ * (handle_for_each_exit()), or when the ring fills up. A wakeup per
+ * record costs more than the record; the reader takes the rest when its
+ * poll times out.
  */
 static __always_inline void rec_submit(void *rec, bool wake)
 {
@@ -808,8 +818,11 @@ static __always_inline bool kb_set(struct slot *s, __u64 iova, __u64 last)
  * page number. A call whose last byte is in another page (or before
  * its first, a zero length on a page boundary) fails the equality.
  * A failed lookup, which cannot happen (the claim checked the window
- * against the area, and areas lie inside kbits), is counted as lost to
- * the report when the entry is released.
+ * against the area, and areas lie inside kbits), is counted in
+ * kb_fast_missed, which user space adds to the runs the kernel skipped:
+ * every report running then is marked incomplete. Counting it in the
+ * entry would keep the entry's address in a callee-saved register
+ * across the lookup, two instructions more on every call.
  */
 static __always_inline bool kb_fast_set(__u64 b, __u64 iova, __u64 len)
 {
@@ -835,7 +848,7 @@ static __always_inline bool kb_fast_set(__u64 b, __u64 iova, __u64 len)
 	if (w)
 		*w |= 1ULL << (x & 63);
 	else
-		e->lost++;
+		__sync_fetch_and_add(&kb_fast_missed, 1);
 	return true;
 }
 
@@ -893,7 +906,6 @@ static __always_inline void kb_fast_claim(struct bm_state *bm, __u64 b,
 		return;
 	}
 	e->calls = 0;
-	e->lost = 0;
 	e->report_id = bm->report_id;
 	/* an exchange: the fields are visible before the owner */
 	__sync_lock_test_and_set(&e->bitmap, b);
@@ -914,13 +926,9 @@ static __always_inline void kb_fast_release(struct bm_state *bm, __u64 b,
 	e = kb_fast_find(b);
 	if (!e || e->bitmap != b)
 		return;
-	if (bm->report_id && e->report_id == bm->report_id) {
+	if (bm->report_id && e->report_id == bm->report_id)
 		__sync_fetch_and_add(&bm->set_calls, e->calls);
-		if (e->lost)
-			__sync_fetch_and_add(&bm->lost, e->lost);
-	}
 	e->calls = 0;
-	e->lost = 0;
 	__sync_lock_test_and_set(&e->bitmap, 0);
 }
 
@@ -1458,7 +1466,12 @@ static __always_inline void kb_open(struct bm_state *bm)
 		cnt_add(IOVA_CNT_KB_NOROOM, 1);
 		return;
 	}
-	bpf_loop(IOVA_KB_AREAS + 1, kb_fit_pass, &c, 0);
+	if (!*(volatile __u64 *)&kb_nlive) {
+		c.found = 1;
+		c.free_idx = 0;
+	} else {
+		bpf_loop(IOVA_KB_AREAS + 1, kb_fit_pass, &c, 0);
+	}
 	if (!c.found || c.free_idx < 0 || c.cand + c.n > kb_words) {
 		__sync_lock_test_and_set(&kb_lock, 0);
 		cnt_add(IOVA_CNT_KB_NOROOM, 1);
@@ -1473,6 +1486,7 @@ static __always_inline void kb_open(struct bm_state *bm)
 	d->iova = bm->iova;
 	d->length = bm->length;
 	d->pgshift = bm->pgshift;
+	__sync_fetch_and_add(&kb_nlive, 1);
 	d->state = IOVA_KB_LIVE;
 	__sync_lock_test_and_set(&kb_lock, 0);
 	bm->kb_area = i + 1;
@@ -1633,6 +1647,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 	struct flush_ctx fc;
 	struct bm_state *bm;
 	struct win w;
+	bool wake;
 
 	bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 	if (!bm || !bm->report_id)
@@ -1654,6 +1669,16 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		emit_window(bm, b, &w);
 
 	read_user_bitmap(bm, bm->report_id, IOVA_UBITS_AFTER);
+	/*
+	 * The reader polls every 100 ms at most and takes what came without
+	 * a wakeup then; a wakeup per report (an interrupt and a task to
+	 * enqueue) is worth it only where an area held until the reader comes
+	 * could leave the next report without one: kbits past half full, or
+	 * the first half of the descriptors taken. A report without an area
+	 * (ranges) wakes it as before.
+	 */
+	wake = !bm->kb_area || bm->kb_area > IOVA_KB_AREAS / 2 ||
+	       bm->kb_off + bm->kb_nwords > kb_words / 2;
 	/* the slots and the entry are released: every call's bits are in */
 	kb_fast_release(bm, bptr, btf);
 	kb_close(bm, IOVA_KB_DONE);
@@ -1678,7 +1703,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (e) {
 		__builtin_memcpy(e, &end, sizeof(end));
-		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		rec_submit(e, wake);
 	} else {
 		/* user space finds it there and marks it incomplete */
 		ring_drop();
@@ -1711,7 +1736,7 @@ static __always_inline int handle_free(struct iova_bitmap *b, const bool btf)
 	f = rec_reserve(sizeof(*f), IOVA_REC_FREE);
 	if (f) {
 		f->bitmap_id = bm->bitmap_id;
-		rec_submit(f, true);
+		rec_submit(f, false);	/* nothing waits on it: the next poll */
 	}
 	bpf_map_delete_elem(&bitmaps, &bptr);
 	return 0;

@@ -341,9 +341,11 @@ static int kb_run(void *ctx, uint64_t first_bit, uint64_t last_bit)
 }
 
 /* Hand an area back to the BPF side: its words are zero again. */
-static void kb_free(struct iova_kb_area *a)
+static void kb_free(struct live *l, struct iova_kb_area *a)
 {
 	__atomic_store_n(&a->state, IOVA_KB_FREE, __ATOMIC_RELEASE);
+	/* after the state: the BPF side reads zero only when all are FREE */
+	__atomic_fetch_sub(&l->skel->bss->kb_nlive, 1, __ATOMIC_RELEASE);
 }
 
 /* Zero an area nobody will read: its report never ended. */
@@ -384,7 +386,7 @@ static int kb_deliver(struct live *l, uint64_t report_id,
 		    a->report_id != report_id)
 			continue;
 		if (!kb_area_ok(l, a)) {
-			kb_free(a);	/* cannot happen: the BPF side fits them */
+			kb_free(l, a);	/* cannot happen: the BPF side fits them */
 			return 0;
 		}
 		memset(&e, 0, sizeof(e));
@@ -399,7 +401,7 @@ static int kb_deliver(struct live *l, uint64_t report_id,
 		ret = kbits_runs(l->kb + a->off, a->nwords, kb_run, &e);
 		if (ret)
 			return ret;
-		kb_free(a);
+		kb_free(l, a);
 		return 0;
 	}
 	return 0;
@@ -427,7 +429,7 @@ static void kb_sweep(struct live *l, bool any_done, uint64_t bitmap_id)
 			continue;
 		if (kb_area_ok(l, a))
 			kbits_runs(l->kb + a->off, a->nwords, kb_discard_run, NULL);
-		kb_free(a);
+		kb_free(l, a);
 	}
 }
 
@@ -542,6 +544,8 @@ static uint64_t skipped_total(struct live *l)
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 			sum += info.recursion_misses;
 	}
+	/* set calls the per-bitmap entry could not place (none expected) */
+	sum += __atomic_load_n(&l->skel->bss->kb_fast_missed, __ATOMIC_RELAXED);
 	return sum;
 }
 
@@ -1036,6 +1040,16 @@ int live_poll(struct live *l, int timeout_ms, iova_sink_fn sink, void *ctx)
 	if (l->sink_ret)
 		return l->sink_ret;
 	if (ret < 0 && ret != -EINTR)
+		return ret;
+	/*
+	 * Most records come without a wakeup (the BPF side wakes the reader
+	 * only when the ring or the kernel-side bitmap fills up), and epoll
+	 * reports a ring only after one: take what is there.
+	 */
+	ret = ring_buffer__consume(l->rb);
+	if (l->sink_ret)
+		return l->sink_ret;
+	if (ret < 0)
 		return ret;
 	ret = deliver_lost(l);
 	if (!ret)
