@@ -302,8 +302,8 @@ int main(int argc, char **argv)
 	}
 	printf("reading: the instructions a report's ioctl ran on the guest's one vCPU,\n"
 	       "from the first mark to the second: the kernel's walk, the trampolines,\n"
-	       "the programs, the wakeup of the consumer (which waits at SCHED_IDLE, so\n"
-	       "its own work is left out) and the interrupts taken meanwhile. Unlike\n"
+	       "the programs, the wakeup of the consumer (the bench runs these reports\n"
+	       "at SCHED_FIFO: its own work is left out) and the interrupts taken. Unlike\n"
 	       "time they move with the host's load only by the timer ticks a slower\n"
 	       "report takes. %lu reports paired with their marks",
 	       reports);
