@@ -45,9 +45,10 @@ uint64_t bench_cpu_ticks(pid_t pid);
 void bench_rt_unthrottle(void);
 
 /*
- * Sleep past one poll of the reader, then until every thread of PID
- * sleeps too (its reader has caught up with the ring), at most 5 s more;
- * false when it did not. PID 0: only the first sleep.
+ * Wait past one poll of the reader, then until every thread of PID
+ * sleeps (its reader has caught up with the ring), at most 5 s more;
+ * false when it did not. PID 0: only the first wait. The bench keeps
+ * the CPU busy meanwhile, yielding to the reader.
  */
 bool bench_caught_up(pid_t pid);
 
