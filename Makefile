@@ -189,6 +189,14 @@ $(VM_ICOUNT_TABLE): $(VM_ICOUNT_TABLE_SRCS) $(wildcard bench/vm/*.h) | $(DEPS_ST
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Ibench/vm $(VM_ICOUNT_TABLE_SRCS) -o $@
 
+# where a tracer's added instructions go, by symbol (PROFILE=1 bench/vm/run.sh)
+VM_ICOUNT_PROFILE := .output/vm/icount_profile
+VM_ICOUNT_PROFILE_SRCS := bench/vm/icount_profile.c bench/vm/bench_proc.c
+$(VM_ICOUNT_PROFILE): $(VM_ICOUNT_PROFILE_SRCS) $(wildcard bench/vm/*.h) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Ibench/vm $(VM_ICOUNT_PROFILE_SRCS) -o $@
+
 bench: $(BENCHES) iovatop $(VM_BENCH) $(VM_RATE) $(VM_ICOUNT_PLUGIN) $(VM_ICOUNT_TABLE)
 	$(Q)for b in $(BENCHES); do $$b || exit 1; done
 	$(Q)bench/vm/run.sh

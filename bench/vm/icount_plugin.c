@@ -13,7 +13,12 @@
  * vCPU took meanwhile. Unlike the ioctl's time it does not move when the
  * host is busy or the emulator's clock jumps.
  *
- *	qemu-system-x86_64 ... -plugin PATH/icount_plugin.so,out=FILE
+ *	qemu-system-x86_64 ... -plugin PATH/icount_plugin.so,out=FILE[,profile=PROF]
+ *
+ * With profile=PROF it also writes, at each end mark, where that mark's
+ * instructions went: "R N" for the Nth marked window (from 0), then a
+ * "ADDRESS COUNT" line per block run inside it, ADDRESS the guest's
+ * virtual address of the block. bench/vm/icount_profile.c names them.
  *
  * Instructions are counted a translation block at a time, by a callback
  * as a block is entered: a mark's count includes the rest of its block. Both marks sit
@@ -85,6 +90,7 @@ void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
 					    qemu_plugin_vcpu_udata_cb_t cb,
 					    enum qemu_plugin_cb_flags flags, void *userdata);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb,
 						 size_t idx);
 size_t qemu_plugin_insn_data(const struct qemu_plugin_insn *insn, void *dest, size_t len);
@@ -106,6 +112,63 @@ static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t marks;
 
+/* A translated block: its size, and for a profile, its count in a window. */
+struct block {
+	uint64_t vaddr;
+	uint64_t in_window;
+	uint32_t n;
+	bool listed;
+};
+
+/*
+ * The profile (one vCPU, so one window at a time): the blocks run since
+ * the last begin mark, each listed once.
+ */
+static FILE *prof;
+static bool in_window;
+static struct block **touched;
+static size_t ntouched, touched_cap;
+static uint64_t windows;
+static bool prof_failed;
+
+static void profile_block(struct block *b)
+{
+	b->in_window += b->n;
+	if (b->listed)
+		return;
+	if (ntouched == touched_cap) {
+		size_t cap = touched_cap ? 2 * touched_cap : 4096;
+		struct block **t = realloc(touched, cap * sizeof(*t));
+
+		if (!t) {
+			prof_failed = true;
+			return;
+		}
+		touched = t;
+		touched_cap = cap;
+	}
+	b->listed = true;
+	touched[ntouched++] = b;
+}
+
+static void profile_flush(void)
+{
+	size_t i;
+
+	if (fprintf(prof, "R %llu\n", (unsigned long long)windows++) < 0)
+		prof_failed = true;
+	for (i = 0; i < ntouched; i++) {
+		struct block *b = touched[i];
+
+		if (fprintf(prof, "%llx %llu\n", (unsigned long long)b->vaddr,
+			    (unsigned long long)b->in_window) < 0)
+			prof_failed = true;
+		b->in_window = 0;
+		b->listed = false;
+	}
+	ntouched = 0;
+}
+
 static void on_mark(unsigned int vcpu, void *udata)
 {
 	uint64_t n = vcpu < nvcpus ? insns[vcpu] : 0;
@@ -114,13 +177,23 @@ static void on_mark(unsigned int vcpu, void *udata)
 	pthread_mutex_lock(&out_lock);
 	fprintf(out, "%c %u %llu\n", udata ? 'E' : 'B', vcpu, (unsigned long long)n);
 	marks++;
+	if (prof) {
+		/* the end mark's block falls in the window, the begin mark's not: in every report alike */
+		if (udata && in_window)
+			profile_flush();
+		in_window = !udata;
+	}
 	pthread_mutex_unlock(&out_lock);
 }
 
 static void on_block(unsigned int vcpu, void *udata)
 {
+	struct block *b = udata;
+
 	if (vcpu < nvcpus)
-		insns[vcpu] += (uintptr_t)udata;
+		insns[vcpu] += b->n;
+	if (in_window)
+		profile_block(b);
 }
 
 static bool is_mark(struct qemu_plugin_insn *insn, bool *end)
@@ -141,11 +214,18 @@ static bool is_mark(struct qemu_plugin_insn *insn, bool *end)
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
+	struct block *b = calloc(1, sizeof(*b));
 	bool end;
 
 	(void)id;
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS,
-					     (void *)(uintptr_t)n);
+	/* a block retranslated gets a new one: blocks are never freed */
+	if (!b) {
+		fprintf(stderr, "icount_plugin: out of memory\n");
+		abort();
+	}
+	b->vaddr = qemu_plugin_tb_vaddr(tb);
+	b->n = n;
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS, b);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
@@ -166,6 +246,8 @@ static void on_exit_(qemu_plugin_id_t id, void *udata)
 	if (fflush(out) || ferror(out))
 		snprintf(msg, sizeof(msg), "icount_plugin: cannot write the counts: %s\n",
 			 strerror(errno));
+	else if (prof && (prof_failed || fflush(prof) || ferror(prof)))
+		snprintf(msg, sizeof(msg), "icount_plugin: the profile is incomplete\n");
 	else
 		snprintf(msg, sizeof(msg), "icount_plugin: %llu marks counted\n",
 			 (unsigned long long)marks);
@@ -176,14 +258,16 @@ static void on_exit_(qemu_plugin_id_t id, void *udata)
 PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 				      int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *prof_path = NULL;
 	int i;
 
 	for (i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "out=", 4) && argv[i][4]) {
 			path = argv[i] + 4;
+		} else if (!strncmp(argv[i], "profile=", 8) && argv[i][8]) {
+			prof_path = argv[i] + 8;
 		} else {
-			fprintf(stderr, "icount_plugin: unknown argument '%s' (out=FILE is the only one)\n",
+			fprintf(stderr, "icount_plugin: unknown argument '%s' (out=FILE and profile=FILE are known)\n",
 				argv[i]);
 			return -1;
 		}
@@ -219,6 +303,14 @@ PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *in
 	}
 	/* whole lines reach the file even if QEMU is killed */
 	setvbuf(out, NULL, _IOLBF, 0);
+	if (prof_path) {
+		prof = fopen(prof_path, "w");
+		if (!prof) {
+			fprintf(stderr, "icount_plugin: cannot create %s: %s\n", prof_path,
+				strerror(errno));
+			return -1;
+		}
+	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
 	qemu_plugin_register_atexit_cb(id, on_exit_, NULL);
 	return 0;

@@ -64,6 +64,7 @@
 #include <getopt.h>
 #include <sched.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -339,6 +340,34 @@ static void check_iovatop(const char *trace, enum cfg c)
 		iovatop_checked = true;
 }
 
+/*
+ * For a profile of the counted reports (icount_plugin's profile=): the
+ * kernel's symbols with the tracer's programs and trampolines attached,
+ * which move with every start of a tracer, into DIR/kallsyms.CFG.ROUND.
+ */
+static const char *kallsyms_dir;
+
+static void save_kallsyms(enum cfg c, unsigned int r)
+{
+	char path[PATH_MAX], buf[65536];
+	FILE *in, *out;
+	size_t n;
+
+	if (!kallsyms_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/kallsyms.%s.%u", kallsyms_dir, cfg_name[c], r);
+	in = fopen("/proc/kallsyms", "r");
+	out = fopen(path, "w");
+	if (!in || !out)
+		bench_die("cannot copy /proc/kallsyms to %s: %s", path, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			bench_die("cannot write %s: %s", path, strerror(errno));
+	if (ferror(in) || fclose(out))
+		bench_die("cannot copy /proc/kallsyms to %s: %s", path, strerror(errno));
+	fclose(in);
+}
+
 static void traced_block(enum cfg c, unsigned int r)
 {
 	struct bench_tracer t;
@@ -347,6 +376,7 @@ static void traced_block(enum cfg c, unsigned int r)
 
 	bench_tracer_start(&t, (enum bench_tracer_kind)c, c == CFG_BPFTRACE ? opt.bpftrace :
 			   opt.iovatop, opt.tmp, "bench");
+	save_kallsyms(c, r);
 	nblog = 0;
 	for (k = 0; k < NPAT; k++) {
 		struct cell *cl = &cells[c][k];
@@ -602,7 +632,9 @@ static void usage(FILE *f)
 		"  -s, --stat-reps N  reports with BPF stats per pattern and block (default 3)\n"
 		"  --icount-labels FILE\n"
 		"                     a line per report into FILE, naming the marks the QEMU\n"
-		"                     plugin counts around its ioctl (bench/vm/icount_table)\n",
+		"                     plugin counts around its ioctl (bench/vm/icount_table)\n"
+		"  --kallsyms DIR     the kernel's symbols under each tracer into DIR, for a\n"
+		"                     profile of the counted reports (bench/vm/icount_profile)\n",
 		MAX_ROUNDS, MAX_REPS);
 }
 
@@ -627,6 +659,7 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'n' },
 		{ "stat-reps", required_argument, NULL, 's' },
 		{ "icount-labels", required_argument, NULL, 'L' },
+		{ "kallsyms", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -644,6 +677,17 @@ int main(int argc, char **argv)
 			icount_labels = fopen(optarg, "w");
 			if (!icount_labels)
 				bench_die("cannot create %s: %s", optarg, strerror(errno));
+			break;
+		case 'K':
+			kallsyms_dir = optarg;
+			/* the programs and trampolines by name, not only by address */
+			{
+				FILE *f = fopen("/proc/sys/net/core/bpf_jit_kallsyms", "w");
+
+				if (!f || fputs("1", f) < 0 || fclose(f))
+					bench_die("cannot list BPF programs in /proc/kallsyms: %s",
+						  strerror(errno));
+			}
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -10,6 +10,9 @@
 #   NO_BPFTRACE=1 bench/vm/run.sh      without the bpftrace columns
 #   ONLY=overhead|rate bench/vm/run.sh one of the two
 #   NO_ICOUNT=1 bench/vm/run.sh        without the QEMU instruction counter
+#   PROFILE=1 ONLY=overhead bench/vm/run.sh
+#                                      and where the counted instructions go,
+#                                      by symbol, per pattern (icount_profile)
 #
 # The overhead bench's reports are counted in guest instructions by a TCG
 # plugin of ours (bench/vm/icount_plugin.c; QEMU 10, plugin API 4): that
@@ -29,7 +32,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=$repo/.output/vm
 
 make --no-print-directory -s -C "$repo" iovatop .output/vm/iova_bench .output/vm/iova_rate \
-	.output/vm/icount_plugin.so .output/vm/icount_table
+	.output/vm/icount_plugin.so .output/vm/icount_table ${PROFILE:+.output/vm/icount_profile}
 common=(--iovatop "$repo/iovatop")
 if [ -n "${NO_BPFTRACE:-}" ]; then
 	:
@@ -52,7 +55,7 @@ case ${ONLY:-} in ''|overhead)
 			-plugin "$out/icount_plugin.so,out=/dev/null" 2>&1 >/dev/null) &&
 	     [ -z "$why" ]; then
 		icount=1
-		vm+=(--plugin "$out/icount_plugin.so,out=$results/icount-counts")
+		vm+=(--plugin "$out/icount_plugin.so,out=$results/icount-counts${PROFILE:+,profile=$results/icount-profile}")
 	else
 		echo "bench/vm/run.sh: no instruction count: ${why:-QEMU did not load the plugin}" >&2
 	fi
@@ -64,7 +67,8 @@ case ${ONLY:-} in
 esac
 case ${ONLY:-} in ''|overhead)
 	overhead=(overhead "${common[@]}" --rounds "${ROUNDS:-3}" --reps "${REPS:-3}"
-		--stat-reps "${STAT_REPS:-3}" ${icount:+--icount-labels @RESULTS@/icount-labels} --)
+		--stat-reps "${STAT_REPS:-3}" ${icount:+--icount-labels @RESULTS@/icount-labels}
+		${icount:+${PROFILE:+--kallsyms @RESULTS@}} --)
 esac
 case ${ONLY:-} in ''|rate)
 	rate=(rate "${common[@]}" --seconds "${RATE_SECS:-10}" --)
@@ -96,6 +100,14 @@ if [ ${#overhead[@]} -gt 0 ]; then
 		echo
 		"$out/icount_table" "$results/icount-labels" "$results/icount-counts" \
 			"${stats##*, lost }" || rc=1
+		if [ -n "${PROFILE:-}" ]; then
+			for p in $(awk '$1 == "T" && $2 == "iovatop" { print $6 }' \
+					"$results/icount-labels" | sort -u); do
+				echo
+				"$out/icount_profile" "$results/icount-labels" \
+					"$results/icount-profile" "$results" "$p" || rc=1
+			done
+		fi
 	else
 		echo "bench/vm/run.sh: no instruction count, so the overhead line is the BPF stats'" >&2
 		echo "overhead: $stats"
