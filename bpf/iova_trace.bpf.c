@@ -121,30 +121,19 @@ __u64 kb_fast_missed = 0;	/* see kb_fast_set() */
  * offset from kb_fast[] itself serves as well as the address. Hence only
  * the BTF programs use the entries; the kprobe ones keep to the slots.
  */
-static __always_inline struct iova_kb_fast *kb_fast_of(__u64 bitmap)
+static __always_inline __u32 kb_fast_index(__u64 bitmap)
 {
 	__u64 d = bitmap - (__u64)kb_fast;
 
 	/* subtract first: no shift may reach the pointers themselves */
 	asm volatile("" : "+r"(d));
 	/* struct iova_bitmap comes from kmalloc-96 or -128: bits 6 up vary */
-	return &kb_fast[(d >> 6) & (IOVA_KB_FAST_ENTRIES - 1)];
+	return (d >> 6) & (IOVA_KB_FAST_ENTRIES - 1);
 }
 
-/*
- * The same entry off the hot path, where the compiler may hand over the
- * address as a pointer or, once it went through the stack to a helper,
- * as a number, and the verifier refuses a number minus a pointer: both
- * addresses are read back as numbers first.
- */
-static __always_inline struct iova_kb_fast *kb_fast_find(__u64 bitmap)
+static __always_inline struct iova_kb_fast *kb_fast_of(__u64 bitmap)
 {
-	__u64 in[2] = { bitmap, (__u64)kb_fast }, out[2];
-
-	if (bpf_probe_read_kernel(out, sizeof(out), in))
-		return NULL;
-	return &kb_fast[((out[0] - out[1]) >> 6) &
-			(IOVA_KB_FAST_ENTRIES - 1)];
+	return &kb_fast[kb_fast_index(bitmap)];
 }
 
 /* What is known of one live struct iova_bitmap, keyed by its address. */
@@ -174,6 +163,14 @@ struct bm_state {
 	__u64 kb_area;		/* kb_areas[] index + 1 of the report, 0: none */
 	__u64 kb_off;
 	__u64 kb_nwords;
+	/*
+	 * kb_fast[] index + 1 of the entry the report holds, 0: none. Set
+	 * by the claim, where the fentry program still has the address as a
+	 * pointer to index with; the releases off the hot path, where it may
+	 * have become a number the verifier will not subtract a pointer
+	 * from, go by it.
+	 */
+	__u64 kb_fast_held;
 	struct iova_devkey dev;
 	struct iova_rec_task task;
 	__u32 layout;
@@ -188,14 +185,26 @@ struct {
 } bitmaps SEC(".maps");	/* hash, not LRU: an evicted bitmap would be silently wrong */
 
 /*
- * Per task: the hwpt an iommufd ioctl named, from entry to exit; the low
- * 32 bits the hwpt id, the high 32 its context's number (ictx_ids).
+ * Per task: the hwpt the task's last iommufd dirty-bitmap ioctl named,
+ * set at its entry and taken by the report it makes (name_device()). Task
+ * storage, not a hash keyed by pid: a lookup in the task's own list
+ * instead of a hashed update at entry and a delete at exit, and no exit
+ * probe at all. An ioctl that fails before its report leaves its hwpt
+ * behind; only a report of the iommufd callback (or an unknown one) takes
+ * it, and the next such ioctl of the task replaces it first.
  */
+struct hwpt_task {
+	__u64 hwpt;		/* low 32 bits the hwpt id, high 32 its context's number */
+	__u64 ictx;		/* that context, whose number it is */
+	__u32 ictx_id;
+	__u32 set;		/* hwpt is this ioctl's, not yet taken */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_TASKS);
-	__type(key, __u64);
-	__type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct hwpt_task);
 } hwpt_ctx SEC(".maps");
 
 /*
@@ -884,15 +893,13 @@ static __always_inline bool kb_fast_window(struct iova_kb_fast *e,
 }
 
 static __always_inline void kb_fast_claim(struct bm_state *bm, __u64 b,
-					  const struct slot *s, const bool btf)
+					  const struct slot *s, __u32 idx)
 {
 	struct iova_kb_fast *e;
 
-	if (!btf || !bm->kb_nwords || compat_has_set_ahead())
+	if (idx >= IOVA_KB_FAST_ENTRIES || !bm->kb_nwords || compat_has_set_ahead())
 		return;
-	e = kb_fast_find(b);
-	if (!e)
-		return;
+	e = &kb_fast[idx];
 	if (e->bitmap == b) {
 		/* a window that cannot be had: no call may use the old one */
 		if (!kb_fast_window(e, bm, s))
@@ -907,6 +914,7 @@ static __always_inline void kb_fast_claim(struct bm_state *bm, __u64 b,
 	}
 	e->calls = 0;
 	e->report_id = bm->report_id;
+	bm->kb_fast_held = idx + 1;
 	/* an exchange: the fields are visible before the owner */
 	__sync_lock_test_and_set(&e->bitmap, b);
 }
@@ -916,15 +924,16 @@ static __always_inline void kb_fast_claim(struct bm_state *bm, __u64 b,
  * still bm's open one. Before kb_close(): once the area is handed back,
  * no call may find it through the entry.
  */
-static __always_inline void kb_fast_release(struct bm_state *bm, __u64 b,
-					    const bool btf)
+static __always_inline void kb_fast_release(struct bm_state *bm, __u64 b)
 {
 	struct iova_kb_fast *e;
+	__u64 i = bm->kb_fast_held;
 
-	if (!btf)
+	if (!i)
 		return;
-	e = kb_fast_find(b);
-	if (!e || e->bitmap != b)
+	bm->kb_fast_held = 0;
+	e = &kb_fast[(i - 1) & (IOVA_KB_FAST_ENTRIES - 1)];
+	if (e->bitmap != b)
 		return;
 	if (bm->report_id && e->report_id == bm->report_id)
 		__sync_fetch_and_add(&bm->set_calls, e->calls);
@@ -1043,7 +1052,7 @@ static __always_inline void set_fast_range(struct slot *s,
 static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 				     __u64 iova, __u64 len,
 				     const struct win *w, __u64 ahead,
-				     const bool btf)
+				     const bool btf, __u32 fast_idx)
 {
 	__u64 bptr = (__u64)b, held, *entry;
 	struct bm_state *bm;
@@ -1101,13 +1110,13 @@ static __always_inline void set_slow(struct slot *s, struct iova_bitmap *b,
 	s->win_iova = w->iova;
 	s->win_last = win_capacity_last(w, bm->pgshift);
 	set_fast_range(s, b, w, bm);
-	kb_fast_claim(bm, bptr, s, btf);
+	kb_fast_claim(bm, bptr, s, fast_idx);
 	slot_apply(s, bm, iova, len);
 }
 
 /* Every call kb_fast_set() does not take: the per-CPU slot. */
 static __always_inline int set_slot_path(struct iova_bitmap *b, __u64 iova,
-					 __u64 len, const bool btf)
+					 __u64 len, const bool btf, __u32 fast_idx)
 {
 	__u32 zero = 0;
 	__u64 ahead = 0, last = iova + len - 1;
@@ -1160,7 +1169,7 @@ static __always_inline int set_slot_path(struct iova_bitmap *b, __u64 iova,
 	s->busy = 1;
 	asm volatile("" ::: "memory");
 	w.pgoff = btf ? b->mapped.pgoff : BPF_CORE_READ(b, mapped.pgoff);
-	set_slow(s, b, iova, len, &w, ahead, btf);
+	set_slow(s, b, iova, len, &w, ahead, btf, fast_idx);
 	asm volatile("" ::: "memory");
 	s->busy = 0;
 	return 0;
@@ -1175,13 +1184,15 @@ static __always_inline int set_slot_path(struct iova_bitmap *b, __u64 iova,
  */
 static __noinline int set_slot_btf(__u64 *ctx)
 {
-	return set_slot_path((struct iova_bitmap *)ctx[0], ctx[1], ctx[2], true);
+	return set_slot_path((struct iova_bitmap *)ctx[0], ctx[1], ctx[2], true,
+			     kb_fast_index(ctx[0]));
 }
 
 static __noinline int set_slot_kprobe(struct iova_bitmap *b, __u64 iova,
 				      __u64 len)
 {
-	return set_slot_path(b, iova, len, false);
+	/* the kprobe programs keep to the slots (see kb_fast_of()) */
+	return set_slot_path(b, iova, len, false, IOVA_KB_FAST_ENTRIES);
 }
 
 /* Fill a bm_state from the struct itself (alloc, or first seen later). */
@@ -1337,7 +1348,7 @@ static __always_inline int handle_alloc(__u64 iova, __u64 length,
 	if (bm) {
 		/* its FREE was missed: a report it left open is over */
 		open_report_end(bm->bitmap_id, bm->report_id);
-		kb_fast_release(bm, ret, btf);
+		kb_fast_release(bm, ret);
 		kb_close(bm, IOVA_KB_ABANDONED);
 		bm->report_id = 0;
 	}
@@ -1357,8 +1368,7 @@ static __always_inline int handle_alloc(__u64 iova, __u64 length,
 static __always_inline void name_device(struct bm_state *bm, void *opaque,
 					__u64 fn)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 *hwpt;
+	struct hwpt_task *h = NULL;
 
 	__builtin_memset(&bm->dev, 0, sizeof(bm->dev));
 	if (cb_vfio && fn == cb_vfio)
@@ -1367,11 +1377,14 @@ static __always_inline void name_device(struct bm_state *bm, void *opaque,
 		bm->callback = IOVA_CB_IOMMUFD;
 	else
 		bm->callback = IOVA_CB_OTHER;
-	hwpt = bpf_map_lookup_elem(&hwpt_ctx, &id);
-	if (hwpt) {
+	/* a vfio device's report never takes an hwpt a failed ioctl left */
+	if (bm->callback != IOVA_CB_VFIO)
+		h = bpf_task_storage_get(&hwpt_ctx, bpf_get_current_task_btf(), NULL, 0);
+	if (h && h->set) {
+		h->set = 0;
 		bm->path = IOVA_PATH_IOMMUFD;
-		bm->dev.hwpt_id = (__u32)*hwpt;
-		bm->dev.ictx_id = *hwpt >> 32;
+		bm->dev.hwpt_id = (__u32)h->hwpt;
+		bm->dev.ictx_id = h->hwpt >> 32;
 	} else if (bm->callback == IOVA_CB_VFIO) {
 		struct vfio_device *vdev = opaque;
 		struct device *dev = BPF_CORE_READ(vdev, dev);
@@ -1540,7 +1553,7 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	}
 	/* a report whose exit was missed: its slots must not take ours */
 	open_report_end(bm->bitmap_id, bm->report_id);
-	kb_fast_release(bm, bptr, btf);
+	kb_fast_release(bm, bptr);
 	kb_close(bm, IOVA_KB_ABANDONED);
 	bm->report_id = __sync_fetch_and_add(&report_seq, 1) + 1;
 	bm->ts_begin = bpf_ktime_get_ns();
@@ -1680,7 +1693,7 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 	wake = !bm->kb_area || bm->kb_area > IOVA_KB_AREAS / 2 ||
 	       bm->kb_off + bm->kb_nwords > kb_words / 2;
 	/* the slots and the entry are released: every call's bits are in */
-	kb_fast_release(bm, bptr, btf);
+	kb_fast_release(bm, bptr);
 	kb_close(bm, IOVA_KB_DONE);
 
 	end.hdr.type = IOVA_REC_REPORT_END;
@@ -1731,7 +1744,7 @@ static __always_inline int handle_free(struct iova_bitmap *b, const bool btf)
 	}
 	/* a report still open here never ended: none of its slots may live on */
 	open_report_end(bm->bitmap_id, bm->report_id);
-	kb_fast_release(bm, bptr, btf);
+	kb_fast_release(bm, bptr);
 	kb_close(bm, IOVA_KB_ABANDONED);
 	f = rec_reserve(sizeof(*f), IOVA_REC_FREE);
 	if (f) {
@@ -1768,18 +1781,21 @@ static __always_inline __u32 ictx_number(__u64 ictx, __u32 tgid)
 
 static __always_inline void task_set_hwpt(struct iommufd_ucmd *ucmd)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 v = compat_ucmd_hwpt(ucmd) & 0xffffffffULL;
+	struct hwpt_task *h;
+	__u64 ictx;
 
-	v |= (__u64)ictx_number(compat_ucmd_ictx(ucmd), id >> 32) << 32;
-	bpf_map_update_elem(&hwpt_ctx, &id, &v, BPF_ANY);
-}
-
-static __always_inline void task_clear_hwpt(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	bpf_map_delete_elem(&hwpt_ctx, &id);
+	h = bpf_task_storage_get(&hwpt_ctx, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!h)
+		return;		/* the report is named "hwpt ?" of its process */
+	/* a VMM's thread asks of one context: number it once, not per ioctl */
+	ictx = compat_ucmd_ictx(ucmd);
+	if (ictx != h->ictx || !h->ictx_id) {
+		h->ictx_id = ictx_number(ictx, bpf_get_current_pid_tgid() >> 32);
+		h->ictx = ictx;
+	}
+	h->hwpt = (compat_ucmd_hwpt(ucmd) & 0xffffffffULL) | (__u64)h->ictx_id << 32;
+	h->set = 1;
 }
 
 /* ---- fentry / fexit ---------------------------------------------------- */
@@ -1837,13 +1853,6 @@ SEC("fentry/iommufd_hwpt_get_dirty_bitmap")
 int BPF_PROG(fentry_hwpt_dirty, struct iommufd_ucmd *ucmd)
 {
 	task_set_hwpt(ucmd);
-	return 0;
-}
-
-SEC("fexit/iommufd_hwpt_get_dirty_bitmap")
-int BPF_PROG(fexit_hwpt_dirty, struct iommufd_ucmd *ucmd, int ret)
-{
-	task_clear_hwpt();
 	return 0;
 }
 
@@ -1914,12 +1923,5 @@ SEC("kprobe/iommufd_hwpt_get_dirty_bitmap")
 int BPF_KPROBE(kprobe_hwpt_dirty, struct iommufd_ucmd *ucmd)
 {
 	task_set_hwpt(ucmd);
-	return 0;
-}
-
-SEC("kretprobe/iommufd_hwpt_get_dirty_bitmap")
-int BPF_KRETPROBE(kretprobe_hwpt_dirty, int ret)
-{
-	task_clear_hwpt();
 	return 0;
 }

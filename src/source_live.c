@@ -118,24 +118,17 @@ static int attach_now(struct bpf_program *p, struct bpf_link **link)
 }
 
 /*
- * The probes on iommufd_hwpt_get_dirty_bitmap() go first, the exit before
- * the entry. Attaching takes a while (each trampoline is a text patch,
- * ~0.1 s under emulation), and in the old order, iova_bitmap first, the
- * live demo showed the first reports of every hwpt as "hwpt ?": they ran
- * before the probe that names their hwpt. An entry without its exit would
- * leave a stale hwpt on the task and name a later vfio report wrongly.
+ * The probe on iommufd_hwpt_get_dirty_bitmap() goes first. Attaching
+ * takes a while (each trampoline is a text patch, ~0.1 s under
+ * emulation), and in the old order, iova_bitmap first, the live demo
+ * showed the first reports of every hwpt as "hwpt ?": they ran before
+ * the probe that names their hwpt.
  */
 static int attach_hwpt_first(struct iova_trace_bpf *s)
 {
 	int ret;
 
-	ret = attach_now(s->progs.fexit_hwpt_dirty, &s->links.fexit_hwpt_dirty);
-	if (!ret)
-		ret = attach_now(s->progs.fentry_hwpt_dirty,
-				 &s->links.fentry_hwpt_dirty);
-	if (!ret)
-		ret = attach_now(s->progs.kretprobe_hwpt_dirty,
-				 &s->links.kretprobe_hwpt_dirty);
+	ret = attach_now(s->progs.fentry_hwpt_dirty, &s->links.fentry_hwpt_dirty);
 	if (!ret)
 		ret = attach_now(s->progs.kprobe_hwpt_dirty,
 				 &s->links.kprobe_hwpt_dirty);
@@ -153,12 +146,10 @@ static int attach_hwpt_first(struct iova_trace_bpf *s)
 static void drop_hwpt_probes(struct iova_trace_bpf *s)
 {
 	struct bpf_program *progs[] = {
-		s->progs.fexit_hwpt_dirty, s->progs.fentry_hwpt_dirty,
-		s->progs.kretprobe_hwpt_dirty, s->progs.kprobe_hwpt_dirty,
+		s->progs.fentry_hwpt_dirty, s->progs.kprobe_hwpt_dirty,
 	};
 	struct bpf_link **links[] = {
-		&s->links.fexit_hwpt_dirty, &s->links.fentry_hwpt_dirty,
-		&s->links.kretprobe_hwpt_dirty, &s->links.kprobe_hwpt_dirty,
+		&s->links.fentry_hwpt_dirty, &s->links.kprobe_hwpt_dirty,
 	};
 	size_t i;
 
@@ -177,7 +168,6 @@ static void set_fentry_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
 	bpf_program__set_autoload(s->progs.fentry_set, on);
 	bpf_program__set_autoload(s->progs.fentry_free, on);
 	bpf_program__set_autoload(s->progs.fentry_hwpt_dirty, on && hwpt);
-	bpf_program__set_autoload(s->progs.fexit_hwpt_dirty, on && hwpt);
 }
 
 static void set_kprobe_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
@@ -189,7 +179,6 @@ static void set_kprobe_progs(struct iova_trace_bpf *s, bool on, bool hwpt)
 	bpf_program__set_autoload(s->progs.kprobe_set, on);
 	bpf_program__set_autoload(s->progs.kprobe_free, on);
 	bpf_program__set_autoload(s->progs.kprobe_hwpt_dirty, on && hwpt);
-	bpf_program__set_autoload(s->progs.kretprobe_hwpt_dirty, on && hwpt);
 }
 
 static uint32_t round_ringbuf(uint32_t bytes)
