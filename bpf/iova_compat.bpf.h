@@ -163,14 +163,16 @@ static __always_inline __u64 compat_mapped_length(struct iova_bitmap *b,
  * which the model shows as "hwpt ?": the report is still traced. Whether
  * the function is there at all is decided in user space, from kallsyms.
  */
-static __always_inline __u64 compat_ucmd_hwpt(struct iommufd_ucmd *ucmd)
+static __always_inline __u64 compat_ucmd_hwpt(struct iommufd_ucmd *ucmd,
+					       const bool btf)
 {
 	struct iommu_hwpt_get_dirty_bitmap *cmd;
 
 	if (!bpf_core_field_exists(ucmd->cmd) ||
 	    !bpf_core_field_exists(struct iommu_hwpt_get_dirty_bitmap, hwpt_id))
 		return 0;
-	cmd = BPF_CORE_READ(ucmd, cmd);
+	/* a fentry program loads ucmd's fields itself; cmd is a void * */
+	cmd = btf ? ucmd->cmd : BPF_CORE_READ(ucmd, cmd);
 	return BPF_CORE_READ(cmd, hwpt_id);
 }
 
@@ -180,11 +182,12 @@ static __always_inline __u64 compat_ucmd_hwpt(struct iommufd_ucmd *ucmd)
  * address only ever serves as a map key in the kernel (see
  * ictx_number() in iova_trace.bpf.c); 0 when the field is not there.
  */
-static __always_inline __u64 compat_ucmd_ictx(struct iommufd_ucmd *ucmd)
+static __always_inline __u64 compat_ucmd_ictx(struct iommufd_ucmd *ucmd,
+					       const bool btf)
 {
 	if (!bpf_core_field_exists(ucmd->ictx))
 		return 0;
-	return (__u64)BPF_CORE_READ(ucmd, ictx);
+	return btf ? (__u64)ucmd->ictx : (__u64)BPF_CORE_READ(ucmd, ictx);
 }
 
 #endif /* IOVA_COMPAT_BPF_H */

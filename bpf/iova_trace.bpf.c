@@ -1197,17 +1197,26 @@ static __noinline int set_slot_kprobe(struct iova_bitmap *b, __u64 iova,
 
 /* Fill a bm_state from the struct itself (alloc, or first seen later). */
 static __always_inline void bm_init(struct bm_state *bm, struct iova_bitmap *b,
-				    __u64 page_size)
+				    __u64 page_size, const bool btf)
 {
 	__u64 total;
 
 	bm->bitmap_id = __sync_fetch_and_add(&bitmap_seq, 1) + 1;
-	bm->iova = BPF_CORE_READ(b, iova);
-	bm->length = BPF_CORE_READ(b, length);
-	bm->pgshift = BPF_CORE_READ(b, mapped.pgshift);
+	/* the fentry flavour loads the fields itself: no probe read each */
+	if (btf) {
+		bm->iova = b->iova;
+		bm->length = b->length;
+		bm->pgshift = b->mapped.pgshift;
+		bm->user_addr = (__u64)b->bitmap;
+		total = b->mapped_total_index;
+	} else {
+		bm->iova = BPF_CORE_READ(b, iova);
+		bm->length = BPF_CORE_READ(b, length);
+		bm->pgshift = BPF_CORE_READ(b, mapped.pgshift);
+		bm->user_addr = (__u64)BPF_CORE_READ(b, bitmap);
+		total = BPF_CORE_READ(b, mapped_total_index);
+	}
 	bm->page_size = page_size ? page_size : 1ULL << (bm->pgshift & 63);
-	bm->user_addr = (__u64)BPF_CORE_READ(b, bitmap);
-	total = BPF_CORE_READ(b, mapped_total_index);
 	bm->index_bits = compat_index_bits(bm->length, bm->pgshift, total);
 	bm->layout = compat_layout();
 	bm->win_iova = ~0ULL;
@@ -1294,7 +1303,11 @@ static __always_inline void fill_alloc(struct iova_rec_alloc *a,
 	a->user_addr = uaddr;
 	a->ret = ret;
 	a->layout = compat_layout();
-	fill_task(&a->task);
+	/* the bitmap's task was named just before: no second comm copy */
+	if (bm)
+		a->task = bm->task;
+	else
+		fill_task(&a->task);
 	a->kpage_shift = kpage_shift;
 	a->reserved = 0;
 }
@@ -1344,21 +1357,23 @@ static __always_inline int handle_alloc(__u64 iova, __u64 length,
 			   page_size, data);
 		return 0;
 	}
-	bm = bpf_map_lookup_elem(&bitmaps, &ret);
-	if (bm) {
+	/* a new address, as it should be: no lookup before the insert */
+	if (bpf_map_update_elem(&bitmaps, &ret, &bm_zero, BPF_NOEXIST)) {
+		bm = bpf_map_lookup_elem(&bitmaps, &ret);
+		if (!bm)
+			return 0;	/* no room: for_each entry tries again, counts the loss */
 		/* its FREE was missed: a report it left open is over */
 		open_report_end(bm->bitmap_id, bm->report_id);
 		kb_fast_release(bm, ret);
 		kb_close(bm, IOVA_KB_ABANDONED);
 		bm->report_id = 0;
+		if (bpf_map_update_elem(&bitmaps, &ret, &bm_zero, BPF_ANY))
+			return 0;
 	}
-	/* no room: for_each entry tries again and counts the loss */
-	if (bpf_map_update_elem(&bitmaps, &ret, &bm_zero, BPF_ANY))
-		return 0;
 	bm = bpf_map_lookup_elem(&bitmaps, &ret);
 	if (!bm)
 		return 0;
-	bm_init(bm, b, page_size);
+	bm_init(bm, b, page_size, btf);
 	fill_task(&bm->task);
 	emit_alloc(bm, 0, iova, length, page_size, data);
 	read_user_bitmap(bm, 0, IOVA_UBITS_BEFORE);
@@ -1547,7 +1562,8 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 		bm = bpf_map_lookup_elem(&bitmaps, &bptr);
 		if (!bm)
 			return 0;
-		bm_init(bm, b, 0);
+		bm_init(bm, b, 0, btf);
+		fill_task(&bm->task);
 		emit_alloc(bm, 0, bm->iova, bm->length, bm->page_size,
 			   bm->user_addr);
 	}
@@ -1565,7 +1581,10 @@ static __always_inline int handle_for_each_entry(struct iova_bitmap *b,
 	bm->cpus = 0;
 	bm->ahead_first = 0;
 	bm->ahead_last = 0;
-	fill_task(&bm->task);
+	/* alloc named it, and the same task reports: its comm stands */
+	if (!bm->task.pid || bpf_get_current_pid_tgid() !=
+	    ((__u64)bm->task.pid << 32 | bm->task.tid))
+		fill_task(&bm->task);
 	name_device(bm, opaque, fn);
 	kb_open(bm);
 
@@ -1779,7 +1798,7 @@ static __always_inline __u32 ictx_number(__u64 ictx, __u32 tgid)
 	return n;
 }
 
-static __always_inline void task_set_hwpt(struct iommufd_ucmd *ucmd)
+static __always_inline void task_set_hwpt(struct iommufd_ucmd *ucmd, const bool btf)
 {
 	struct hwpt_task *h;
 	__u64 ictx;
@@ -1789,12 +1808,12 @@ static __always_inline void task_set_hwpt(struct iommufd_ucmd *ucmd)
 	if (!h)
 		return;		/* the report is named "hwpt ?" of its process */
 	/* a VMM's thread asks of one context: number it once, not per ioctl */
-	ictx = compat_ucmd_ictx(ucmd);
+	ictx = compat_ucmd_ictx(ucmd, btf);
 	if (ictx != h->ictx || !h->ictx_id) {
 		h->ictx_id = ictx_number(ictx, bpf_get_current_pid_tgid() >> 32);
 		h->ictx = ictx;
 	}
-	h->hwpt = (compat_ucmd_hwpt(ucmd) & 0xffffffffULL) | (__u64)h->ictx_id << 32;
+	h->hwpt = (compat_ucmd_hwpt(ucmd, btf) & 0xffffffffULL) | (__u64)h->ictx_id << 32;
 	h->set = 1;
 }
 
@@ -1852,7 +1871,7 @@ int BPF_PROG(fentry_free, struct iova_bitmap *bitmap)
 SEC("fentry/iommufd_hwpt_get_dirty_bitmap")
 int BPF_PROG(fentry_hwpt_dirty, struct iommufd_ucmd *ucmd)
 {
-	task_set_hwpt(ucmd);
+	task_set_hwpt(ucmd, true);
 	return 0;
 }
 
@@ -1922,6 +1941,6 @@ int BPF_KPROBE(kprobe_free, struct iova_bitmap *bitmap)
 SEC("kprobe/iommufd_hwpt_get_dirty_bitmap")
 int BPF_KPROBE(kprobe_hwpt_dirty, struct iommufd_ucmd *ucmd)
 {
-	task_set_hwpt(ucmd);
+	task_set_hwpt(ucmd, false);
 	return 0;
 }
