@@ -1648,6 +1648,38 @@ struct flush_ctx {
 	__u64 late;
 };
 
+/* The number of the highest bit set, from 1; 0 for none. */
+static __always_inline __u32 fls64_(__u64 x)
+{
+	__u32 n = 0;
+
+	if (x >> 32) {
+		n += 32;
+		x >>= 32;
+	}
+	if (x >> 16) {
+		n += 16;
+		x >>= 16;
+	}
+	if (x >> 8) {
+		n += 8;
+		x >>= 8;
+	}
+	if (x >> 4) {
+		n += 4;
+		x >>= 4;
+	}
+	if (x >> 2) {
+		n += 2;
+		x >>= 2;
+	}
+	if (x >> 1) {
+		n += 1;
+		x >>= 1;
+	}
+	return n + (x != 0);
+}
+
 static long flush_cpu(__u32 cpu, struct flush_ctx *c)
 {
 	__u32 zero = 0;
@@ -1685,13 +1717,23 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 	if (!bm || !bm->report_id)
 		return 0;
 
-	/* every CPU the report's task ran on may hold a pending range */
+	/*
+	 * Every CPU the report's task ran on may hold a pending range. Most
+	 * reports ran on one: its slot directly, without a loop; else the
+	 * loop stops at the highest CPU marked, not at the machine's last.
+	 */
 	fc.rid = bm->report_id;
 	fc.cpus = bm->cpus;
 	fc.late = 0;
-	if (fc.cpus)
-		bpf_loop(nr_cpus < MAX_CPUS ? nr_cpus : MAX_CPUS, flush_cpu,
-			 &fc, 0);
+	if (fc.cpus) {
+		__u32 n = fc.cpus >> 63 ? MAX_CPUS : fls64_(fc.cpus);
+
+		if (n <= 63 && !(fc.cpus & (fc.cpus - 1)))
+			flush_cpu(n - 1, &fc);
+		else
+			bpf_loop(n < nr_cpus ? n : nr_cpus < MAX_CPUS ? nr_cpus : MAX_CPUS,
+				 flush_cpu, &fc, 0);
+	}
 	if (fc.late)
 		__sync_fetch_and_add(&bm->lost, fc.late);
 
