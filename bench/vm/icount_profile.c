@@ -182,7 +182,8 @@ int main(int argc, char **argv)
 		unsigned int k;
 		uint64_t calls;
 
-		if (sscanf(line, "%c %15s %u %u %" SCNu64 " %31s", &l.kind, l.cfg, &l.round,
+		/* the pattern's name is the rest of the line: "contig 1%" */
+		if (sscanf(line, "%c %15s %u %u %" SCNu64 " %31[^\n]", &l.kind, l.cfg, &l.round,
 			   &k, &calls, l.pat) != 6)
 			bench_die("%s:%zu is not a label line", argv[1], nlabels + 1);
 		if (nlabels == cap) {

@@ -19,6 +19,9 @@
 #                      test kernels have PREEMPT_DYNAMIC)
 #   --plugin SPEC      load a TCG plugin, QEMU's "-plugin SPEC" (the bench's
 #                      instruction counter: FILE.so,out=COUNTS)
+#   --icount SPEC      QEMU's "-icount SPEC": the guest's clock runs by the
+#                      instructions executed, not by the host's (the bench:
+#                      shift=0,sleep=off)
 #
 # The guest's root is the host's, read-only over 9p, so COMMAND can be any
 # host program, the repository's binaries included. Guest output goes to
@@ -28,7 +31,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 }
 
@@ -42,6 +45,7 @@ mem=2048
 smp=2
 extra_append=
 plugin=()
+icount=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--shell) shell=1 ;;
@@ -78,6 +82,10 @@ while [ $# -gt 0 ]; do
 	--plugin)
 		[ $# -gt 1 ] || { echo "run.sh: --plugin needs FILE.so[,ARG=VALUE...]" >&2; exit 2; }
 		plugin=(-plugin "$2")
+		shift ;;
+	--icount)
+		[ $# -gt 1 ] || { echo "run.sh: --icount needs QEMU's icount options (shift=N,...)" >&2; exit 2; }
+		icount=(-icount "$2")
 		shift
 		;;
 	-h | --help) usage ;;
@@ -156,7 +164,7 @@ qemu=(qemu-system-x86_64 -machine q35 -accel "tcg,thread=$tcg" -cpu max
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none"
 	-virtfs "local,path=$results,mount_tag=results,security_model=none"
-	${plugin[@]+"${plugin[@]}"})
+	${plugin[@]+"${plugin[@]}"} ${icount[@]+"${icount[@]}"})
 
 start=$(date +%s.%N)
 if [ -n "$shell" ] && [ -t 0 ]; then
