@@ -303,9 +303,10 @@ int main(int argc, char **argv)
 	printf("reading: the instructions a report's ioctl ran on the guest's one vCPU,\n"
 	       "from the first mark to the second: the kernel's walk, the trampolines,\n"
 	       "the programs, the wakeup of the consumer (the bench runs these reports\n"
-	       "at SCHED_FIFO: its own work is left out) and the interrupts taken. Unlike\n"
-	       "time they move with the host's load only by the timer ticks a slower\n"
-	       "report takes. %lu reports paired with their marks",
+	       "at SCHED_FIFO: its own work is left out) and the interrupts taken. The\n"
+	       "guest's clock runs by its instructions (bench/vm/run.sh boots it with\n"
+	       "QEMU's -icount), so the ticks a report takes follow what it runs, not\n"
+	       "the host's load. %lu reports paired with their marks",
 	       reports);
 	if (moved)
 		printf(", %lu left out (the task moved between vCPUs)", moved);
@@ -342,10 +343,10 @@ int main(int argc, char **argv)
 	}
 	printf("reading: the first table's figure is per call + per report / calls,\n"
 	       "so the patterns with few calls (1 %% dirty) show the per-report cost\n"
-	       "most. A report's count also holds the interrupts its vCPU took, tens\n"
-	       "of thousands of instructions from one report to the next: the per-call\n"
-	       "slope rests on thousands of calls and shrugs them off, the per-report\n"
-	       "figure does not (below zero: lost in them). The line fits a tracer\n"
+	       "most. A report's count also holds the timers that fall due in it (the\n"
+	       "consumer's poll among them), up to a few thousand instructions from one\n"
+	       "report to the next: the per-call slope rests on thousands of calls and\n"
+	       "shrugs them off, the per-report figure less so. The line fits a tracer\n"
 	       "whose call costs the same in every pattern (bare, iovatop); for ranges,\n"
 	       "whose call costs more where pages scatter, it is an average.\n");
 	if (bare_call.med <= 0 || !iv_call.med)
