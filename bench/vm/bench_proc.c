@@ -82,12 +82,27 @@ void bench_settle(void)
 	sleep(1);
 }
 
+#define STOP_WAIT_S	60
+
 int bench_stop(pid_t pid)
 {
-	int status = 0;
+	int status = 0, i;
+	pid_t r = 0;
 
 	kill(pid, SIGINT);
-	if (waitpid(pid, &status, 0) != pid)
+	/*
+	 * A tracer that does not end would hold the bench, silent, until the
+	 * VM's timeout (90 minutes): it is killed after a minute, and said so.
+	 */
+	for (i = 0; i < STOP_WAIT_S * 10 && !(r = waitpid(pid, &status, WNOHANG)); i++)
+		usleep(100000);
+	if (!r) {
+		fprintf(stderr, "bench: pid %d did not end within %d s of SIGINT; killing it\n",
+			(int)pid, STOP_WAIT_S);
+		kill(pid, SIGKILL);
+		r = waitpid(pid, &status, 0);
+	}
+	if (r != pid)
 		status = -1;
 	bench_settle();
 	return status;

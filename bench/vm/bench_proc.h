@@ -20,7 +20,10 @@ void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
  */
 pid_t bench_spawn(char *const argv[], const char *log, const char *ready, const char *out);
 
-/* SIGINT to PID, wait for it, then bench_settle(); its wait status. */
+/*
+ * SIGINT to PID, wait for it (SIGKILL after 60 s, said on stderr), then
+ * bench_settle(); its wait status.
+ */
 int bench_stop(pid_t pid);
 
 /*
