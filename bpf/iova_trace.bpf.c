@@ -1646,7 +1646,32 @@ struct flush_ctx {
 	__u64 rid;
 	__u64 cpus;
 	__u64 late;
+	__u32 busy_cpu;		/* the last CPU found releasing our slot */
+	__u32 released;	/* that release has ended (wait_release_step()) */
 };
+
+/*
+ * Another CPU's releaser that took over our slot emits our last range and
+ * adds our calls (slot_account()) within a few hundred instructions; the
+ * report's end waits for it, so that the END holds them. It runs with
+ * migration disabled and cannot be preempted on the test kernels; under
+ * emulation it may only run once the emulator switches vCPUs, every
+ * 100 ms: 2 M steps outlast that. A release still going after them, as a
+ * preempted one can be, marks the report incomplete as before.
+ */
+#define RELEASE_WAIT_STEPS	(1U << 21)
+
+static long wait_release_step(__u32 i, struct flush_ctx *c)
+{
+	__u32 zero = 0;
+	struct slot *s = bpf_map_lookup_percpu_elem(&slots, &zero, c->busy_cpu);
+
+	if (!s || *(volatile __u64 *)&s->report_id != (c->rid | SLOT_RELEASING)) {
+		c->released = 1;
+		return 1;
+	}
+	return 0;
+}
 
 /* The number of the highest bit set, from 1; 0 for none. */
 static __always_inline __u32 fls64_(__u64 x)
@@ -1695,10 +1720,12 @@ static long flush_cpu(__u32 cpu, struct flush_ctx *c)
 	if (s && slot_release(s, c->rid) == REL_BUSY) {
 		/*
 		 * Another task on that CPU is emitting our range right now;
-		 * it may land after REPORT_END, so the report is marked
-		 * incomplete rather than possibly wrong.
+		 * the exit waits for one such (wait_release_step()), and a
+		 * report it could not wait for is marked incomplete rather
+		 * than possibly wrong.
 		 */
 		c->late++;
+		c->busy_cpu = cpu;
 	}
 	return 0;
 }
@@ -1725,6 +1752,8 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 	fc.rid = bm->report_id;
 	fc.cpus = bm->cpus;
 	fc.late = 0;
+	fc.busy_cpu = 0;
+	fc.released = 0;
 	if (fc.cpus) {
 		__u32 n = fc.cpus >> 63 ? MAX_CPUS : fls64_(fc.cpus);
 
@@ -1733,6 +1762,12 @@ static __always_inline int handle_for_each_exit(struct iova_bitmap *b,
 		else
 			bpf_loop(n < nr_cpus ? n : nr_cpus < MAX_CPUS ? nr_cpus : MAX_CPUS,
 				 flush_cpu, &fc, 0);
+	}
+	if (fc.late == 1) {
+		fc.released = 0;
+		bpf_loop(RELEASE_WAIT_STEPS, wait_release_step, &fc, 0);
+		if (fc.released)
+			fc.late = 0;
 	}
 	if (fc.late)
 		__sync_fetch_and_add(&bm->lost, fc.late);
